@@ -1,0 +1,28 @@
+package schemas
+
+import "testing"
+
+func TestTablesAreDocumented(t *testing.T) {
+	t.Parallel()
+	seen := map[string]bool{}
+	for _, tab := range All {
+		if seen[tab.Name] {
+			t.Errorf("table %s listed twice", tab.Name)
+		}
+		seen[tab.Name] = true
+		if tab.Doc == "" || tab.Grain == "" || len(tab.Columns) == 0 || len(tab.DedupeKey) == 0 {
+			t.Errorf("table %s lacks doc, grain, columns or dedupe key", tab.Name)
+		}
+		for _, k := range tab.DedupeKey {
+			if !tab.hasColumn(k) {
+				t.Errorf("table %s dedupe key %s is not a column", tab.Name, k)
+			}
+		}
+		if ByName(tab.Name) != tab {
+			t.Errorf("ByName(%s) does not find it", tab.Name)
+		}
+	}
+	if got := CloudTrailEvents.HiveTypes(); got != "{'account_id': 'VARCHAR', 'date': 'DATE', 'hour': 'INTEGER'}" {
+		t.Errorf("HiveTypes = %s", got)
+	}
+}
