@@ -1,0 +1,117 @@
+package transform
+
+import (
+	"regexp"
+	"strings"
+
+	"github.com/permlake/permlake/schemas"
+)
+
+// This file is the one reviewed place where CloudTrail (eventSource, eventName) pairs become IAM
+// actions. The default is `<eventSource without .amazonaws.com>:<eventName>`; every departure from
+// it is listed below with its source. Add to these tables, never special-case elsewhere.
+
+// serviceRenames maps an eventSource prefix to the IAM service prefix where they differ.
+// Sources: CloudTracker SERVICE_RENAMES; iann0036/iam-dataset aws/map.json
+// cloudtrail_service_mappings (FORMATS.md §2.2.1).
+var serviceRenames = map[string]string{
+	"monitoring":                 "cloudwatch",
+	"email":                      "ses",
+	"pinpoint":                   "mobiletargeting",
+	"tagging":                    "tag",
+	"pricelist":                  "pricing",
+	"rdsdata":                    "rds-data",
+	"qconnect":                   "wisdom",
+	"migrationhub":               "mgh",
+	"amazonmq":                   "mq",
+	"opensearchservice":          "es",
+	"servicecatalog-appregistry": "servicecatalog",
+	"transcribestreaming":        "transcribe",
+	"taxconsole":                 "tax",
+}
+
+// eventRenames maps "<iam prefix>:<eventName>" (after the dated suffix is cut) to the IAM
+// action(s) the call needs, where the API operation name is not the IAM action name.
+// Sources: FORMATS.md §2.2.3-4 (CloudTracker EVENT_RENAMES, iam-dataset map.json, S3 API reference).
+var eventRenames = map[string][]string{
+	"s3:ListBuckets":                        {"s3:ListAllMyBuckets"},
+	"s3:ListObjects":                        {"s3:ListBucket"},
+	"s3:ListObjectsV2":                      {"s3:ListBucket"},
+	"s3:ListObjectVersions":                 {"s3:ListBucketVersions"},
+	"s3:HeadObject":                         {"s3:GetObject"},
+	"s3:HeadBucket":                         {"s3:ListBucket"},
+	"s3:GetBucketAccessControlPolicy":       {"s3:GetBucketAcl"},
+	"s3:SetBucketAccessControlPolicy":       {"s3:PutBucketAcl"},
+	"s3:GetBucketLoggingStatus":             {"s3:GetBucketLogging"},
+	"s3:SetBucketLoggingStatus":             {"s3:PutBucketLogging"},
+	"s3:GetBucketCors":                      {"s3:GetBucketCORS"},
+	"s3:PutBucketCors":                      {"s3:PutBucketCORS"},
+	"s3:DeleteBucketCors":                   {"s3:PutBucketCORS"},
+	"s3:GetBucketLifecycle":                 {"s3:GetLifecycleConfiguration"},
+	"s3:GetBucketLifecycleConfiguration":    {"s3:GetLifecycleConfiguration"},
+	"s3:PutBucketLifecycle":                 {"s3:PutLifecycleConfiguration"},
+	"s3:PutBucketLifecycleConfiguration":    {"s3:PutLifecycleConfiguration"},
+	"s3:DeleteBucketLifecycle":              {"s3:PutLifecycleConfiguration"},
+	"s3:GetBucketEncryption":                {"s3:GetEncryptionConfiguration"},
+	"s3:PutBucketEncryption":                {"s3:PutEncryptionConfiguration"},
+	"s3:DeleteBucketEncryption":             {"s3:PutEncryptionConfiguration"},
+	"s3:GetBucketReplication":               {"s3:GetReplicationConfiguration"},
+	"s3:PutBucketReplication":               {"s3:PutReplicationConfiguration"},
+	"s3:DeleteBucketReplication":            {"s3:PutReplicationConfiguration"},
+	"s3:GetBucketNotificationConfiguration": {"s3:GetBucketNotification"},
+	"s3:PutBucketNotificationConfiguration": {"s3:PutBucketNotification"},
+	"s3:DeleteObjects":                      {"s3:DeleteObject"},
+	"s3:CreateMultipartUpload":              {"s3:PutObject"},
+	"s3:UploadPart":                         {"s3:PutObject"},
+	"s3:CompleteMultipartUpload":            {"s3:PutObject"},
+	"s3:CopyObject":                         {"s3:GetObject", "s3:PutObject"},
+	"s3:UploadPartCopy":                     {"s3:GetObject", "s3:PutObject"},
+	"lambda:Invoke":                         {"lambda:InvokeFunction"},
+	"lambda:InvokeAsync":                    {"lambda:InvokeFunction"},
+	"lambda:GetLayerVersionByArn":           {"lambda:GetLayerVersion"},
+}
+
+// noPermission lists calls that need no IAM permission: they are activity of the caller but never
+// a "used" action. Sources: FORMATS.md §2.2.5 (STS API reference; iam-dataset
+// sdk_permissionless_actions; CloudTracker NO_IAM).
+var noPermission = map[string]bool{
+	"sts:GetCallerIdentity":      true,
+	"sts:GetSessionToken":        true,
+	"dynamodb:DescribeEndpoints": true,
+	"signin:ConsoleLogin":        true,
+	"signin:CheckMfa":            true,
+	"signin:SwitchRole":          true,
+	"signin:ExitRole":            true,
+	"signin:RenewRole":           true,
+}
+
+// datedSuffix matches API-version suffixes at the end of an event name: Lambda's
+// ListFunctions20150331 and GetFunctionConfiguration20150331v2, CloudFront's
+// ListDistributions2020_05_31. Anchored at the end so names containing "20" elsewhere survive.
+var datedSuffix = regexp.MustCompile(`(?:\d{8}|\d{4}_\d{2}_\d{2})(?:v\d+)?$`)
+
+// MapEvent returns the IAM actions a CloudTrail event with eventSource and eventName exercised and
+// how they were found (schemas.Mapping*). Calls needing no permission return no action and
+// MappingNoPermission; sources that are not AWS service endpoints return MappingUnmapped.
+func MapEvent(eventSource, eventName string) ([]string, string) {
+	prefix, ok := strings.CutSuffix(eventSource, ".amazonaws.com")
+	if !ok || prefix == "" || eventName == "" || strings.ContainsAny(prefix, ":/ ") || strings.ContainsAny(eventName, ":/ ") {
+		return nil, schemas.MappingUnmapped
+	}
+	rule := schemas.MappingDefault
+	if p, ok := serviceRenames[prefix]; ok {
+		prefix, rule = p, schemas.MappingException
+	}
+	name := eventName
+	if cut := datedSuffix.ReplaceAllString(name, ""); cut != name && cut != "" {
+		name, rule = cut, schemas.MappingException
+	}
+	action := prefix + ":" + name
+	if noPermission[action] {
+		return nil, schemas.MappingNoPermission
+	}
+	if acts, ok := eventRenames[action]; ok {
+		return append([]string(nil), acts...), schemas.MappingException
+	}
+	return []string{action}, rule
+}
