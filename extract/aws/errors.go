@@ -1,0 +1,7 @@
+package aws
+
+import (
+	"gocloud.dev/gcerrors"
+)
+
+func isNotFound(err error) bool { return gcerrors.Code(err) == gcerrors.NotFound }
