@@ -1,0 +1,170 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/permlake/permlake/extract"
+	"github.com/permlake/permlake/extract/demo"
+)
+
+type demoFlags struct {
+	out           string
+	seed          int64
+	days          int
+	members       int
+	eventsPerHour int
+	fresh         bool
+}
+
+func newDemoCmd(a *app) *cobra.Command {
+	var f demoFlags
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Generate the demo organization and run everything on it (lake, warehouse, report)",
+		Long: `demo writes a deterministic synthetic AWS organization (management, log-archive and member
+accounts; IAM snapshots; an organization trail with weeks of CloudTrail) under <out>/source, runs
+the pipeline over it into <out>/lake, builds <out>/warehouse.duckdb, writes <out>/report.html and
+copies the generator's ground truth to <out>/ground-truth.json. Running it again is a no-op for the
+lake (everything is already ingested) and rebuilds the same marts.` + exitStatusHelp,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.demo(cmd.Context(), f)
+		},
+	}
+	def := demo.Config{}.WithDefaults()
+	cmd.Flags().StringVar(&f.out, "out", "demo-out", "output directory")
+	cmd.Flags().Int64Var(&f.seed, "seed", def.Seed, "generator seed")
+	cmd.Flags().IntVar(&f.days, "days", def.Days, "days of CloudTrail to generate")
+	cmd.Flags().IntVar(&f.members, "member-accounts", def.MemberAccounts, "member accounts (plus management and log-archive)")
+	cmd.Flags().IntVar(&f.eventsPerHour, "events-per-hour", def.EventsPerHour, "baseline events per account and hour")
+	cmd.Flags().BoolVar(&f.fresh, "fresh", false, "delete <out> first")
+	return cmd
+}
+
+func (a *app) demo(ctx context.Context, f demoFlags) error {
+	out, err := filepath.Abs(f.out)
+	if err != nil {
+		return withCode(exitUsage, err)
+	}
+	if f.fresh {
+		if err := os.RemoveAll(out); err != nil {
+			return err
+		}
+	}
+	src := filepath.Join(out, "source")
+	cfg := demo.Config{Seed: f.seed, Days: f.days, MemberAccounts: f.members, EventsPerHour: f.eventsPerHour}.WithDefaults()
+	start := time.Now()
+	org, err := demo.Generate(ctx, src, cfg)
+	if err != nil {
+		return fmt.Errorf("generate demo organization: %w", err)
+	}
+	a.logger.Info("demo organization generated", "dir", src, "accounts", len(org.Accounts), "duration", time.Since(start).String())
+
+	c := &Config{
+		Lake:         "file://" + filepath.Join(out, "lake"),
+		Warehouse:    filepath.Join(out, "warehouse.duckdb"),
+		LookbackDays: 90,
+		LateMargin:   2 * time.Hour,
+		Concurrency:  4,
+	}
+	c.AWS.Trail = TrailConfig{URL: "file://" + filepath.Join(src, "s3", org.TrailBucket), Prefix: org.TrailPrefix, OrganizationID: org.OrganizationID}
+	c.AWS.IAMSnapshots = StoreConfig{URL: "file://" + filepath.Join(src, "iam")}
+	var accounts []extract.Account
+	for _, acct := range org.Accounts {
+		c.AWS.Accounts = append(c.AWS.Accounts, AccountConfig{ID: acct.ID, Name: acct.Name})
+		accounts = append(accounts, extract.Account{ID: acct.ID, Name: acct.Name})
+	}
+	if err := c.validate(); err != nil {
+		return err
+	}
+	if err := writeDemoConfig(filepath.Join(out, "permlake.yaml"), c); err != nil {
+		return err
+	}
+	to := org.WindowEnd.Add(-time.Hour)
+	w := window{From: org.WindowStart, To: to, DeliveredFrom: org.WindowStart.Add(-c.LateMargin),
+		DeliveredTo: to.Add(time.Hour + c.LateMargin), SnapshotHour: to, SnapshotAt: org.WindowEnd}
+	if last := org.LastDelivery.Add(time.Minute); last.After(w.DeliveredTo) {
+		w.DeliveredTo = last
+	}
+	if err := a.runPipeline(ctx, c, "demo", accounts, w, true); err != nil {
+		return err
+	}
+	gt, err := os.ReadFile(filepath.Join(src, "ground-truth.json"))
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(out, "ground-truth.json"), gt, 0o644); err != nil {
+		return err
+	}
+	reportPath := filepath.Join(out, "report.html")
+	if err := a.writeReportFile(ctx, c.Warehouse, reportPath); err != nil {
+		return err
+	}
+	return demoSummary(ctx, a.stdout, c.Warehouse, out)
+}
+
+// writeDemoConfig leaves a permlake.yaml in the demo directory so that `cd demo-out && permlake sql`
+// and `permlake run` work there as they would on a real deployment.
+func writeDemoConfig(path string, c *Config) error {
+	var b []byte
+	b = fmt.Appendf(b, "# Written by `permlake demo`: the demo organization as a configuration.\n")
+	b = fmt.Appendf(b, "lake: %q\nwarehouse: %q\nlookback_days: %d\nlate_margin: %s\nconcurrency: %d\n", c.Lake, c.Warehouse, c.LookbackDays, c.LateMargin, c.Concurrency)
+	b = fmt.Appendf(b, "aws:\n  trail:\n    url: %q\n    prefix: %q\n    organization_id: %q\n  iam_snapshots:\n    url: %q\n  accounts:\n",
+		c.AWS.Trail.URL, c.AWS.Trail.Prefix, c.AWS.Trail.OrganizationID, c.AWS.IAMSnapshots.URL)
+	for _, a := range c.AWS.Accounts {
+		b = fmt.Appendf(b, "    - id: %q\n      name: %q\n", a.ID, a.Name)
+	}
+	return os.WriteFile(path, b, 0o644)
+}
+
+// demoSummary prints what the demo produced and the top gaps.
+func demoSummary(ctx context.Context, w io.Writer, warehouse, out string) error {
+	db, err := sql.Open("duckdb", warehouse+"?access_mode=read_only")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var accounts, events, principals, used, unused, unknown, inactive int64
+	q := `select
+	  (select count(distinct account_id) from src_aws_cloudtrail_events),
+	  (select count(*) from src_aws_cloudtrail_events),
+	  (select count(distinct principal_arn) from permission_usage),
+	  (select count(*) from permission_usage where status = 'used'),
+	  (select count(*) from permission_usage where status = 'unused'),
+	  (select count(*) from permission_usage where status = 'unknown'),
+	  (select count(*) from inactive_identities)`
+	if err := db.QueryRowContext(ctx, q).Scan(&accounts, &events, &principals, &used, &unused, &unknown, &inactive); err != nil {
+		return fmt.Errorf("summary: %w", err)
+	}
+	fmt.Fprintf(w, "permlake demo: %d accounts, %d CloudTrail events, %d principals\n", accounts, events, principals)
+	fmt.Fprintf(w, "permissions: %d used, %d granted but unused, %d unknown (not observable); %d inactive identities\n", used, unused, unknown, inactive)
+	rows, err := db.QueryContext(ctx, `select principal_arn, score, band, unused_count, unused_high_risk_count
+	  from creep_scores order by score desc, principal_arn limit 5`)
+	if err != nil {
+		return fmt.Errorf("summary: %w", err)
+	}
+	defer rows.Close()
+	fmt.Fprintln(w, "top permission creep:")
+	for rows.Next() {
+		var arn, band string
+		var score, unusedN, risky int64
+		if err := rows.Scan(&arn, &score, &band, &unusedN, &risky); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "  %3d %-6s %s (%d unused, %d high-risk unused)\n", score, band, arn, unusedN, risky)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "wrote %s/{lake/, warehouse.duckdb, report.html, ground-truth.json, permlake.yaml}\n", out)
+	fmt.Fprintf(w, "try: permlake sql --warehouse %s/warehouse.duckdb -c \"select * from creep_scores order by score desc limit 10\"\n", out)
+	return nil
+}

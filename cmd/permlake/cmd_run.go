@@ -1,0 +1,196 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/permlake/permlake/extract"
+	"github.com/permlake/permlake/extract/aws"
+	"github.com/permlake/permlake/load"
+)
+
+type runFlags struct {
+	hour, from, to string
+	accounts       []string
+	noModels       bool
+}
+
+func newRunCmd(a *app) *cobra.Command {
+	var f runFlags
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Extract, transform and load hours of data for every account, then build the models",
+		Long: `Run collects the entitlement snapshot and the CloudTrail files delivered for the given hours
+(by default the last closed UTC hour) for every configured account, writes them into the lake,
+and rebuilds the warehouse.
+
+Safe to retry: files already ingested are skipped, partitions are merged on event ID, and a killed
+run leaves the lake as it was or as the next run will finish it. Files delivered late for earlier
+hours are found within late_margin (default 2h) before the first hour.` + exitStatusHelp,
+		Example: `  permlake run --hour 2026-11-22T07
+  permlake run --from 2026-11-01T00 --to 2026-11-21T23 --accounts 111111111111,012345678901`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := a.config()
+			if err != nil {
+				return err
+			}
+			from, to, err := f.hours(a.now())
+			if err != nil {
+				return withCode(exitUsage, err)
+			}
+			accounts, err := selectAccounts(c, f.accounts)
+			if err != nil {
+				return withCode(exitUsage, err)
+			}
+			w := window{From: from, To: to, DeliveredFrom: from.Add(-c.LateMargin), DeliveredTo: to.Add(time.Hour + c.LateMargin),
+				SnapshotHour: to, SnapshotAt: minTime(a.now().UTC(), to.Add(time.Hour))}
+			return a.runPipeline(cmd.Context(), c, "run", accounts, w, !f.noModels)
+		},
+	}
+	cmd.Flags().StringVar(&f.hour, "hour", "", "UTC hour to run, YYYY-MM-DDTHH (default: the last closed hour)")
+	cmd.Flags().StringVar(&f.from, "from", "", "first UTC hour of a backfill, YYYY-MM-DDTHH")
+	cmd.Flags().StringVar(&f.to, "to", "", "last UTC hour of a backfill, YYYY-MM-DDTHH (inclusive)")
+	cmd.Flags().StringSliceVar(&f.accounts, "accounts", nil, "only these account IDs (comma-separated)")
+	cmd.Flags().BoolVar(&f.noModels, "no-models", false, "load the lake only; do not rebuild the warehouse")
+	return cmd
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// parseHour reads "2026-11-22T07" (also "2026-11-22T07:00", RFC 3339) as a UTC hour.
+func parseHour(s string) (time.Time, error) {
+	for _, layout := range []string{"2006-01-02T15", "2006-01-02T15:04", "2006-01-02T15:04:05Z07:00"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			t = t.UTC()
+			if !t.Equal(t.Truncate(time.Hour)) {
+				return time.Time{}, fmt.Errorf("hour %q is not on the hour", s)
+			}
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("invalid hour %q: want YYYY-MM-DDTHH (UTC)", s)
+}
+
+func (f *runFlags) hours(now time.Time) (time.Time, time.Time, error) {
+	switch {
+	case f.hour != "" && (f.from != "" || f.to != ""):
+		return time.Time{}, time.Time{}, fmt.Errorf("--hour and --from/--to exclude each other")
+	case f.hour != "":
+		h, err := parseHour(f.hour)
+		return h, h, err
+	case f.from != "" || f.to != "":
+		if f.from == "" || f.to == "" {
+			return time.Time{}, time.Time{}, fmt.Errorf("--from and --to go together")
+		}
+		from, err := parseHour(f.from)
+		if err != nil {
+			return time.Time{}, time.Time{}, err
+		}
+		to, err := parseHour(f.to)
+		if err != nil {
+			return time.Time{}, time.Time{}, err
+		}
+		if to.Before(from) {
+			return time.Time{}, time.Time{}, fmt.Errorf("--to %s is before --from %s", f.to, f.from)
+		}
+		return from, to, nil
+	}
+	h := now.UTC().Truncate(time.Hour).Add(-time.Hour)
+	return h, h, nil
+}
+
+func selectAccounts(c *Config, only []string) ([]extract.Account, error) {
+	var out []extract.Account
+	want := map[string]bool{}
+	for _, id := range only {
+		id = strings.TrimSpace(id)
+		if err := extract.ValidateAccountID(id); err != nil {
+			return nil, fmt.Errorf("--accounts: %w", err)
+		}
+		want[id] = true
+	}
+	for _, ac := range c.AWS.Accounts {
+		if len(want) > 0 && !want[ac.ID] {
+			continue
+		}
+		delete(want, ac.ID)
+		out = append(out, extract.Account{ID: ac.ID, Name: ac.Name})
+	}
+	for id := range want {
+		return nil, fmt.Errorf("--accounts: %s is not a configured account", id)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no accounts configured (aws.accounts)")
+	}
+	return out, nil
+}
+
+// runPipeline runs the pipeline for accounts over w, writes the run manifest and, when models is
+// set, rebuilds the warehouse. The error carries the exit code.
+func (a *app) runPipeline(ctx context.Context, c *Config, command string, accounts []extract.Account, w window, models bool) error {
+	started := a.now()
+	lake, err := load.Open(ctx, c.Lake)
+	if err != nil {
+		return withCode(exitUsage, err)
+	}
+	defer lake.Close()
+	p := &pipeline{lake: lake, runID: newRunID(started), log: a.logger, concurrency: c.Concurrency, now: a.now}
+	p.log = p.log.With("run_id", p.runID)
+	if c.AWS.Trail.URL != "" {
+		b, err := openBucket(ctx, c.AWS.Trail.URL)
+		if err != nil {
+			return withCode(exitUsage, fmt.Errorf("aws.trail.url: %w", err))
+		}
+		defer b.Close()
+		p.trail = &aws.Trail{Bucket: b, Prefix: c.AWS.Trail.Prefix, OrganizationID: c.AWS.Trail.OrganizationID, Regions: c.AWS.Trail.Regions}
+		if err := p.trail.Validate(); err != nil {
+			return withCode(exitUsage, fmt.Errorf("aws.trail: %w", err))
+		}
+	}
+	if c.AWS.IAMSnapshots.URL != "" {
+		b, err := openBucket(ctx, c.AWS.IAMSnapshots.URL)
+		if err != nil {
+			return withCode(exitUsage, fmt.Errorf("aws.iam_snapshots.url: %w", err))
+		}
+		defer b.Close()
+		p.iam = &aws.SnapshotFiles{Bucket: b, Prefix: c.AWS.IAMSnapshots.Prefix}
+	}
+	if p.trail == nil && p.iam == nil {
+		return withCode(exitUsage, fmt.Errorf("nothing to collect: set aws.trail.url and/or aws.iam_snapshots.url"))
+	}
+	p.log.Info("run started", "accounts", len(accounts), "from", w.From.Format(time.RFC3339), "to", w.To.Format(time.RFC3339))
+	results := p.run(ctx, accounts, w)
+	m, code := runManifest(p.runID, command, started, a.now(), w, results)
+	if err := lake.WriteRunManifest(context.WithoutCancel(ctx), m); err != nil {
+		return withCode(exitFailed, fmt.Errorf("write run manifest: %w", err))
+	}
+	if ctx.Err() != nil {
+		return withCode(exitInterrupted, ctx.Err())
+	}
+	runErr := failedAccounts(results)
+	if code == exitFailed {
+		return withCode(exitFailed, fmt.Errorf("nothing published: %w", runErr))
+	}
+	if models {
+		if err := a.buildModels(ctx, c, lake.Root(), w.To.Add(time.Hour)); err != nil {
+			if code == exitPartial {
+				return withCode(exitPartial, fmt.Errorf("%w; models: %v", runErr, err))
+			}
+			return err
+		}
+	}
+	if code == exitPartial {
+		return withCode(exitPartial, fmt.Errorf("some accounts failed (the others committed): %w", runErr))
+	}
+	return nil
+}

@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/viper"
+	"gocloud.dev/blob"
+	"gocloud.dev/blob/fileblob"
+
+	"github.com/permlake/permlake/extract"
+)
+
+// Config is permlake's configuration: permlake.yaml, then PERMLAKE_* environment variables
+// (PERMLAKE_LAKE, PERMLAKE_AWS_TRAIL_URL, …: the key path upper-cased, dots as underscores),
+// then flags. Secrets never go here: credentials come from the SDKs' own chains.
+type Config struct {
+	Lake         string        `mapstructure:"lake"`
+	Warehouse    string        `mapstructure:"warehouse"`
+	LookbackDays int           `mapstructure:"lookback_days"`
+	LateMargin   time.Duration `mapstructure:"late_margin"`
+	Concurrency  int           `mapstructure:"concurrency"`
+	AWS          AWSConfig     `mapstructure:"aws"`
+}
+
+// AWSConfig says where AWS data comes from.
+type AWSConfig struct {
+	Accounts     []AccountConfig `mapstructure:"accounts"`
+	Trail        TrailConfig     `mapstructure:"trail"`
+	IAMSnapshots StoreConfig     `mapstructure:"iam_snapshots"`
+}
+
+// AccountConfig is one statically configured account.
+type AccountConfig struct {
+	ID   string `mapstructure:"id"`
+	Name string `mapstructure:"name"`
+}
+
+// TrailConfig locates the CloudTrail bucket.
+type TrailConfig struct {
+	URL            string   `mapstructure:"url"`
+	Prefix         string   `mapstructure:"prefix"`
+	OrganizationID string   `mapstructure:"organization_id"`
+	Regions        []string `mapstructure:"regions"`
+}
+
+// StoreConfig is a storage URL and a key prefix inside it.
+type StoreConfig struct {
+	URL    string `mapstructure:"url"`
+	Prefix string `mapstructure:"prefix"`
+}
+
+// configDefaults are also the list of keys the environment can set (viper only maps environment
+// variables onto keys it knows).
+var configDefaults = map[string]any{
+	"lake":                      "file://./lake",
+	"warehouse":                 "./warehouse.duckdb",
+	"lookback_days":             90,
+	"late_margin":               "2h",
+	"concurrency":               4,
+	"aws.accounts":              []any{},
+	"aws.trail.url":             "",
+	"aws.trail.prefix":          "",
+	"aws.trail.organization_id": "",
+	"aws.trail.regions":         []string{},
+	"aws.iam_snapshots.url":     "",
+	"aws.iam_snapshots.prefix":  "",
+}
+
+func newViper() *viper.Viper {
+	v := viper.New()
+	for k, d := range configDefaults {
+		v.SetDefault(k, d)
+	}
+	v.SetEnvPrefix("PERMLAKE")
+	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
+	v.AutomaticEnv()
+	return v
+}
+
+// loadConfig reads the config file (explicit path, or ./permlake.yaml when present) into v and
+// decodes and validates the result.
+func loadConfig(v *viper.Viper, path string) (*Config, error) {
+	if path == "" {
+		if _, err := os.Stat("permlake.yaml"); err == nil {
+			path = "permlake.yaml"
+		}
+	}
+	if path != "" {
+		v.SetConfigFile(path)
+		if err := v.ReadInConfig(); err != nil {
+			return nil, fmt.Errorf("read config %s: %w", path, err)
+		}
+	}
+	var c Config
+	if err := v.Unmarshal(&c); err != nil {
+		return nil, fmt.Errorf("decode config: %w", err)
+	}
+	return &c, c.validate()
+}
+
+func (c *Config) validate() error {
+	if c.LookbackDays <= 0 {
+		return fmt.Errorf("lookback_days must be positive, got %d", c.LookbackDays)
+	}
+	if c.LateMargin < 0 {
+		return fmt.Errorf("late_margin must not be negative, got %s", c.LateMargin)
+	}
+	if c.Concurrency <= 0 {
+		return fmt.Errorf("concurrency must be positive, got %d", c.Concurrency)
+	}
+	for i, a := range c.AWS.Accounts {
+		if err := extract.ValidateAccountID(a.ID); err != nil {
+			return fmt.Errorf("aws.accounts[%d]: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// localPath turns a file:// URL or a plain path into an absolute local path.
+func localPath(raw string) (string, error) {
+	p := raw
+	if strings.Contains(raw, "://") {
+		u, err := url.Parse(raw)
+		if err != nil {
+			return "", fmt.Errorf("parse %q: %w", raw, err)
+		}
+		if u.Scheme != "file" {
+			return "", fmt.Errorf("%q: only file:// (or a plain path) is supported here yet", raw)
+		}
+		p = strings.TrimPrefix(raw, "file://")
+	}
+	if p == "" {
+		return "", fmt.Errorf("empty path")
+	}
+	return filepath.Abs(p)
+}
+
+// openBucket opens a storage URL for reading sources. Only local directories are wired in this
+// release; S3 and Azure Blob arrive with their credential chains.
+func openBucket(_ context.Context, raw string) (*blob.Bucket, error) {
+	dir, err := localPath(raw)
+	if err != nil {
+		return nil, err
+	}
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return nil, fmt.Errorf("open %s: not a directory", raw)
+	}
+	return fileblob.OpenBucket(dir, &fileblob.Options{Metadata: fileblob.MetadataDontWrite})
+}

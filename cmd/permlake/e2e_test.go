@@ -1,0 +1,229 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+)
+
+// groundTruth is the demo generator's contract with this test (extract/demo writes it from its own
+// intent, never from the pipeline's code).
+type groundTruth struct {
+	WindowStart time.Time `json:"window_start"`
+	WindowEnd   time.Time `json:"window_end"`
+	Principals  []struct {
+		PrincipalARN  string   `json:"principal_arn"`
+		AccountID     string   `json:"account_id"`
+		PrincipalType string   `json:"principal_type"`
+		UsedActions   []string `json:"used_actions"`
+	} `json:"principals"`
+	InactiveIdentities []struct {
+		PrincipalARN  string `json:"principal_arn"`
+		AccountID     string `json:"account_id"`
+		PrincipalType string `json:"principal_type"`
+	} `json:"inactive_identities"`
+	Stats map[string]int `json:"stats"`
+}
+
+func runCLI(t *testing.T, ctx context.Context, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(ctx, args, strings.NewReader(""), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func queryStrings(t *testing.T, db *sql.DB, q string, args ...any) []string {
+	t.Helper()
+	rows, err := db.Query(q, args...)
+	if err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func queryInt(t *testing.T, db *sql.DB, q string, args ...any) int64 {
+	t.Helper()
+	var n int64
+	if err := db.QueryRow(q, args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	return n
+}
+
+func openDuck(t *testing.T, path string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("duckdb", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// lakeEvents is a DuckDB expression reading the lake's CloudTrail table as analysts would.
+func lakeEvents(lake string) string {
+	return fmt.Sprintf(`read_parquet('%s/aws_cloudtrail_events/**/*.parquet', hive_partitioning=true, hive_types={'account_id': 'VARCHAR', 'date': 'DATE', 'hour': 'INTEGER'})`, lake)
+}
+
+func diffSets(want, got []string) (missing, extra []string) {
+	w, g := map[string]bool{}, map[string]bool{}
+	for _, s := range want {
+		w[s] = true
+	}
+	for _, s := range got {
+		g[s] = true
+	}
+	for s := range w {
+		if !g[s] {
+			missing = append(missing, s)
+		}
+	}
+	for s := range g {
+		if !w[s] {
+			extra = append(extra, s)
+		}
+	}
+	sort.Strings(missing)
+	sort.Strings(extra)
+	return missing, extra
+}
+
+func TestDemoEndToEnd(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	out := filepath.Join(dir, "demo-out")
+	code, stdout, stderr := runCLI(t, ctx, "demo", "--out", out)
+	if code != exitOK {
+		t.Fatalf("permlake demo exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	for _, want := range []string{"accounts", "CloudTrail events", "principals", "top permission creep"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("summary lacks %q:\n%s", want, stdout)
+		}
+	}
+	for _, f := range []string{"warehouse.duckdb", "report.html", "ground-truth.json", "permlake.yaml"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Errorf("demo did not write %s: %v", f, err)
+		}
+	}
+	var gt groundTruth
+	b, err := os.ReadFile(filepath.Join(out, "ground-truth.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &gt); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"duplicate_deliveries", "late_events", "failed_calls", "cross_account_calls", "service_events"} {
+		if gt.Stats[k] == 0 {
+			t.Errorf("ground truth stats: %s = 0; the demo must exercise it", k)
+		}
+	}
+
+	wh := openDuck(t, filepath.Join(out, "warehouse.duckdb")+"?access_mode=read_only")
+	lake := filepath.Join(out, "lake")
+
+	t.Run("used actions equal the ground truth", func(t *testing.T) {
+		var want []string
+		for _, p := range gt.Principals {
+			for _, a := range p.UsedActions {
+				want = append(want, strings.ToLower(p.AccountID+" "+p.PrincipalARN+" "+a))
+			}
+		}
+		got := queryStrings(t, wh, `select lower(account_id || ' ' || principal_arn || ' ' || action) from permission_usage
+			where status in ('used', 'used_not_granted')`)
+		if missing, extra := diffSets(want, got); len(missing)+len(extra) > 0 {
+			t.Errorf("used actions differ from the ground truth\nmissing (%d): %s\nextra (%d): %s", len(missing), strings.Join(missing, "\n  "), len(extra), strings.Join(extra, "\n  "))
+		}
+		if len(want) == 0 {
+			t.Fatal("ground truth has no used actions")
+		}
+	})
+
+	t.Run("inactive identities equal the ground truth", func(t *testing.T) {
+		var want []string
+		for _, p := range gt.InactiveIdentities {
+			want = append(want, p.AccountID+" "+p.PrincipalType+" "+p.PrincipalARN)
+		}
+		got := queryStrings(t, wh, `select account_id || ' ' || principal_type || ' ' || principal_arn from inactive_identities`)
+		if missing, extra := diffSets(want, got); len(missing)+len(extra) > 0 {
+			t.Errorf("inactive identities differ\nmissing: %v\nextra: %v", missing, extra)
+		}
+		if len(want) == 0 {
+			t.Fatal("ground truth has no inactive identity")
+		}
+	})
+
+	t.Run("lake holds each event once, late and cross-account ones included", func(t *testing.T) {
+		db := openDuck(t, "")
+		total := queryInt(t, db, `select count(*) from `+lakeEvents(lake))
+		distinct := queryInt(t, db, `select count(distinct event_id) from `+lakeEvents(lake))
+		if total == 0 || total != distinct {
+			t.Errorf("count(*) = %d, count(distinct event_id) = %d", total, distinct)
+		}
+		// Late: an event whose source file was delivered in a later hour than its event hour.
+		late := queryInt(t, db, `select count(*) from `+lakeEvents(lake)+`
+			where strptime(regexp_extract(_source_key, '_(\d{8}T\d{4}Z)_', 1), '%Y%m%dT%H%MZ') >= date_trunc('hour', event_time) + interval 2 hour`)
+		if late == 0 {
+			t.Error("no event delivered two or more hours late reached the lake")
+		}
+		cross := queryInt(t, db, `select count(*) from `+lakeEvents(lake)+` where principal_account_id <> account_id and principal_arn is not null`)
+		if cross == 0 {
+			t.Error("no cross-account call in the lake")
+		}
+		zero := queryInt(t, db, `select count(*) from `+lakeEvents(lake)+` where account_id like '0%'`)
+		if zero == 0 {
+			t.Error("the account with a leading zero lost it (or has no events)")
+		}
+	})
+
+	t.Run("sql command prints csv", func(t *testing.T) {
+		code, stdout, stderr := runCLI(t, ctx, "sql", "--warehouse", filepath.Join(out, "warehouse.duckdb"), "-c", "select * from permission_usage limit 5", "--format", "csv")
+		if code != exitOK {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		recs, err := csv.NewReader(strings.NewReader(stdout)).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(recs) != 6 || recs[0][0] != "cloud" {
+			t.Errorf("csv = %d lines, header %v", len(recs), recs[0])
+		}
+	})
+
+	t.Run("re-running the same hours changes nothing", func(t *testing.T) {
+		db := openDuck(t, "")
+		before := queryInt(t, db, `select count(*) from `+lakeEvents(lake))
+		from, to := gt.WindowStart.Format("2006-01-02T15"), gt.WindowEnd.Add(-time.Hour).Format("2006-01-02T15")
+		code, _, stderr := runCLI(t, ctx, "run", "--config", filepath.Join(out, "permlake.yaml"), "--from", from, "--to", to)
+		if code != exitOK {
+			t.Fatalf("permlake run exit %d: %s", code, stderr)
+		}
+		after := queryInt(t, db, `select count(*) from `+lakeEvents(lake))
+		distinct := queryInt(t, db, `select count(distinct event_id) from `+lakeEvents(lake))
+		if after != before || distinct != after {
+			t.Errorf("rows before %d, after %d, distinct %d", before, after, distinct)
+		}
+	})
+}

@@ -1,0 +1,352 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/permlake/permlake/extract"
+	"github.com/permlake/permlake/extract/aws"
+	"github.com/permlake/permlake/load"
+	"github.com/permlake/permlake/schemas"
+	"github.com/permlake/permlake/transform"
+)
+
+const sourceCloudTrail = "aws_cloudtrail"
+
+// batchRows bounds how many decoded rows wait before they go to a partition writer.
+const batchRows = 2000
+
+// pipeline runs extract → transform → load for a set of accounts and hours.
+type pipeline struct {
+	lake        *load.Lake
+	trail       *aws.Trail
+	iam         aws.IAMSource
+	runID       string
+	log         *slog.Logger
+	concurrency int
+	now         func() time.Time
+}
+
+// window is what one run covers.
+type window struct {
+	From, To time.Time // first and last hour (inclusive), UTC, hour-aligned
+	// DeliveredFrom/DeliveredTo bound the CloudTrail files read, by delivery time: the hours
+	// themselves widened by the late margin, so files delivered late for earlier hours are found.
+	DeliveredFrom, DeliveredTo time.Time
+	SnapshotHour               time.Time // partition hour of the entitlement snapshot
+	SnapshotAt                 time.Time
+}
+
+func newRunID(now time.Time) string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return now.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b)
+}
+
+// accountResult is one account's outcome plus what it published.
+type accountResult struct {
+	outcome    load.AccountOutcome
+	partitions []load.PartitionStats
+}
+
+// run collects every account with bounded parallelism. One account failing never stops the
+// others: its error is in its outcome. The returned error is only for the run as a whole
+// (cancellation).
+func (p *pipeline) run(ctx context.Context, accounts []extract.Account, w window) []accountResult {
+	results := make([]accountResult, len(accounts))
+	g := new(errgroup.Group) // accounts do not cancel each other
+	g.SetLimit(p.concurrency)
+	for i, acct := range accounts {
+		g.Go(func() error {
+			start := time.Now()
+			log := p.log.With("account_id", acct.ID, "cloud", "aws")
+			res := p.account(ctx, acct, w, log)
+			results[i] = res
+			if res.outcome.Status == "ok" {
+				log.Info("account done", "objects", res.outcome.Objects, "records", res.outcome.Records, "rows", res.outcome.RowsAdded, "duration", time.Since(start).String())
+			} else {
+				log.Error("account failed", "error", res.outcome.Error, "duration", time.Since(start).String())
+			}
+			return nil
+		})
+	}
+	_ = g.Wait()
+	return results
+}
+
+func (p *pipeline) account(ctx context.Context, acct extract.Account, w window, log *slog.Logger) (res accountResult) {
+	res.outcome = load.AccountOutcome{AccountID: acct.ID, Status: "ok"}
+	fail := func(err error) accountResult {
+		res.outcome.Status, res.outcome.Error = "failed", err.Error()
+		return res
+	}
+	if err := extract.ValidateAccountID(acct.ID); err != nil {
+		return fail(err)
+	}
+	if p.iam != nil {
+		stats, err := p.snapshot(ctx, acct.ID, w)
+		res.partitions = append(res.partitions, stats...)
+		if err != nil {
+			return fail(fmt.Errorf("iam snapshot: %w", err))
+		}
+	}
+	if p.trail != nil {
+		if err := p.cloudTrail(ctx, acct.ID, w, log, &res); err != nil {
+			return fail(fmt.Errorf("cloudtrail: %w", err))
+		}
+	}
+	return res
+}
+
+// snapshot writes the account's entitlement snapshot as whole partitions of the snapshot hour.
+func (p *pipeline) snapshot(ctx context.Context, accountID string, w window) ([]load.PartitionStats, error) {
+	raw, err := p.iam.Snapshot(ctx, accountID)
+	if err != nil {
+		return nil, err
+	}
+	meta := transform.SnapshotMeta{AccountID: accountID, SnapshotAt: w.SnapshotAt, Lineage: transform.Lineage{RunID: p.runID, SourceKey: raw.SourceKey}}
+	snap, err := transform.GAAD(raw.GAADPages, meta)
+	if err != nil {
+		return nil, fmt.Errorf("account %s: %w", accountID, err)
+	}
+	var creds []schemas.IAMCredential
+	if raw.CredentialReport != nil {
+		cm := meta
+		cm.SourceKey = raw.SourceKey + "credential-report.csv"
+		if creds, err = transform.CredentialReport(raw.CredentialReport, cm); err != nil {
+			return nil, fmt.Errorf("account %s: %w", accountID, err)
+		}
+	}
+	part := load.Partition{AccountID: accountID, Hour: w.SnapshotHour}
+	var out []load.PartitionStats
+	add := func(st load.PartitionStats, err error) error {
+		if err == nil {
+			out = append(out, st)
+		}
+		return err
+	}
+	// Each table's partition is replaced atomically on its own; a re-run of the hour rewrites the
+	// same rows.
+	for _, step := range []func() error{
+		func() error { return add(load.ReplacePartition(ctx, p.lake, schemas.IAMUsers, part, snap.Users)) },
+		func() error { return add(load.ReplacePartition(ctx, p.lake, schemas.IAMGroups, part, snap.Groups)) },
+		func() error { return add(load.ReplacePartition(ctx, p.lake, schemas.IAMRoles, part, snap.Roles)) },
+		func() error { return add(load.ReplacePartition(ctx, p.lake, schemas.IAMPolicies, part, snap.Policies)) },
+		func() error {
+			return add(load.ReplacePartition(ctx, p.lake, schemas.IAMGroupMemberships, part, snap.Memberships))
+		},
+		func() error {
+			return add(load.ReplacePartition(ctx, p.lake, schemas.IAMPolicyAttachments, part, snap.Attachments))
+		},
+		func() error {
+			return add(load.ReplacePartition(ctx, p.lake, schemas.IAMPolicyStatements, part, snap.Statements))
+		},
+		func() error { return add(load.ReplacePartition(ctx, p.lake, schemas.IAMCredentialReport, part, creds)) },
+	} {
+		if err := step(); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+// cloudTrail ingests the account's log files delivered in the run's delivery window that no
+// earlier run ingested. Files are processed in delivery-hour groups: the partitions a group
+// touches (usually its hour and the one before) are committed, then the group's files are recorded
+// in the ledger. A run killed between the two re-reads those files next time and the merge
+// drops the rows already there, so nothing doubles and nothing is lost.
+func (p *pipeline) cloudTrail(ctx context.Context, accountID string, w window, log *slog.Logger, res *accountResult) error {
+	files, err := p.trail.ListLogFiles(ctx, accountID, w.DeliveredFrom, w.DeliveredTo)
+	if err != nil {
+		return err
+	}
+	seen := map[string]load.SourceObject{}
+	days := map[time.Time]bool{}
+	for _, f := range files {
+		day := f.DeliveredAt.Truncate(24 * time.Hour)
+		if days[day] {
+			continue
+		}
+		days[day] = true
+		got, err := p.lake.Ingested(ctx, sourceCloudTrail, accountID, day)
+		if err != nil {
+			return err
+		}
+		for k, v := range got {
+			seen[k] = v
+		}
+	}
+	var todo []aws.LogFile
+	for _, f := range files {
+		if prev, ok := seen[f.Key]; ok && prev.Error == "" && prev.ETag == f.Version {
+			continue
+		}
+		todo = append(todo, f)
+	}
+	log.Debug("cloudtrail files", "listed", len(files), "new", len(todo))
+	for start := 0; start < len(todo); {
+		end := start
+		hour := todo[start].DeliveredAt.Truncate(time.Hour)
+		for end < len(todo) && todo[end].DeliveredAt.Truncate(time.Hour).Equal(hour) {
+			end++
+		}
+		if err := p.ingestGroup(ctx, accountID, todo[start:end], log, res); err != nil {
+			return err
+		}
+		start = end
+	}
+	return nil
+}
+
+func (p *pipeline) ingestGroup(ctx context.Context, accountID string, files []aws.LogFile, log *slog.Logger, res *accountResult) (err error) {
+	writers := map[load.Partition]*load.MergeWriter[schemas.CloudTrailEvent]{}
+	defer func() {
+		if err != nil {
+			for _, w := range writers {
+				_ = w.Abort() // the commit failed or never happened: nothing of this group is published
+			}
+		}
+	}()
+	pending := map[load.Partition][]schemas.CloudTrailEvent{}
+	added := map[string]int{} // rows added per source key
+	flush := func(part load.Partition) error {
+		rows := pending[part]
+		if len(rows) == 0 {
+			return nil
+		}
+		w, ok := writers[part]
+		if !ok {
+			var err error
+			if w, err = load.NewMergeWriter(ctx, p.lake, schemas.CloudTrailEvents, part, eventKey); err != nil {
+				return err
+			}
+			writers[part] = w
+		}
+		n, err := w.Write(rows)
+		if err != nil {
+			return err
+		}
+		// Rows of one batch come from one file (batches are flushed per file).
+		added[rows[0].SourceKey] += n
+		pending[part] = rows[:0]
+		return nil
+	}
+	var ledger []load.SourceObject
+	for _, f := range files {
+		obj := load.SourceObject{Source: sourceCloudTrail, AccountID: accountID, Key: f.Key, ETag: f.Version, Size: f.Size,
+			DeliveredAt: f.DeliveredAt, RunID: p.runID, IngestedAt: p.now().UTC()}
+		// A file is ingested whole or not at all: its rows are held until it has been read to the
+		// end (a truncated or corrupt file publishes nothing and is named in the ledger and log).
+		var rows []schemas.CloudTrailEvent
+		var bad int
+		var firstBad error
+		n, rerr := p.trail.ReadLogFile(ctx, f.Key, func(raw []byte) error {
+			ev, err := transform.CloudTrailEvent(raw, transform.Lineage{RunID: p.runID, SourceKey: f.Key})
+			if err != nil {
+				bad++
+				if firstBad == nil {
+					firstBad = err
+				}
+				return nil
+			}
+			rows = append(rows, ev)
+			return nil
+		})
+		obj.Records = n
+		if rerr != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			obj.Error = rerr.Error()
+			log.Error("cloudtrail file skipped", "key", f.Key, "error", rerr.Error())
+			ledger = append(ledger, obj)
+			continue
+		}
+		if bad > 0 {
+			log.Warn("cloudtrail records skipped", "key", f.Key, "bad_records", bad, "error", firstBad.Error())
+		}
+		for i := range rows {
+			part := load.Partition{AccountID: accountID, Hour: rows[i].EventTime.Truncate(time.Hour)}
+			pending[part] = append(pending[part], rows[i])
+			if len(pending[part]) >= batchRows {
+				if err := flush(part); err != nil {
+					return err
+				}
+			}
+		}
+		for part := range pending {
+			if err := flush(part); err != nil {
+				return err
+			}
+		}
+		obj.RowsAdded = added[f.Key]
+		obj.Duplicates = len(rows) - obj.RowsAdded
+		res.outcome.Records += n
+		ledger = append(ledger, obj)
+	}
+	parts := make([]load.Partition, 0, len(writers))
+	for part := range writers {
+		parts = append(parts, part)
+	}
+	sort.Slice(parts, func(i, j int) bool { return parts[i].Hour.Before(parts[j].Hour) })
+	for _, part := range parts {
+		st, err := writers[part].Commit()
+		delete(writers, part)
+		if err != nil {
+			return fmt.Errorf("commit %s: %w", part.Dir(schemas.CloudTrailEvents.Name), err)
+		}
+		res.partitions = append(res.partitions, st)
+		res.outcome.RowsAdded += st.RowsAdded
+	}
+	if err := p.lake.RecordIngested(ctx, p.runID, ledger); err != nil {
+		return err
+	}
+	res.outcome.Objects += len(ledger)
+	return nil
+}
+
+func eventKey(e *schemas.CloudTrailEvent) string { return e.EventID }
+
+// runManifest summarises a run for the ledger and the exit code.
+func runManifest(runID, command string, started, finished time.Time, w window, results []accountResult) (*load.RunManifest, int) {
+	m := &load.RunManifest{RunID: runID, StartedAt: started.UTC(), FinishedAt: finished.UTC(), Command: command}
+	for h := w.From; !h.After(w.To); h = h.Add(time.Hour) {
+		m.Hours = append(m.Hours, h.Format("2006-01-02T15"))
+	}
+	failed := 0
+	for _, r := range results {
+		m.Accounts = append(m.Accounts, r.outcome)
+		m.Partitions = append(m.Partitions, r.partitions...)
+		if r.outcome.Status != "ok" {
+			failed++
+		}
+	}
+	code := exitOK
+	switch {
+	case len(results) > 0 && failed == len(results):
+		code = exitFailed
+	case failed > 0:
+		code = exitPartial
+	}
+	m.ExitCode = code
+	return m, code
+}
+
+// failedAccounts names the accounts that failed, for the error message.
+func failedAccounts(results []accountResult) error {
+	var errs []error
+	for _, r := range results {
+		if r.outcome.Status != "ok" {
+			errs = append(errs, fmt.Errorf("account %s: %s", r.outcome.AccountID, r.outcome.Error))
+		}
+	}
+	return errors.Join(errs...)
+}

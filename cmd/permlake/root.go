@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
+)
+
+// Exit codes (DESIGN.md §5).
+const (
+	exitOK          = 0
+	exitFailed      = 1 // nothing published
+	exitUsage       = 2
+	exitPartial     = 3 // some accounts failed; the rest committed
+	exitDataTest    = 4 // a model's data test failed
+	exitInterrupted = 130
+)
+
+const exitStatusHelp = `
+EXIT STATUS
+  0    success
+  1    nothing was published (every account failed, or a fatal error)
+  2    usage or configuration error
+  3    partial: some accounts failed and are named; the others committed
+  4    a data test of the models failed (the warehouse is still written)
+  130  interrupted (SIGINT/SIGTERM); what was committed stays, the rest is redone by the next run
+`
+
+// exitError carries an exit code up to run.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func withCode(code int, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &exitError{code: code, err: err}
+}
+
+// app is what every command shares: streams, config, logger, clock.
+type app struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	v              *viper.Viper
+	configPath     string
+	verbose        bool
+	logger         *slog.Logger
+	now            func() time.Time
+}
+
+func (a *app) config() (*Config, error) {
+	c, err := loadConfig(a.v, a.configPath)
+	if err != nil {
+		return nil, withCode(exitUsage, err)
+	}
+	return c, nil
+}
+
+// run executes the CLI with args and returns the process exit code. It is main without the
+// process: tests call it in-process.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, v: newViper(), now: time.Now}
+	root := newRootCmd(a)
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	code := exitFailed
+	var ee *exitError
+	switch {
+	case errors.As(err, &ee):
+		code = ee.code
+	case ctx.Err() != nil:
+		code = exitInterrupted
+	}
+	if ctx.Err() != nil && code != exitPartial {
+		code = exitInterrupted
+	}
+	fmt.Fprintf(stderr, "permlake: %v\n", err)
+	return code
+}
+
+func newRootCmd(a *app) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "permlake",
+		Short: "Cloud permissions granted vs used, as a Parquet lake and DuckDB models",
+		Long: `permlake pulls entitlements (who may do what) and activity (who did what) from AWS accounts,
+lands them as Hive-partitioned Parquet, and builds DuckDB models of the gap: unused permissions,
+inactive identities, permission creep scores and least-privilege policies.
+
+Configuration: permlake.yaml (or --config), PERMLAKE_* environment variables, flags.` + exitStatusHelp,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			a.logger = newLogger(a.stderr, a.verbose)
+			return nil
+		},
+	}
+	root.PersistentFlags().StringVar(&a.configPath, "config", "", "config file (default ./permlake.yaml when present)")
+	root.PersistentFlags().BoolVarP(&a.verbose, "verbose", "v", false, "debug logging")
+	root.AddCommand(newRunCmd(a), newModelsCmd(a), newSQLCmd(a), newReportCmd(a), newDemoCmd(a), newDocsCmd(a))
+	return root
+}
+
+// newLogger logs JSON when stderr is not a terminal (cron, Airflow), text otherwise.
+func newLogger(w io.Writer, verbose bool) *slog.Logger {
+	level := slog.LevelInfo
+	if verbose {
+		level = slog.LevelDebug
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if f, ok := w.(*os.File); ok && isTerminal(f) {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

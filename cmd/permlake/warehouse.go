@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	_ "github.com/marcboeker/go-duckdb" // the embedded DuckDB engine
+
+	"github.com/permlake/permlake/sql/runner"
+	"github.com/permlake/permlake/transform/catalog"
+)
+
+// catalogSeed hands the IAM action catalog to the models as the aws_iam_actions table.
+func catalogSeed() runner.Seed {
+	acts := catalog.AWS().Actions()
+	s := runner.Seed{
+		Columns: []string{"service", "action_name", "action", "access_level"},
+		Types:   []string{"VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR"},
+		Rows:    make([][]any, 0, len(acts)),
+	}
+	for _, a := range acts {
+		s.Rows = append(s.Rows, []any{a.Service, a.Name, a.String(), a.AccessLevel})
+	}
+	return s
+}
+
+// buildModels rebuilds the warehouse file from the lake: into a temporary file beside it, then
+// renamed over the old one, so readers (BI, analysts) never open a half-built warehouse.
+func (a *app) buildModels(ctx context.Context, c *Config, lakeRoot string, now time.Time) (err error) {
+	if lakeRoot == "" {
+		return withCode(exitUsage, errors.New("models need a local lake directory"))
+	}
+	dst, err := localPath(c.Warehouse)
+	if err != nil {
+		return withCode(exitUsage, fmt.Errorf("warehouse: %w", err))
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	tmp := dst + ".building"
+	for _, f := range []string{tmp, tmp + ".wal"} {
+		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	db, err := sql.Open("duckdb", tmp)
+	if err != nil {
+		return fmt.Errorf("open warehouse %s: %w", tmp, err)
+	}
+	start := time.Now()
+	res, berr := runner.Build(ctx, db, runner.Options{
+		Lake: lakeRoot, Now: now.UTC(), LookbackDays: c.LookbackDays,
+		Seeds:  map[string]runner.Seed{"aws_iam_actions": catalogSeed()},
+		Logger: a.logger,
+	})
+	if cerr := db.Close(); cerr != nil && berr == nil {
+		berr = cerr
+	}
+	if berr != nil && !errors.Is(berr, runner.ErrDataTest) {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("build models: %w", berr)
+	}
+	if err := os.Rename(tmp, dst); err != nil {
+		return fmt.Errorf("publish warehouse: %w", err)
+	}
+	models := 0
+	if res != nil {
+		models = len(res.Models)
+	}
+	a.logger.Info("warehouse built", "path", dst, "models", models, "duration", time.Since(start).String())
+	if berr != nil {
+		return withCode(exitDataTest, berr)
+	}
+	return nil
+}
