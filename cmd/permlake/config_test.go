@@ -1,0 +1,115 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseHour(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"2026-11-22T07":             "2026-11-22T07:00:00Z",
+		"2026-11-22T07:00":          "2026-11-22T07:00:00Z",
+		"2026-11-22T09:00:00+02:00": "2026-11-22T07:00:00Z",
+	} {
+		got, err := parseHour(in)
+		if err != nil || got.Format(time.RFC3339) != want {
+			t.Errorf("parseHour(%q) = %v, %v; want %s", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "2026-11-22", "2026-11-22T07:30", "yesterday", "2026-13-01T00"} {
+		if _, err := parseHour(in); err == nil {
+			t.Errorf("parseHour(%q) accepted", in)
+		}
+	}
+}
+
+func TestRunFlagsHours(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 22, 8, 20, 0, 0, time.UTC)
+	tests := []struct {
+		f        runFlags
+		from, to string
+		err      bool
+	}{
+		{runFlags{}, "2026-11-22T07", "2026-11-22T07", false},
+		{runFlags{hour: "2026-11-20T03"}, "2026-11-20T03", "2026-11-20T03", false},
+		{runFlags{from: "2026-11-20T03", to: "2026-11-21T05"}, "2026-11-20T03", "2026-11-21T05", false},
+		{runFlags{from: "2026-11-21T03", to: "2026-11-20T05"}, "", "", true},
+		{runFlags{from: "2026-11-21T03"}, "", "", true},
+		{runFlags{hour: "2026-11-20T03", to: "2026-11-21T05"}, "", "", true},
+	}
+	for _, tc := range tests {
+		from, to, err := tc.f.hours(now)
+		if tc.err {
+			if err == nil {
+				t.Errorf("%+v: no error", tc.f)
+			}
+			continue
+		}
+		if err != nil || from.Format("2006-01-02T15") != tc.from || to.Format("2006-01-02T15") != tc.to {
+			t.Errorf("%+v: %v %v %v; want %s %s", tc.f, from, to, err, tc.from, tc.to)
+		}
+	}
+}
+
+func TestLoadConfig(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "permlake.yaml")
+	yaml := "lake: file:///tmp/lake\nlookback_days: 30\naws:\n  accounts:\n    - id: \"012345678901\"\n      name: prod\n  trail:\n    url: file:///tmp/trail\n    organization_id: o-abcdefghij\n"
+	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PERMLAKE_LOOKBACK_DAYS", "45")
+	t.Setenv("PERMLAKE_AWS_TRAIL_PREFIX", "org")
+	c, err := loadConfig(newViper(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Lake != "file:///tmp/lake" || c.LookbackDays != 45 || c.LateMargin != 2*time.Hour || c.Concurrency != 4 {
+		t.Errorf("config = %+v", c)
+	}
+	if len(c.AWS.Accounts) != 1 || c.AWS.Accounts[0].ID != "012345678901" || c.AWS.Trail.Prefix != "org" || c.AWS.Trail.OrganizationID != "o-abcdefghij" {
+		t.Errorf("aws = %+v", c.AWS)
+	}
+	if _, err := selectAccounts(c, []string{"111111111111"}); err == nil {
+		t.Error("unconfigured account accepted by --accounts")
+	}
+	if got, err := selectAccounts(c, []string{"012345678901"}); err != nil || len(got) != 1 {
+		t.Errorf("selectAccounts = %v, %v", got, err)
+	}
+
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("aws:\n  accounts:\n    - id: 12345678901\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loadConfig(newViper(), bad); err == nil || !strings.Contains(err.Error(), "aws.accounts[0]") {
+		t.Errorf("an 11-digit account (a YAML number that lost its zero) must be rejected naming the field: %v", err)
+	}
+	if _, err := loadConfig(newViper(), filepath.Join(dir, "missing.yaml")); err == nil {
+		t.Error("missing config file accepted")
+	}
+}
+
+func TestWriteResult(t *testing.T) {
+	t.Parallel()
+	cols := []string{"a", "b", "c"}
+	rows := [][]any{{"x", nil, []any{"p", "q"}}, {"y,z", int64(3), time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}}
+	for format, want := range map[string]string{
+		"csv":   "a,b,c\nx,,\"[\"\"p\"\",\"\"q\"\"]\"\n\"y,z\",3,2026-01-02T03:04:05Z\n",
+		"table": "a    b     c\nx    NULL  [\"p\",\"q\"]\ny,z  3     2026-01-02T03:04:05Z\n(2 rows)\n",
+		"json":  "[\n  {\n    \"a\": \"x\",\n    \"b\": null,\n    \"c\": [\n      \"p\",\n      \"q\"\n    ]\n  },\n  {\n    \"a\": \"y,z\",\n    \"b\": 3,\n    \"c\": \"2026-01-02T03:04:05Z\"\n  }\n]\n",
+	} {
+		var b bytes.Buffer
+		if err := writeResult(&b, format, cols, rows); err != nil {
+			t.Fatal(err)
+		}
+		if b.String() != want {
+			t.Errorf("%s:\n%s\nwant\n%s", format, b.String(), want)
+		}
+	}
+}
