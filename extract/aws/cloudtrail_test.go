@@ -122,3 +122,19 @@ func TestListLogFiles(t *testing.T) {
 		t.Error("bad organization ID accepted")
 	}
 }
+
+// FuzzReadRecords: whatever the bytes, ReadRecords returns an error or a count equal to the records
+// it handed over, and never panics.
+func FuzzReadRecords(f *testing.F) {
+	f.Add([]byte(`{"Records":[{"eventID":"a"}]}`))
+	f.Add([]byte(`{"Records":[],"x":1}`))
+	f.Add([]byte{0x1f, 0x8b, 0x08, 0x00})
+	f.Add([]byte(`{"Records":[{"eventID":`))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		calls := 0
+		n, err := ReadRecords(bytes.NewReader(in), func([]byte) error { calls++; return nil })
+		if err == nil && n != calls {
+			t.Fatalf("n = %d, calls = %d", n, calls)
+		}
+	})
+}
