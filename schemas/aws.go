@@ -19,7 +19,7 @@ func withLineage(docs map[string]string) map[string]string {
 // principal it is attributed to and the IAM action(s) it exercised.
 type CloudTrailEvent struct {
 	EventID                 string    `parquet:"event_id"`
-	EventTime               time.Time `parquet:"event_time,timestamp(microsecond)"`
+	EventTime               time.Time `parquet:"event_time,timestamp(microsecond:local)"`
 	EventVersion            string    `parquet:"event_version"`
 	EventSource             string    `parquet:"event_source"`
 	EventName               string    `parquet:"event_name"`

@@ -20,10 +20,10 @@ type IAMUser struct {
 	UserName               string    `parquet:"user_name"`
 	UserID                 string    `parquet:"user_id"`
 	Path                   string    `parquet:"path"`
-	CreatedAt              time.Time `parquet:"created_at,timestamp(microsecond)"`
+	CreatedAt              time.Time `parquet:"created_at,timestamp(microsecond:local)"`
 	PermissionsBoundaryARN *string   `parquet:"permissions_boundary_arn,optional"`
 	Tags                   *string   `parquet:"tags,optional"`
-	SnapshotAt             time.Time `parquet:"snapshot_at,timestamp(microsecond)"`
+	SnapshotAt             time.Time `parquet:"snapshot_at,timestamp(microsecond:local)"`
 	RunID                  string    `parquet:"_run_id"`
 	SourceKey              string    `parquet:"_source_key"`
 }
@@ -46,8 +46,8 @@ type IAMGroup struct {
 	GroupName  string    `parquet:"group_name"`
 	GroupID    string    `parquet:"group_id"`
 	Path       string    `parquet:"path"`
-	CreatedAt  time.Time `parquet:"created_at,timestamp(microsecond)"`
-	SnapshotAt time.Time `parquet:"snapshot_at,timestamp(microsecond)"`
+	CreatedAt  time.Time `parquet:"created_at,timestamp(microsecond:local)"`
+	SnapshotAt time.Time `parquet:"snapshot_at,timestamp(microsecond:local)"`
 	RunID      string    `parquet:"_run_id"`
 	SourceKey  string    `parquet:"_source_key"`
 }
@@ -68,15 +68,15 @@ type IAMRole struct {
 	RoleName                 string     `parquet:"role_name"`
 	RoleID                   string     `parquet:"role_id"`
 	Path                     string     `parquet:"path"`
-	CreatedAt                time.Time  `parquet:"created_at,timestamp(microsecond)"`
+	CreatedAt                time.Time  `parquet:"created_at,timestamp(microsecond:local)"`
 	AssumeRolePolicyDocument *string    `parquet:"assume_role_policy_document,optional"`
 	PermissionsBoundaryARN   *string    `parquet:"permissions_boundary_arn,optional"`
-	RoleLastUsedAt           *time.Time `parquet:"role_last_used_at,optional,timestamp(microsecond)"`
+	RoleLastUsedAt           *time.Time `parquet:"role_last_used_at,optional,timestamp(microsecond:local)"`
 	RoleLastUsedRegion       *string    `parquet:"role_last_used_region,optional"`
 	IsServiceLinked          bool       `parquet:"is_service_linked"`
 	IsSSO                    bool       `parquet:"is_sso"`
 	Tags                     *string    `parquet:"tags,optional"`
-	SnapshotAt               time.Time  `parquet:"snapshot_at,timestamp(microsecond)"`
+	SnapshotAt               time.Time  `parquet:"snapshot_at,timestamp(microsecond:local)"`
 	RunID                    string     `parquet:"_run_id"`
 	SourceKey                string     `parquet:"_source_key"`
 }
@@ -109,9 +109,9 @@ type IAMPolicy struct {
 	Document         string    `parquet:"document"`
 	AttachmentCount  int64     `parquet:"attachment_count"`
 	IsAttachable     bool      `parquet:"is_attachable"`
-	CreatedAt        time.Time `parquet:"created_at,timestamp(microsecond)"`
-	UpdatedAt        time.Time `parquet:"updated_at,timestamp(microsecond)"`
-	SnapshotAt       time.Time `parquet:"snapshot_at,timestamp(microsecond)"`
+	CreatedAt        time.Time `parquet:"created_at,timestamp(microsecond:local)"`
+	UpdatedAt        time.Time `parquet:"updated_at,timestamp(microsecond:local)"`
+	SnapshotAt       time.Time `parquet:"snapshot_at,timestamp(microsecond:local)"`
 	RunID            string    `parquet:"_run_id"`
 	SourceKey        string    `parquet:"_source_key"`
 }
@@ -137,7 +137,7 @@ type IAMGroupMembership struct {
 	UserARN    string    `parquet:"user_arn"`
 	GroupName  string    `parquet:"group_name"`
 	GroupARN   string    `parquet:"group_arn"`
-	SnapshotAt time.Time `parquet:"snapshot_at,timestamp(microsecond)"`
+	SnapshotAt time.Time `parquet:"snapshot_at,timestamp(microsecond:local)"`
 	RunID      string    `parquet:"_run_id"`
 	SourceKey  string    `parquet:"_source_key"`
 }
@@ -166,7 +166,7 @@ type IAMPolicyAttachment struct {
 	PolicyARN     *string   `parquet:"policy_arn,optional"`
 	PolicyName    string    `parquet:"policy_name"`
 	Document      *string   `parquet:"document,optional"`
-	SnapshotAt    time.Time `parquet:"snapshot_at,timestamp(microsecond)"`
+	SnapshotAt    time.Time `parquet:"snapshot_at,timestamp(microsecond:local)"`
 	RunID         string    `parquet:"_run_id"`
 	SourceKey     string    `parquet:"_source_key"`
 }
@@ -195,7 +195,7 @@ type IAMPolicyStatement struct {
 	Resources      []string  `parquet:"resources,list"`
 	NotResources   []string  `parquet:"not_resources,list"`
 	Condition      *string   `parquet:"condition,optional"`
-	SnapshotAt     time.Time `parquet:"snapshot_at,timestamp(microsecond)"`
+	SnapshotAt     time.Time `parquet:"snapshot_at,timestamp(microsecond:local)"`
 	RunID          string    `parquet:"_run_id"`
 	SourceKey      string    `parquet:"_source_key"`
 }
@@ -218,20 +218,20 @@ var IAMPolicyStatements = newTable("aws_iam_policy_statements", "Statements of e
 type IAMCredential struct {
 	User                  string     `parquet:"user"`
 	ARN                   string     `parquet:"arn"`
-	UserCreatedAt         *time.Time `parquet:"user_created_at,optional,timestamp(microsecond)"`
+	UserCreatedAt         *time.Time `parquet:"user_created_at,optional,timestamp(microsecond:local)"`
 	IsPasswordEnabled     *bool      `parquet:"is_password_enabled,optional"`
-	PasswordLastUsedAt    *time.Time `parquet:"password_last_used_at,optional,timestamp(microsecond)"`
-	PasswordLastChangedAt *time.Time `parquet:"password_last_changed_at,optional,timestamp(microsecond)"`
+	PasswordLastUsedAt    *time.Time `parquet:"password_last_used_at,optional,timestamp(microsecond:local)"`
+	PasswordLastChangedAt *time.Time `parquet:"password_last_changed_at,optional,timestamp(microsecond:local)"`
 	IsMFAActive           bool       `parquet:"is_mfa_active"`
 	IsAccessKey1Active    bool       `parquet:"is_access_key_1_active"`
-	AccessKey1LastRotated *time.Time `parquet:"access_key_1_last_rotated_at,optional,timestamp(microsecond)"`
-	AccessKey1LastUsedAt  *time.Time `parquet:"access_key_1_last_used_at,optional,timestamp(microsecond)"`
+	AccessKey1LastRotated *time.Time `parquet:"access_key_1_last_rotated_at,optional,timestamp(microsecond:local)"`
+	AccessKey1LastUsedAt  *time.Time `parquet:"access_key_1_last_used_at,optional,timestamp(microsecond:local)"`
 	AccessKey1LastService *string    `parquet:"access_key_1_last_used_service,optional"`
 	IsAccessKey2Active    bool       `parquet:"is_access_key_2_active"`
-	AccessKey2LastRotated *time.Time `parquet:"access_key_2_last_rotated_at,optional,timestamp(microsecond)"`
-	AccessKey2LastUsedAt  *time.Time `parquet:"access_key_2_last_used_at,optional,timestamp(microsecond)"`
+	AccessKey2LastRotated *time.Time `parquet:"access_key_2_last_rotated_at,optional,timestamp(microsecond:local)"`
+	AccessKey2LastUsedAt  *time.Time `parquet:"access_key_2_last_used_at,optional,timestamp(microsecond:local)"`
 	AccessKey2LastService *string    `parquet:"access_key_2_last_used_service,optional"`
-	SnapshotAt            time.Time  `parquet:"snapshot_at,timestamp(microsecond)"`
+	SnapshotAt            time.Time  `parquet:"snapshot_at,timestamp(microsecond:local)"`
 	RunID                 string     `parquet:"_run_id"`
 	SourceKey             string     `parquet:"_source_key"`
 }

@@ -2,6 +2,11 @@
 // grain, partition keys and column documentation, defined once and used by transform (to build
 // rows), load (to write them), the SQL runner (to type empty sources) and the docs generator.
 //
+// Timestamps are stored as Parquet TIMESTAMP(isAdjustedToUTC=false) holding UTC wall-clock time
+// (the `timestamp(microsecond:local)` tag): DuckDB reads them as TIMESTAMP, which it can truncate
+// and compare without the ICU extension (absent here), where TIMESTAMPTZ arithmetic needs ICU.
+// Every value permlake writes is in UTC, so no information is lost.
+//
 // It must not import any other permlake package.
 package schemas
 

@@ -1,0 +1,174 @@
+package load
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	json "github.com/goccy/go-json"
+	"gocloud.dev/blob"
+)
+
+// SourceObject records one source object a run read: auditable, and the reason nothing is read
+// twice by accident.
+type SourceObject struct {
+	Source      string    `json:"source"`
+	AccountID   string    `json:"account_id"`
+	Key         string    `json:"key"`
+	ETag        string    `json:"etag"`
+	Size        int64     `json:"size"`
+	DeliveredAt time.Time `json:"delivered_at"`
+	Records     int       `json:"records"`
+	RowsAdded   int       `json:"rows_added"`
+	Duplicates  int       `json:"duplicates"`
+	Error       string    `json:"error,omitempty"` // set when the object could not be read: it is then not ingested
+	RunID       string    `json:"run_id"`
+	IngestedAt  time.Time `json:"ingested_at"`
+}
+
+var (
+	sourceNamePattern = regexp.MustCompile(`^[a-z0-9_]+$`)
+	runIDPattern      = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+)
+
+func ledgerDir(source, accountID string, day time.Time) string {
+	return fmt.Sprintf("_manifests/ingested/source=%s/account_id=%s/date=%s/", source, accountID, day.UTC().Format("2006-01-02"))
+}
+
+// Ingested returns what earlier runs recorded for (source, account, delivery day), keyed by
+// object key; a later record of a key wins over an earlier one.
+func (l *Lake) Ingested(ctx context.Context, source, accountID string, day time.Time) (map[string]SourceObject, error) {
+	if !sourceNamePattern.MatchString(source) {
+		return nil, fmt.Errorf("invalid source name %q", source)
+	}
+	if err := validateAccountID(accountID); err != nil {
+		return nil, err
+	}
+	dir := ledgerDir(source, accountID, day)
+	it := l.bucket.List(&blob.ListOptions{Prefix: dir})
+	var recs []SourceObject
+	for {
+		obj, err := it.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("list %s: %w", dir, err)
+		}
+		if !strings.HasSuffix(obj.Key, ".jsonl") {
+			continue
+		}
+		b, err := l.bucket.ReadAll(ctx, obj.Key)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", obj.Key, err)
+		}
+		sc := bufio.NewScanner(bytes.NewReader(b))
+		sc.Buffer(make([]byte, 64<<10), 4<<20)
+		for line := 1; sc.Scan(); line++ {
+			var r SourceObject
+			if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+				return nil, fmt.Errorf("%s line %d: %w", obj.Key, line, err)
+			}
+			recs = append(recs, r)
+		}
+		if err := sc.Err(); err != nil {
+			return nil, fmt.Errorf("read %s: %w", obj.Key, err)
+		}
+	}
+	sort.SliceStable(recs, func(i, j int) bool { return recs[i].IngestedAt.Before(recs[j].IngestedAt) })
+	out := make(map[string]SourceObject, len(recs))
+	for _, r := range recs {
+		out[r.Key] = r
+	}
+	return out, nil
+}
+
+// RecordIngested appends records to the ledger: one new immutable JSON-lines object per
+// (source, account, delivery day) under _manifests/ingested/…/<runID>-<seq>.jsonl. No run ever
+// rewrites another run's object, so concurrent runs cannot clobber each other.
+func (l *Lake) RecordIngested(ctx context.Context, runID string, objs []SourceObject) error {
+	if len(objs) == 0 {
+		return nil
+	}
+	if !runIDPattern.MatchString(runID) {
+		return fmt.Errorf("invalid run ID %q", runID)
+	}
+	groups := map[string][]SourceObject{}
+	var dirs []string
+	for _, o := range objs {
+		if !sourceNamePattern.MatchString(o.Source) {
+			return fmt.Errorf("invalid source name %q", o.Source)
+		}
+		if err := validateAccountID(o.AccountID); err != nil {
+			return err
+		}
+		d := ledgerDir(o.Source, o.AccountID, o.DeliveredAt.Truncate(24*time.Hour))
+		if _, ok := groups[d]; !ok {
+			dirs = append(dirs, d)
+		}
+		groups[d] = append(groups[d], o)
+	}
+	sort.Strings(dirs)
+	for _, d := range dirs {
+		var b bytes.Buffer
+		for _, o := range groups[d] {
+			line, err := json.Marshal(o)
+			if err != nil {
+				return err
+			}
+			b.Write(line)
+			b.WriteByte('\n')
+		}
+		key := fmt.Sprintf("%s%s-%06d.jsonl", d, runID, l.seq.Add(1))
+		if err := l.bucket.WriteAll(ctx, key, b.Bytes(), &blob.WriterOptions{ContentType: "application/x-ndjson"}); err != nil {
+			return fmt.Errorf("write %s: %w", key, err)
+		}
+	}
+	return nil
+}
+
+// RunManifest describes one run: what it covered, each account's outcome, the partitions it
+// published.
+type RunManifest struct {
+	RunID      string           `json:"run_id"`
+	StartedAt  time.Time        `json:"started_at"`
+	FinishedAt time.Time        `json:"finished_at"`
+	Command    string           `json:"command"`
+	Hours      []string         `json:"hours"`
+	Accounts   []AccountOutcome `json:"accounts"`
+	Partitions []PartitionStats `json:"partitions"`
+	ExitCode   int              `json:"exit_code"`
+}
+
+// AccountOutcome is one account's result in a run.
+type AccountOutcome struct {
+	AccountID string `json:"account_id"`
+	Status    string `json:"status"` // ok, failed, skipped
+	Error     string `json:"error,omitempty"`
+	Objects   int    `json:"objects"`
+	Records   int    `json:"records"`
+	RowsAdded int    `json:"rows_added"`
+}
+
+// WriteRunManifest writes _manifests/runs/<runID>.json atomically.
+func (l *Lake) WriteRunManifest(ctx context.Context, m *RunManifest) error {
+	if !runIDPattern.MatchString(m.RunID) {
+		return fmt.Errorf("invalid run ID %q", m.RunID)
+	}
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	key := "_manifests/runs/" + m.RunID + ".json"
+	if err := l.bucket.WriteAll(ctx, key, append(b, '\n'), &blob.WriterOptions{ContentType: "application/json"}); err != nil {
+		return fmt.Errorf("write %s: %w", key, err)
+	}
+	return nil
+}
