@@ -1,0 +1,44 @@
+-- What each user and role is granted: the actions its Allow statements cover, minus those an
+-- unconditional Deny on every resource removes (an explicit Deny wins). A Deny that is
+-- conditional or narrowed to some resources leaves the action granted elsewhere, so it is kept.
+with policies as (
+    select * from int_principal_policies__resolved
+),
+
+statements as (
+    select * from int_statements__expanded
+),
+
+principal_statements as (
+    select p.account_id, p.principal_arn, p.principal_type, p.policy_label, s.effect, s.action,
+        s.is_conditional, s.is_all_resources
+    from policies as p
+    inner join statements as s on s.account_id = p.account_id and s.policy_key = p.policy_key
+),
+
+allows as (
+    select account_id, principal_arn, principal_type, action,
+        list_sort(list(distinct policy_label)) as granted_by,
+        bool_and(is_conditional) as is_conditional,
+        bool_or(is_all_resources) as is_all_resources
+    from principal_statements
+    where effect = 'Allow'
+    group by account_id, principal_arn, principal_type, action
+),
+
+denies as (
+    select distinct account_id, principal_arn, action
+    from principal_statements
+    where effect = 'Deny' and not is_conditional and is_all_resources
+),
+
+final as (
+    select a.*
+    from allows as a
+    where not exists (
+        select 1 from denies as d
+        where d.account_id = a.account_id and d.principal_arn = a.principal_arn and d.action = a.action
+    )
+)
+
+select * from final

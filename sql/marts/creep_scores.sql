@@ -1,0 +1,52 @@
+-- The permission creep score of each user and role, 0 (uses what it holds) to 100.
+with usage as (
+    select * from permission_usage
+    where principal_type in ('iam_user', 'iam_role')
+),
+
+high_risk as (
+    select distinct lower(action) as action_lc from aws_high_risk_actions
+),
+
+flagged as (
+    select u.*,
+        coalesce(u.access_level = 'Permissions management', false) or h.action_lc is not null as is_high_risk
+    from usage as u
+    left join high_risk as h on h.action_lc = lower(u.action)
+),
+
+counts as (
+    select
+        cloud,
+        account_id,
+        principal_arn,
+        principal_type,
+        count(*) filter (where status in ('used', 'unused', 'unknown')) as granted_count,
+        count(*) filter (where status in ('used', 'used_not_granted')) as used_count,
+        count(*) filter (where status = 'unused') as unused_count,
+        count(*) filter (where status = 'unknown') as unknown_count,
+        count(*) filter (where status = 'unused' and is_high_risk) as unused_high_risk_count
+    from flagged
+    group by cloud, account_id, principal_arn, principal_type
+),
+
+scored as (
+    select *,
+        case when granted_count - unknown_count > 0
+            then unused_count / (granted_count - unknown_count)
+            else 0 end as unused_share
+    from counts
+),
+
+final as (
+    select
+        cloud, account_id, principal_arn, principal_type, granted_count, used_count, unused_count,
+        unknown_count, unused_high_risk_count, round(unused_share, 4) as unused_share,
+        cast(round(60 * unused_share + 40 * least(unused_high_risk_count, 10) / 10) as integer) as score
+    from scored
+)
+
+select
+    *,
+    case when score <= 33 then 'low' when score <= 66 then 'medium' else 'high' end as band
+from final

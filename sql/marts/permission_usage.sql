@@ -1,0 +1,69 @@
+-- Per principal and action, granted or used in the look-back window: used, unused, unknown (the
+-- trail could not have recorded it) or used_not_granted (no identity policy here grants it: a
+-- resource policy, another account's principal, or a snapshot gap).
+with grants as (
+    select * from int_grants__resolved
+),
+
+used as (
+    select * from int_actions__used
+),
+
+universe as (
+    select * from int_actions__universe
+),
+
+unobservable as (
+    select distinct u.action_lc
+    from universe as u
+    inner join aws_unobservable_actions as o on u.action_lc glob lower(o.pattern)
+),
+
+joined as (
+    select
+        coalesce(g.account_id, u.account_id) as account_id,
+        coalesce(g.principal_arn, u.principal_arn) as principal_arn,
+        coalesce(g.principal_type, u.principal_type) as principal_type,
+        coalesce(lower(g.action), u.action_lc) as action_lc,
+        g.granted_by,
+        g.is_conditional,
+        g.principal_arn is not null as is_granted,
+        coalesce(u.uses, 0) as uses,
+        coalesce(u.attempts, 0) as attempts,
+        u.first_used_at,
+        u.last_used_at
+    from grants as g
+    full outer join used as u
+        on g.account_id = u.account_id and g.principal_arn = u.principal_arn and lower(g.action) = u.action_lc
+),
+
+final as (
+    select
+        'aws' as cloud,
+        j.account_id,
+        j.principal_arn,
+        j.principal_type,
+        x.action,
+        x.service,
+        x.access_level,
+        case
+            when j.uses > 0 and (j.is_granted or j.principal_type = 'root') then 'used'
+            when j.uses > 0 then 'used_not_granted'
+            when ob.action_lc is not null then 'unknown'
+            else 'unused'
+        end as status,
+        j.uses,
+        j.attempts,
+        j.first_used_at,
+        j.last_used_at,
+        case when j.principal_type = 'root' then ['root'] else coalesce(j.granted_by, cast([] as varchar[])) end as granted_by,
+        coalesce(j.is_conditional, false) as is_conditional,
+        getvariable('window_start') as window_start,
+        getvariable('now') as window_end
+    from joined as j
+    inner join universe as x on x.action_lc = j.action_lc
+    left join unobservable as ob on ob.action_lc = j.action_lc
+    where j.is_granted or j.uses > 0
+)
+
+select * from final

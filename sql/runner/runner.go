@@ -1,0 +1,554 @@
+// Package runner builds permlake's DuckDB models: it loads the lake's tables as sources and the
+// seeds, orders the models by the names they reference, materialises each as a table, checks
+// that every column is documented, and runs the data tests.
+//
+// runner imports schemas and the embedded sql files; it must not import extract, transform, load
+// or cmd.
+package runner
+
+import (
+	"context"
+	"database/sql"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"path"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/permlake/permlake/schemas"
+	sqlfiles "github.com/permlake/permlake/sql"
+)
+
+// ErrDataTest is wrapped by Build's error when a data test failed (the models were all built).
+var ErrDataTest = errors.New("data test failed")
+
+// Options configure a build.
+type Options struct {
+	Lake         string    // local lake root: <Lake>/<table>/account_id=…/date=…/hour=…/*.parquet
+	Now          time.Time // analysis time; the look-back window is [Now - LookbackDays, Now)
+	LookbackDays int       // default 90
+	Seeds        map[string]Seed
+	Logger       *slog.Logger
+	FS           fs.FS // the models; default the embedded sql.FS
+}
+
+// Seed is a reference table provided by Go (e.g. the IAM action catalog).
+type Seed struct {
+	Columns []string
+	Types   []string
+	Rows    [][]any
+}
+
+// Model is one SQL model file and its documentation.
+type Model struct {
+	Name  string
+	Layer string // staging, intermediate, marts
+	SQL   string
+	Deps  []string // models, sources and seeds it reads
+	Doc   ModelDoc
+}
+
+// ModelDoc is a model's YAML.
+type ModelDoc struct {
+	Description string      `yaml:"description"`
+	Grain       string      `yaml:"grain"`
+	Tests       []yaml.Node `yaml:"tests"`
+	Columns     []ColumnDoc `yaml:"columns"`
+}
+
+// ColumnDoc documents one column and lists its tests.
+type ColumnDoc struct {
+	Name        string      `yaml:"name"`
+	Description string      `yaml:"description"`
+	Tests       []yaml.Node `yaml:"tests"`
+}
+
+// ModelResult is one materialised model.
+type ModelResult struct {
+	Name     string
+	Rows     int64
+	Duration time.Duration
+}
+
+// TestResult is one data test.
+type TestResult struct {
+	Name     string
+	Failures int64
+}
+
+// Result lists what a build did.
+type Result struct {
+	Models []ModelResult
+	Tests  []TestResult
+}
+
+// Failed returns the tests that found failing rows.
+func (r *Result) Failed() []TestResult {
+	var out []TestResult
+	for _, t := range r.Tests {
+		if t.Failures > 0 {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+var identPattern = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
+
+// Models parses the model files of fsys and orders them so that each comes after what it reads.
+// A missing YAML, an unknown layer or a dependency cycle is an error naming the models.
+func Models(fsys fs.FS) ([]Model, error) {
+	var models []Model
+	for _, layer := range []string{"staging", "intermediate", "marts"} {
+		files, err := fs.Glob(fsys, layer+"/*.sql")
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range files {
+			name := strings.TrimSuffix(path.Base(f), ".sql")
+			if !identPattern.MatchString(name) {
+				return nil, fmt.Errorf("model file %s: name must be lower_snake_case", f)
+			}
+			b, err := fs.ReadFile(fsys, f)
+			if err != nil {
+				return nil, err
+			}
+			m := Model{Name: name, Layer: layer, SQL: strings.TrimSpace(string(b))}
+			y, err := fs.ReadFile(fsys, layer+"/"+name+".yml")
+			if err != nil {
+				return nil, fmt.Errorf("model %s has no %s/%s.yml: %w", name, layer, name, err)
+			}
+			if err := yaml.Unmarshal(y, &m.Doc); err != nil {
+				return nil, fmt.Errorf("%s/%s.yml: %w", layer, name, err)
+			}
+			if m.Doc.Description == "" || m.Doc.Grain == "" {
+				return nil, fmt.Errorf("%s/%s.yml: description and grain are required", layer, name)
+			}
+			models = append(models, m)
+		}
+	}
+	names := map[string]bool{}
+	for _, m := range models {
+		if names[m.Name] {
+			return nil, fmt.Errorf("model %s is defined twice", m.Name)
+		}
+		names[m.Name] = true
+	}
+	for i := range models {
+		models[i].Deps = references(models[i].SQL, names, models[i].Name)
+	}
+	return order(models)
+}
+
+var wordPattern = regexp.MustCompile(`[A-Za-z_][A-Za-z0-9_]*`)
+
+// references returns the known names that sql mentions as whole words (comments included: a
+// model that names another in a comment simply waits for it).
+func references(sql string, known map[string]bool, self string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, w := range wordPattern.FindAllString(strings.ToLower(sql), -1) {
+		if known[w] && w != self && !seen[w] {
+			seen[w] = true
+			out = append(out, w)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// order sorts models topologically (Kahn), breaking ties by layer then name so builds are
+// deterministic.
+func order(models []Model) ([]Model, error) {
+	byName := map[string]Model{}
+	indeg := map[string]int{}
+	users := map[string][]string{}
+	for _, m := range models {
+		byName[m.Name] = m
+		indeg[m.Name] += 0
+		for _, d := range m.Deps {
+			indeg[m.Name]++
+			users[d] = append(users[d], m.Name)
+		}
+	}
+	rank := func(n string) string {
+		m := byName[n]
+		return map[string]string{"staging": "1", "intermediate": "2", "marts": "3"}[m.Layer] + n
+	}
+	var ready []string
+	for n, d := range indeg {
+		if d == 0 {
+			ready = append(ready, n)
+		}
+	}
+	var out []Model
+	for len(ready) > 0 {
+		sort.Slice(ready, func(i, j int) bool { return rank(ready[i]) < rank(ready[j]) })
+		n := ready[0]
+		ready = ready[1:]
+		out = append(out, byName[n])
+		for _, u := range users[n] {
+			indeg[u]--
+			if indeg[u] == 0 {
+				ready = append(ready, u)
+			}
+		}
+	}
+	if len(out) != len(models) {
+		var stuck []string
+		for n, d := range indeg {
+			if d > 0 {
+				stuck = append(stuck, n)
+			}
+		}
+		sort.Strings(stuck)
+		return nil, fmt.Errorf("dependency cycle among models: %s", strings.Join(stuck, ", "))
+	}
+	return out, nil
+}
+
+// Build materialises sources, seeds and models on one connection of db, then runs the data tests.
+// A failing data test makes it return an error wrapping ErrDataTest after everything was built.
+func Build(ctx context.Context, db *sql.DB, opts Options) (*Result, error) {
+	if opts.LookbackDays <= 0 {
+		opts.LookbackDays = 90
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.FS == nil {
+		opts.FS = sqlfiles.FS
+	}
+	if opts.Now.IsZero() {
+		return nil, errors.New("runner: Options.Now is required")
+	}
+	models, err := Models(opts.FS)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := db.Conn(ctx) // DuckDB variables live in a connection
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	now := opts.Now.UTC().Format("2006-01-02 15:04:05")
+	for _, q := range []struct {
+		sql string
+		arg any
+	}{
+		{"set variable now = cast(? as timestamp)", now},
+		{"set variable lookback_days = cast(? as integer)", opts.LookbackDays},
+		{"set variable window_start = cast(? as timestamp)", opts.Now.UTC().AddDate(0, 0, -opts.LookbackDays).Format("2006-01-02 15:04:05")},
+	} {
+		if _, err := conn.ExecContext(ctx, q.sql, q.arg); err != nil {
+			return nil, fmt.Errorf("%s: %w", q.sql, err)
+		}
+	}
+	if err := loadSources(ctx, conn, opts.Lake); err != nil {
+		return nil, err
+	}
+	if err := loadSeeds(ctx, conn, opts.FS, opts.Seeds); err != nil {
+		return nil, err
+	}
+	res := &Result{}
+	for _, m := range models {
+		start := time.Now()
+		if _, err := conn.ExecContext(ctx, "create or replace table "+m.Name+" as "+m.SQL); err != nil {
+			return res, fmt.Errorf("model %s (%s/%s.sql): %w", m.Name, m.Layer, m.Name, err)
+		}
+		var n int64
+		if err := conn.QueryRowContext(ctx, "select count(*) from "+m.Name).Scan(&n); err != nil {
+			return res, err
+		}
+		res.Models = append(res.Models, ModelResult{Name: m.Name, Rows: n, Duration: time.Since(start)})
+		opts.Logger.Debug("model built", "table", m.Name, "rows", n, "duration", time.Since(start).String())
+	}
+	tests, err := dataTests(ctx, conn, models, opts.FS)
+	if err != nil {
+		return res, err
+	}
+	for _, t := range tests {
+		var n int64
+		if err := conn.QueryRowContext(ctx, "select count(*) from ("+t.sql+")").Scan(&n); err != nil {
+			return res, fmt.Errorf("data test %s: %w", t.name, err)
+		}
+		res.Tests = append(res.Tests, TestResult{Name: t.name, Failures: n})
+		if n > 0 {
+			opts.Logger.Error("data test failed", "test", t.name, "rows", n)
+		}
+	}
+	if failed := res.Failed(); len(failed) > 0 {
+		var names []string
+		for _, f := range failed {
+			names = append(names, fmt.Sprintf("%s (%d rows)", f.Name, f.Failures))
+		}
+		return res, fmt.Errorf("%w: %s", ErrDataTest, strings.Join(names, ", "))
+	}
+	return res, nil
+}
+
+// loadSources creates src_<table> for every lake table: its Parquet files read with the partition
+// keys typed from schemas (account_id stays VARCHAR: DuckDB would otherwise read 012345678901 as a
+// number), or an empty typed table when the lake has no file for it yet.
+func loadSources(ctx context.Context, conn *sql.Conn, lake string) error {
+	for _, t := range schemas.All {
+		name := "src_" + t.Name
+		files, _ := filepath.Glob(filepath.Join(lake, t.Name, "account_id=*", "date=*", "hour=*", "*.parquet"))
+		if lake != "" && len(files) > 0 {
+			q := fmt.Sprintf("create or replace table %s as select * from read_parquet(?, hive_partitioning = true, union_by_name = true, hive_types = %s)", name, t.HiveTypes())
+			if _, err := conn.ExecContext(ctx, q, filepath.Join(lake, t.Name, "**", "*.parquet")); err != nil {
+				return fmt.Errorf("source %s: %w", t.Name, err)
+			}
+			continue
+		}
+		var cols []string
+		for _, c := range append(t.Columns, t.PartitionColumns()...) {
+			cols = append(cols, c.Name+" "+c.Type)
+		}
+		if _, err := conn.ExecContext(ctx, fmt.Sprintf("create or replace table %s (%s)", name, strings.Join(cols, ", "))); err != nil {
+			return fmt.Errorf("source %s: %w", t.Name, err)
+		}
+	}
+	return nil
+}
+
+// loadSeeds creates the Go-provided seeds and the CSV seeds of fsys (seeds/<name>.csv, all columns
+// VARCHAR), inserting rows with bound parameters.
+func loadSeeds(ctx context.Context, conn *sql.Conn, fsys fs.FS, seeds map[string]Seed) error {
+	all := map[string]Seed{}
+	for k, v := range seeds {
+		all[k] = v
+	}
+	files, err := fs.Glob(fsys, "seeds/*.csv")
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		name := strings.TrimSuffix(path.Base(f), ".csv")
+		b, err := fs.ReadFile(fsys, f)
+		if err != nil {
+			return err
+		}
+		recs, err := csv.NewReader(strings.NewReader(string(b))).ReadAll()
+		if err != nil {
+			return fmt.Errorf("seed %s: %w", f, err)
+		}
+		if len(recs) == 0 {
+			return fmt.Errorf("seed %s: no header", f)
+		}
+		s := Seed{Columns: recs[0]}
+		for range recs[0] {
+			s.Types = append(s.Types, "VARCHAR")
+		}
+		for _, r := range recs[1:] {
+			row := make([]any, len(r))
+			for i := range r {
+				row[i] = r[i]
+			}
+			s.Rows = append(s.Rows, row)
+		}
+		all[name] = s
+	}
+	names := make([]string, 0, len(all))
+	for n := range all {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if err := createSeed(ctx, conn, n, all[n]); err != nil {
+			return fmt.Errorf("seed %s: %w", n, err)
+		}
+	}
+	return nil
+}
+
+func createSeed(ctx context.Context, conn *sql.Conn, name string, s Seed) error {
+	if !identPattern.MatchString(name) || len(s.Columns) == 0 || len(s.Columns) != len(s.Types) {
+		return fmt.Errorf("invalid seed definition")
+	}
+	var cols []string
+	for i, c := range s.Columns {
+		if !identPattern.MatchString(c) || !regexp.MustCompile(`^[A-Z]+(\[\])?$`).MatchString(s.Types[i]) {
+			return fmt.Errorf("invalid column %q %q", c, s.Types[i])
+		}
+		cols = append(cols, c+" "+s.Types[i])
+	}
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf("create or replace table %s (%s)", name, strings.Join(cols, ", "))); err != nil {
+		return err
+	}
+	const batch = 500
+	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(s.Columns)), ", ") + ")"
+	for start := 0; start < len(s.Rows); start += batch {
+		rows := s.Rows[start:min(start+batch, len(s.Rows))]
+		args := make([]any, 0, len(rows)*len(s.Columns))
+		for i, r := range rows {
+			if len(r) != len(s.Columns) {
+				return fmt.Errorf("row %d has %d values, want %d", start+i+1, len(r), len(s.Columns))
+			}
+			args = append(args, r...)
+		}
+		q := fmt.Sprintf("insert into %s values %s", name, strings.TrimSuffix(strings.Repeat(one+", ", len(rows)), ", "))
+		if _, err := conn.ExecContext(ctx, q, args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type dataTest struct {
+	name string
+	sql  string // a query returning the failing rows
+}
+
+// dataTests compiles the YAML tests of every model and the SQL tests of tests/*.sql, and checks that
+// every column of a model is documented (and every documented column exists).
+func dataTests(ctx context.Context, conn *sql.Conn, models []Model, fsys fs.FS) ([]dataTest, error) {
+	var out []dataTest
+	for _, m := range models {
+		cols, err := tableColumns(ctx, conn, m.Name)
+		if err != nil {
+			return nil, err
+		}
+		documented := map[string]bool{}
+		for _, c := range m.Doc.Columns {
+			documented[c.Name] = true
+			if !cols[c.Name] {
+				return nil, fmt.Errorf("%s/%s.yml documents column %s, which the model does not have", m.Layer, m.Name, c.Name)
+			}
+			if c.Description == "" {
+				return nil, fmt.Errorf("%s/%s.yml: column %s has no description", m.Layer, m.Name, c.Name)
+			}
+			for _, n := range c.Tests {
+				t, err := columnTest(m.Name, c.Name, n)
+				if err != nil {
+					return nil, fmt.Errorf("%s/%s.yml column %s: %w", m.Layer, m.Name, c.Name, err)
+				}
+				out = append(out, t)
+			}
+		}
+		var undocumented []string
+		for c := range cols {
+			if !documented[c] {
+				undocumented = append(undocumented, c)
+			}
+		}
+		if len(undocumented) > 0 {
+			sort.Strings(undocumented)
+			return nil, fmt.Errorf("%s/%s.yml does not document columns %s", m.Layer, m.Name, strings.Join(undocumented, ", "))
+		}
+		for _, n := range m.Doc.Tests {
+			t, err := modelTest(m.Name, n)
+			if err != nil {
+				return nil, fmt.Errorf("%s/%s.yml: %w", m.Layer, m.Name, err)
+			}
+			out = append(out, t)
+		}
+	}
+	files, err := fs.Glob(fsys, "tests/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range files {
+		b, err := fs.ReadFile(fsys, f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, dataTest{name: strings.TrimSuffix(path.Base(f), ".sql"), sql: strings.TrimSuffix(strings.TrimSpace(string(b)), ";")})
+	}
+	return out, nil
+}
+
+func tableColumns(ctx context.Context, conn *sql.Conn, table string) (map[string]bool, error) {
+	rows, err := conn.QueryContext(ctx, "select column_name from information_schema.columns where table_name = ?", table)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	cols := map[string]bool{}
+	for rows.Next() {
+		var c string
+		if err := rows.Scan(&c); err != nil {
+			return nil, err
+		}
+		cols[c] = true
+	}
+	return cols, rows.Err()
+}
+
+func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// columnTest compiles one column test: not_null, unique, accepted_values {values},
+// relationships {to, field}. Model, column and target names are identifiers checked against
+// identPattern; accepted values are literals from the repository's own YAML, quoted.
+func columnTest(model, col string, n yaml.Node) (dataTest, error) {
+	if !identPattern.MatchString(col) {
+		return dataTest{}, fmt.Errorf("invalid column name %q", col)
+	}
+	name := func(kind string) string { return fmt.Sprintf("%s.%s.%s", model, col, kind) }
+	if n.Kind == yaml.ScalarNode {
+		switch n.Value {
+		case "not_null":
+			return dataTest{name("not_null"), fmt.Sprintf("select * from %s where %s is null", model, col)}, nil
+		case "unique":
+			return dataTest{name("unique"), fmt.Sprintf("select %s from %s where %s is not null group by 1 having count(*) > 1", col, model, col)}, nil
+		}
+		return dataTest{}, fmt.Errorf("unknown test %q", n.Value)
+	}
+	var m map[string]struct {
+		Values []string `yaml:"values"`
+		To     string   `yaml:"to"`
+		Field  string   `yaml:"field"`
+	}
+	if err := n.Decode(&m); err != nil || len(m) != 1 {
+		return dataTest{}, fmt.Errorf("a test is a name or a one-key map")
+	}
+	for kind, arg := range m {
+		switch kind {
+		case "accepted_values":
+			var vals []string
+			for _, v := range arg.Values {
+				vals = append(vals, quoteLiteral(v))
+			}
+			if len(vals) == 0 {
+				return dataTest{}, fmt.Errorf("accepted_values needs values")
+			}
+			return dataTest{name("accepted_values"), fmt.Sprintf("select * from %s where %s is not null and %s not in (%s)", model, col, col, strings.Join(vals, ", "))}, nil
+		case "relationships":
+			if !identPattern.MatchString(arg.To) || !identPattern.MatchString(arg.Field) {
+				return dataTest{}, fmt.Errorf("relationships needs to and field identifiers")
+			}
+			return dataTest{name("relationships"), fmt.Sprintf("select * from %s c where c.%s is not null and not exists (select 1 from %s p where p.%s = c.%s)", model, col, arg.To, arg.Field, col)}, nil
+		}
+		return dataTest{}, fmt.Errorf("unknown test %q", kind)
+	}
+	return dataTest{}, fmt.Errorf("empty test")
+}
+
+// modelTest compiles a model-level test: unique_combination [columns…].
+func modelTest(model string, n yaml.Node) (dataTest, error) {
+	var m map[string][]string
+	if err := n.Decode(&m); err != nil || len(m) != 1 {
+		return dataTest{}, fmt.Errorf("a model test is a one-key map")
+	}
+	for kind, cols := range m {
+		if kind != "unique_combination" || len(cols) == 0 {
+			return dataTest{}, fmt.Errorf("unknown model test %q", kind)
+		}
+		for _, c := range cols {
+			if !identPattern.MatchString(c) {
+				return dataTest{}, fmt.Errorf("invalid column %q", c)
+			}
+		}
+		list := strings.Join(cols, ", ")
+		return dataTest{fmt.Sprintf("%s.unique_combination(%s)", model, list), fmt.Sprintf("select %s from %s group by all having count(*) > 1", list, model)}, nil
+	}
+	return dataTest{}, fmt.Errorf("empty test")
+}

@@ -1,0 +1,25 @@
+-- Credential report rows of each account's latest snapshot: the last use of passwords and keys.
+with source as (
+    select * from src_aws_iam_credential_report
+),
+
+latest as (
+    select account_id, max(snapshot_at) as snapshot_at
+    from source
+    group by account_id
+),
+
+final as (
+    select
+        s.account_id,
+        s.arn,
+        s."user" as user_name,
+        s.password_last_used_at,
+        s.access_key_1_last_used_at,
+        s.access_key_2_last_used_at,
+        s.is_mfa_active
+    from source as s
+    inner join latest as l on s.account_id = l.account_id and s.snapshot_at = l.snapshot_at
+)
+
+select * from final

@@ -1,0 +1,28 @@
+-- Policy statements (managed default versions and inline policies), latest snapshot.
+with source as (
+    select * from src_aws_iam_policy_statements
+),
+
+latest as (
+    select account_id, max(snapshot_at) as snapshot_at
+    from source
+    group by account_id
+),
+
+final as (
+    select
+        s.account_id,
+        s.policy_key,
+        s.statement_index,
+        s.sid,
+        s.effect,
+        s.actions,
+        s.not_actions,
+        s.resources,
+        s.not_resources,
+        s.condition
+    from source as s
+    inner join latest as l on s.account_id = l.account_id and s.snapshot_at = l.snapshot_at
+)
+
+select * from final
