@@ -24,6 +24,12 @@ const sourceCloudTrail = "aws_cloudtrail"
 // batchRows bounds how many decoded rows wait before they go to a partition writer.
 const batchRows = 2000
 
+// groupSpan is how many delivery hours of files one commit group covers. Files delivered in a
+// span touch the span's event hours and the hour before (plus rare late events), so few
+// partition writers are open at once (many open writers exploded memory in a measurement:
+// DESIGN.md §8) while each partition is rewritten about once per span instead of once per hour.
+const groupSpan = 6 * time.Hour
+
 // pipeline runs extract → transform → load for a set of accounts and hours.
 type pipeline struct {
 	lake        *load.Lake
@@ -159,8 +165,8 @@ func (p *pipeline) snapshot(ctx context.Context, accountID string, w window) ([]
 }
 
 // cloudTrail ingests the account's log files delivered in the run's delivery window that no
-// earlier run ingested. Files are processed in delivery-hour groups: the partitions a group
-// touches (usually its hour and the one before) are committed, then the group's files are recorded
+// earlier run ingested. Files are processed in groups of groupSpan delivery hours: the partitions a
+// group touches are committed, then the group's files are recorded
 // in the ledger. A run killed between the two re-reads those files next time and the merge
 // drops the rows already there, so nothing doubles and nothing is lost.
 func (p *pipeline) cloudTrail(ctx context.Context, accountID string, w window, log *slog.Logger, res *accountResult) error {
@@ -194,8 +200,8 @@ func (p *pipeline) cloudTrail(ctx context.Context, accountID string, w window, l
 	log.Debug("cloudtrail files", "listed", len(files), "new", len(todo))
 	for start := 0; start < len(todo); {
 		end := start
-		hour := todo[start].DeliveredAt.Truncate(time.Hour)
-		for end < len(todo) && todo[end].DeliveredAt.Truncate(time.Hour).Equal(hour) {
+		limit := todo[start].DeliveredAt.Truncate(time.Hour).Add(groupSpan)
+		for end < len(todo) && todo[end].DeliveredAt.Before(limit) {
 			end++
 		}
 		if err := p.ingestGroup(ctx, accountID, todo[start:end], log, res); err != nil {
