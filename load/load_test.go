@@ -199,7 +199,7 @@ func TestManyRowGroupsAndReplace(t *testing.T) {
 		t.Fatal(err)
 	}
 	var n, nulls int64
-	if err := db.QueryRow(`select count(*), count(*) filter (where role_last_used_at is null) from ` + readExpr(l, schemas.IAMRoles)).Scan(&n, &nulls); err != nil || n != 1 || nulls != 1 {
+	if err := db.QueryRow(`select count(*), count(*) filter (where role_last_used_at is null) from `+readExpr(l, schemas.IAMRoles)).Scan(&n, &nulls); err != nil || n != 1 || nulls != 1 {
 		t.Errorf("after replace: %d rows, %d null last-used, %v", n, nulls, err)
 	}
 }

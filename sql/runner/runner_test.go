@@ -1,0 +1,285 @@
+package runner
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"io/fs"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	_ "github.com/marcboeker/go-duckdb"
+
+	"github.com/permlake/permlake/load"
+	"github.com/permlake/permlake/schemas"
+	sqlfiles "github.com/permlake/permlake/sql"
+)
+
+func TestModelsAreOrderedAndDocumented(t *testing.T) {
+	t.Parallel()
+	models, err := Models(sqlfiles.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pos := map[string]int{}
+	for i, m := range models {
+		pos[m.Name] = i
+	}
+	for _, m := range models {
+		for _, d := range m.Deps {
+			if pos[d] >= pos[m.Name] {
+				t.Errorf("%s is built before its dependency %s", m.Name, d)
+			}
+		}
+	}
+	for _, want := range []string{"permission_usage", "inactive_identities", "creep_scores", "least_privilege_policies", "unmapped_events", "account_creep_scores"} {
+		if _, ok := pos[want]; !ok {
+			t.Errorf("mart %s missing", want)
+		}
+	}
+}
+
+func TestModelsRejectsCyclesAndMissingDocs(t *testing.T) {
+	t.Parallel()
+	yml := []byte("description: x\ngrain: x\n")
+	cyc := fstest.MapFS{
+		"staging/a.sql": {Data: []byte("select * from b")}, "staging/a.yml": {Data: yml},
+		"staging/b.sql": {Data: []byte("select * from a")}, "staging/b.yml": {Data: yml},
+	}
+	if _, err := Models(cyc); err == nil || !strings.Contains(err.Error(), "cycle") {
+		t.Errorf("cycle: err = %v", err)
+	}
+	nodoc := fstest.MapFS{"marts/c.sql": {Data: []byte("select 1")}}
+	if _, err := Models(nodoc); err == nil || !strings.Contains(err.Error(), "c.yml") {
+		t.Errorf("missing yml: err = %v", err)
+	}
+}
+
+const acct, acct2 = "012345678901", "333344445555"
+
+var (
+	now    = time.Date(2026, 11, 16, 0, 0, 0, 0, time.UTC)
+	hour   = time.Date(2026, 11, 15, 10, 0, 0, 0, time.UTC)
+	snapAt = now
+)
+
+func sp(s string) *string { return &s }
+
+func catalogSeed() Seed {
+	s := Seed{Columns: []string{"service", "action_name", "action", "access_level"}, Types: []string{"VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR"}}
+	for _, a := range [][2]string{
+		{"s3:GetObject", "Read"}, {"s3:ListAllMyBuckets", "List"}, {"s3:PutObject", "Write"},
+		{"ec2:DescribeInstances", "List"}, {"ec2:RunInstances", "Write"}, {"ec2:CreateTags", "Tagging"},
+		{"iam:CreateUser", "Write"}, {"iam:PassRole", "Write"}, {"iam:AttachRolePolicy", "Permissions management"},
+		{"iam:ListRoles", "List"}, {"sts:AssumeRole", "Write"}, {"kms:Decrypt", "Write"},
+	} {
+		svc, name, _ := strings.Cut(a[0], ":")
+		s.Rows = append(s.Rows, []any{svc, name, a[0], a[1]})
+	}
+	return s
+}
+
+func ev(id, principal, ptype string, actions []string, ok bool, at time.Time) schemas.CloudTrailEvent {
+	e := schemas.CloudTrailEvent{EventID: id, EventTime: at, EventSource: "x.amazonaws.com", EventName: "X", RecipientAccountID: acct,
+		UserIdentityType: "IAMUser", PrincipalType: ptype, IsSuccess: ok, IAMActions: actions, ActionMapping: "default", SourceKey: "k", RunID: "r"}
+	if principal != "" {
+		e.PrincipalARN, e.PrincipalAccountID = sp(principal), sp(acct)
+	}
+	if !ok {
+		e.ErrorCode = sp("AccessDenied")
+	}
+	return e
+}
+
+// writeFixtureLake writes a small lake through the real writer, in the real layout.
+func writeFixtureLake(t *testing.T) string {
+	t.Helper()
+	ctx := context.Background()
+	l, err := load.Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	u1, u2 := "arn:aws:iam::"+acct+":user/u1", "arn:aws:iam::"+acct+":user/u2"
+	r1 := "arn:aws:iam::" + acct + ":role/r1"
+	r2 := "arn:aws:iam::" + acct + ":role/aws-service-role/x.amazonaws.com/r2"
+	r3 := "arn:aws:iam::" + acct + ":role/r3"
+	g1 := "arn:aws:iam::" + acct + ":group/g1"
+	p1 := "arn:aws:iam::" + acct + ":policy/p1"
+	root := "arn:aws:iam::" + acct + ":root"
+	old := now.AddDate(0, 0, -200)
+	recent := now.AddDate(0, 0, -10)
+	created := now.AddDate(-1, 0, 0)
+	part := load.Partition{AccountID: acct, Hour: now.Add(-time.Hour)}
+	must := func(_ load.PartitionStats, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(load.ReplacePartition(ctx, l, schemas.IAMUsers, part, []schemas.IAMUser{
+		{ARN: u1, UserName: "u1", CreatedAt: created, SnapshotAt: snapAt}, {ARN: u2, UserName: "u2", CreatedAt: created, SnapshotAt: snapAt}}))
+	must(load.ReplacePartition(ctx, l, schemas.IAMRoles, part, []schemas.IAMRole{
+		{ARN: r1, RoleName: "r1", CreatedAt: created, SnapshotAt: snapAt},
+		{ARN: r2, RoleName: "r2", CreatedAt: created, IsServiceLinked: true, SnapshotAt: snapAt},
+		{ARN: r3, RoleName: "r3", CreatedAt: created, RoleLastUsedAt: &old, SnapshotAt: snapAt}}))
+	must(load.ReplacePartition(ctx, l, schemas.IAMGroupMemberships, part, []schemas.IAMGroupMembership{{UserARN: u1, GroupName: "g1", GroupARN: g1, SnapshotAt: snapAt}}))
+	must(load.ReplacePartition(ctx, l, schemas.IAMPolicyAttachments, part, []schemas.IAMPolicyAttachment{
+		{PrincipalARN: g1, PrincipalType: "iam_group", PolicyType: "managed", PolicyKey: p1, PolicyARN: sp(p1), PolicyName: "p1", SnapshotAt: snapAt},
+		{PrincipalARN: u1, PrincipalType: "iam_user", PolicyType: "inline", PolicyKey: u1 + "#inline/u1-inline", PolicyName: "u1-inline", SnapshotAt: snapAt},
+		{PrincipalARN: r1, PrincipalType: "iam_role", PolicyType: "inline", PolicyKey: r1 + "#inline/r1-inline", PolicyName: "r1-inline", SnapshotAt: snapAt}}))
+	st := func(key string, i int32, effect string, actions, notActions []string, cond *string) schemas.IAMPolicyStatement {
+		if actions == nil {
+			actions = []string{}
+		}
+		if notActions == nil {
+			notActions = []string{}
+		}
+		return schemas.IAMPolicyStatement{PolicyKey: key, StatementIndex: i, Effect: effect, Actions: actions, NotActions: notActions,
+			Resources: []string{"*"}, NotResources: []string{}, Condition: cond, SnapshotAt: snapAt}
+	}
+	cond := sp(`{"Bool":{"aws:MultiFactorAuthPresent":"true"}}`)
+	must(load.ReplacePartition(ctx, l, schemas.IAMPolicyStatements, part, []schemas.IAMPolicyStatement{
+		st(p1, 0, "Allow", []string{"ec2:Describe*", "S3:GET*"}, nil, nil),
+		st(u1+"#inline/u1-inline", 0, "Allow", nil, []string{"iam:*", "kms:*", "sts:*"}, nil),
+		st(u1+"#inline/u1-inline", 1, "Deny", []string{"ec2:RunInstances"}, nil, nil),
+		st(r1+"#inline/r1-inline", 0, "Allow", []string{"iam:*"}, nil, cond),
+		st(r1+"#inline/r1-inline", 1, "Allow", []string{"sts:AssumeRole"}, nil, nil),
+		st(r1+"#inline/r1-inline", 2, "Deny", []string{"iam:CreateUser"}, nil, cond),
+	}))
+	must(load.ReplacePartition(ctx, l, schemas.IAMCredentialReport, part, []schemas.IAMCredential{
+		{User: "<root_account>", ARN: root, SnapshotAt: snapAt},
+		{User: "u1", ARN: u1, SnapshotAt: snapAt},
+		{User: "u2", ARN: u2, PasswordLastUsedAt: &recent, SnapshotAt: snapAt}}))
+
+	shared := ev("e3", u1, "iam_user", []string{"s3:ListAllMyBuckets"}, true, hour.Add(3*time.Minute))
+	shared.SharedEventID = sp("s1")
+	shared2 := shared
+	shared2.EventID, shared2.RecipientAccountID = "e3b", acct2
+	service := ev("e7", "", "aws_service", []string{"sts:AssumeRole"}, true, hour)
+	service.ActionMapping = "not_a_principal"
+	rows := []schemas.CloudTrailEvent{
+		ev("e1", u1, "iam_user", []string{"ec2:DescribeInstances"}, true, hour),
+		ev("e2", u1, "iam_user", []string{"ec2:RunInstances"}, false, hour.Add(time.Minute)),
+		shared,
+		ev("e4", r1, "iam_role", []string{"iam:ListRoles"}, true, hour.Add(4*time.Minute)),
+		ev("e5", root, "root", []string{"s3:ListAllMyBuckets"}, true, hour.Add(5*time.Minute)),
+		ev("e6", r1, "iam_role", []string{"kms:Decrypt"}, true, hour.Add(6*time.Minute)),
+		service,
+		ev("e8", u1, "iam_user", []string{"ec2:DescribeInstances"}, true, now.AddDate(0, 0, -100)), // before the window
+	}
+	for _, r := range rows {
+		p := load.Partition{AccountID: acct, Hour: r.EventTime}
+		if r.RecipientAccountID == acct2 {
+			p.AccountID = acct2
+		}
+		w, err := load.NewMergeWriter(ctx, l, schemas.CloudTrailEvents, p, func(e *schemas.CloudTrailEvent) string { return e.EventID })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write([]schemas.CloudTrailEvent{r}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return l.Root()
+}
+
+func build(t *testing.T, fsys fs.FS) (*sql.DB, error) {
+	t.Helper()
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetMaxOpenConns(1)
+	t.Cleanup(func() { db.Close() })
+	_, err = Build(context.Background(), db, Options{Lake: writeFixtureLake(t), Now: now, FS: fsys,
+		Seeds: map[string]Seed{"aws_iam_actions": catalogSeed()}})
+	return db, err
+}
+
+func rowsOf(t *testing.T, db *sql.DB, q string) []string {
+	t.Helper()
+	rows, err := db.Query(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func TestMartsOnFixtureLake(t *testing.T) {
+	t.Parallel()
+	db, err := build(t, sqlfiles.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := rowsOf(t, db, `select concat_ws(' ', split_part(principal_arn, ':', 6), action, status, uses, attempts, array_to_string(granted_by, '+'), is_conditional)
+		from permission_usage order by principal_arn, action`)
+	want := []string{
+		"role/r1 iam:AttachRolePolicy unused 0 0 inline:r1-inline true",
+		"role/r1 iam:CreateUser unused 0 0 inline:r1-inline true",
+		"role/r1 iam:ListRoles used 1 0 inline:r1-inline true",
+		"role/r1 iam:PassRole unknown 0 0 inline:r1-inline true",
+		"role/r1 kms:Decrypt used_not_granted 1 0 false",
+		"role/r1 sts:AssumeRole unused 0 0 inline:r1-inline false",
+		"root s3:ListAllMyBuckets used 1 0 root false",
+		"user/u1 ec2:CreateTags unused 0 0 inline:u1-inline false",
+		"user/u1 ec2:DescribeInstances used 1 0 inline:u1-inline+p1 false",
+		"user/u1 s3:GetObject unknown 0 0 inline:u1-inline+p1 false",
+		"user/u1 s3:ListAllMyBuckets used 1 0 inline:u1-inline false",
+		"user/u1 s3:PutObject unknown 0 0 inline:u1-inline false",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("permission_usage:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if got := rowsOf(t, db, `select account_id || ' ' || split_part(principal_arn, ':', 6) || ' ' || coalesce(last_activity_source, 'never') || ' ' || days_inactive
+		from inactive_identities order by 1`); strings.Join(got, ",") != acct+" role/r3 role_last_used 200" {
+		t.Errorf("inactive_identities = %v (r3 only: u2 is active by its password, r2 is service-linked)", got)
+	}
+	if got := rowsOf(t, db, `select split_part(principal_arn, ':', 6) || ' ' || granted_count || ' ' || unused_count || ' ' || unknown_count || ' ' ||
+		unused_high_risk_count || ' ' || score || ' ' || band from creep_scores order by 1`); strings.Join(got, ",") !=
+		"role/r1 5 3 1 2 53 medium,user/u1 5 1 2 0 20 low" {
+		t.Errorf("creep_scores = %v", got)
+	}
+	if got := rowsOf(t, db, `select policy_document from least_privilege_policies where principal_arn like '%user/u1'`); len(got) != 1 ||
+		got[0] != `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ec2:DescribeInstances","s3:ListAllMyBuckets"],"Resource":"*"}]}` {
+		t.Errorf("least privilege policy = %v", got)
+	}
+	if got := rowsOf(t, db, `select count(*)::varchar from src_aws_cloudtrail_events where account_id = '012345678901'`); got[0] != "8" {
+		t.Errorf("leading-zero account rows = %v", got)
+	}
+}
+
+func TestFailingDataTestIsReported(t *testing.T) {
+	t.Parallel()
+	fsys := fstest.MapFS{}
+	err := fs.WalkDir(sqlfiles.FS, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(sqlfiles.FS, p)
+		fsys[p] = &fstest.MapFile{Data: b}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fsys["tests/assert_always_fails.sql"] = &fstest.MapFile{Data: []byte("select * from permission_usage where status = 'used'")}
+	_, err = build(t, fsys)
+	if !errors.Is(err, ErrDataTest) || !strings.Contains(err.Error(), "assert_always_fails") {
+		t.Errorf("err = %v; want ErrDataTest naming the test", err)
+	}
+}
