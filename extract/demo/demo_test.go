@@ -251,11 +251,11 @@ func TestGenerateScales(t *testing.T) {
 		t.Skip("benchmark-size generation")
 	}
 	t.Parallel()
-	org, err := Generate(context.Background(), t.TempDir(), Config{Days: 1, EventsPerHour: 2000, MemberAccounts: 3})
+	org, err := Generate(context.Background(), t.TempDir(), Config{Days: 1, EventsPerHour: 800, MemberAccounts: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if org.Events < 5*24*2000 {
+	if org.Events < 5*24*800 {
 		t.Errorf("events = %d", org.Events)
 	}
 }
