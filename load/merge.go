@@ -32,11 +32,16 @@ type MergeWriter[T any] struct {
 	done   bool
 }
 
-// NewMergeWriter opens partition p of table t for merging. key returns a row's identity (the
-// table's dedupe key). The previous object, if any, is downloaded and its keys loaded.
+// NewMergeWriter opens partition p of table t for merging. key returns a row's identity: the value
+// of the table's dedupe key column (t.DedupeKey, one string column), which is how the keys of
+// the previous object are read back without decoding its rows. The previous object, if any, is
+// downloaded and its keys loaded.
 func NewMergeWriter[T any](ctx context.Context, l *Lake, t *schemas.Table, p Partition, key func(*T) string) (*MergeWriter[T], error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
+	}
+	if len(t.DedupeKey) != 1 {
+		return nil, fmt.Errorf("merge into %s: want one dedupe key column, have %v", t.Name, t.DedupeKey)
 	}
 	w := &MergeWriter[T]{ctx: ctx, lake: l, table: t, part: p, key: key, keys: map[string]struct{}{}}
 	old, err := download(ctx, l.bucket, p.dataKey(t.Name))
@@ -45,13 +50,13 @@ func NewMergeWriter[T any](ctx context.Context, l *Lake, t *schemas.Table, p Par
 	}
 	if old != nil {
 		w.old = old
-		err := eachBatch(old, func(rows []T) error {
-			for i := range rows {
-				w.keys[key(&rows[i])] = struct{}{}
-			}
-			w.before += len(rows)
-			return nil
-		})
+		pf, err := openParquet(old)
+		if err == nil {
+			err = columnStrings(pf, t.DedupeKey[0], func(k string) {
+				w.keys[k] = struct{}{}
+				w.before++
+			})
+		}
 		if err != nil {
 			old.Close()
 			return nil, fmt.Errorf("read %s: %w", p.dataKey(t.Name), err)
@@ -97,13 +102,17 @@ func (w *MergeWriter[T]) start() error {
 		return err
 	}
 	if w.old != nil {
-		if _, err := w.old.Seek(0, 0); err != nil {
+		// Copy the previous rows row group by row group, without decoding them into T.
+		pf, err := openParquet(w.old)
+		if err != nil {
 			out.abort()
 			return err
 		}
-		if err := eachBatch(w.old, out.write); err != nil {
-			out.abort()
-			return fmt.Errorf("copy %s: %w", w.part.dataKey(w.table.Name), err)
+		for _, rg := range pf.RowGroups() {
+			if _, err := out.pw.WriteRowGroup(rg); err != nil {
+				out.abort()
+				return fmt.Errorf("copy %s: %w", w.part.dataKey(w.table.Name), err)
+			}
 		}
 	}
 	w.out = out

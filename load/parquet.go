@@ -115,6 +115,58 @@ func download(ctx context.Context, b *blob.Bucket, key string) (*os.File, error)
 	return f, nil
 }
 
+// openParquet opens the Parquet file f.
+func openParquet(f *os.File) (*parquet.File, error) {
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	return parquet.OpenFile(f, st.Size())
+}
+
+// columnStrings calls fn with every value of the named top-level string column of pf, reading
+// only that column's pages: loading a partition's keys must not decode whole rows.
+func columnStrings(pf *parquet.File, column string, fn func(string)) error {
+	leaf, ok := pf.Schema().Lookup(column)
+	if !ok {
+		return fmt.Errorf("no column %s", column)
+	}
+	values := make([]parquet.Value, 1024)
+	for _, rg := range pf.RowGroups() {
+		pages := rg.ColumnChunks()[leaf.ColumnIndex].Pages()
+		for {
+			page, err := pages.ReadPage()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				pages.Close()
+				return err
+			}
+			r := page.Values()
+			for {
+				n, err := r.ReadValues(values)
+				for _, v := range values[:n] {
+					fn(string(v.ByteArray()))
+				}
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				if err != nil {
+					parquet.Release(page)
+					pages.Close()
+					return err
+				}
+			}
+			parquet.Release(page)
+		}
+		if err := pages.Close(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // eachBatch reads the Parquet file f in batches of rows of T.
 func eachBatch[T any](f *os.File, fn func([]T) error) error {
 	st, err := f.Stat()
@@ -127,7 +179,7 @@ func eachBatch[T any](f *os.File, fn func([]T) error) error {
 	}
 	r := parquet.NewGenericReader[T](pf)
 	defer r.Close()
-	buf := make([]T, readBatch)
+	buf := make([]T, max(1, min(int64(readBatch), pf.NumRows())))
 	for {
 		n, err := r.Read(buf)
 		if n > 0 {
