@@ -155,6 +155,9 @@ type AccountOutcome struct {
 	Objects   int    `json:"objects"`
 	Records   int    `json:"records"`
 	RowsAdded int    `json:"rows_added"`
+	// ObjectErrors names the source objects that could not be read (they are retried by later
+	// runs and do not fail the account: the rest of its data is committed).
+	ObjectErrors []string `json:"object_errors,omitempty"`
 }
 
 // WriteRunManifest writes _manifests/runs/<runID>.json atomically.

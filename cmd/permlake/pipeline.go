@@ -30,6 +30,10 @@ const batchRows = 2000
 // DESIGN.md §8) while each partition is rewritten about once per span instead of once per hour.
 const groupSpan = 6 * time.Hour
 
+// maxObjectErrors bounds how many unreadable objects an account's outcome lists in the manifest
+// (the ledger records every one).
+const maxObjectErrors = 20
+
 // pipeline runs extract → transform → load for a set of accounts and hours.
 type pipeline struct {
 	lake        *load.Lake
@@ -273,6 +277,9 @@ func (p *pipeline) ingestGroup(ctx context.Context, accountID string, files []aw
 			}
 			obj.Error = rerr.Error()
 			log.Error("cloudtrail file skipped", "key", f.Key, "error", rerr.Error())
+			if len(res.outcome.ObjectErrors) < maxObjectErrors {
+				res.outcome.ObjectErrors = append(res.outcome.ObjectErrors, rerr.Error())
+			}
 			ledger = append(ledger, obj)
 			continue
 		}

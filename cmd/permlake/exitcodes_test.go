@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/permlake/permlake/extract/demo"
+	"github.com/permlake/permlake/load"
+)
+
+// TestPartialRunNamesTheFailedAccount: an account that cannot be read fails alone; the healthy
+// ones commit, the exit code is 3 and both the error and the run manifest name it.
+func TestPartialRunNamesTheFailedAccount(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	src := filepath.Join(dir, "source")
+	org, err := demo.Generate(ctx, src, demo.Config{Days: 1, EventsPerHour: 3}.WithDefaults())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &Config{Lake: "file://" + filepath.Join(dir, "lake"), Warehouse: filepath.Join(dir, "w.duckdb"), LookbackDays: 90, LateMargin: 2 * time.Hour, Concurrency: 2}
+	c.AWS.Trail = TrailConfig{URL: "file://" + filepath.Join(src, "s3", org.TrailBucket), Prefix: org.TrailPrefix, OrganizationID: org.OrganizationID}
+	c.AWS.IAMSnapshots = StoreConfig{URL: "file://" + filepath.Join(src, "iam")}
+	c.AWS.Accounts = []AccountConfig{{ID: org.Accounts[2].ID, Name: "healthy"}, {ID: "999999999999", Name: "missing"}}
+	cfg := filepath.Join(dir, "permlake.yaml")
+	if err := writeDemoConfig(cfg, c); err != nil {
+		t.Fatal(err)
+	}
+	hour := org.WindowStart.Format("2006-01-02T15")
+	code, _, stderr := runCLI(t, ctx, "run", "--config", cfg, "--from", hour, "--to", org.WindowEnd.Add(-time.Hour).Format("2006-01-02T15"))
+	if code != exitPartial || !strings.Contains(stderr, "999999999999") {
+		t.Fatalf("exit %d, stderr %q; want 3 naming 999999999999", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "lake", "aws_cloudtrail_events", "account_id="+org.Accounts[2].ID)); err != nil {
+		t.Errorf("the healthy account did not commit: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "w.duckdb")); err != nil {
+		t.Errorf("models were not built for the healthy account: %v", err)
+	}
+	runs, _ := filepath.Glob(filepath.Join(dir, "lake", "_manifests", "runs", "*.json"))
+	if len(runs) != 1 {
+		t.Fatalf("run manifests: %v", runs)
+	}
+	b, _ := os.ReadFile(runs[0])
+	var m load.RunManifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.ExitCode != exitPartial || len(m.Accounts) != 2 || m.Accounts[1].Status != "failed" || m.Accounts[0].Status != "ok" || m.Accounts[0].Objects == 0 {
+		t.Errorf("manifest = %+v", m)
+	}
+
+	// Every account failing publishes nothing: exit 1.
+	c.AWS.Accounts = []AccountConfig{{ID: "999999999999"}}
+	if err := writeDemoConfig(cfg, c); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, _ := runCLI(t, ctx, "run", "--config", cfg, "--hour", hour); code != exitFailed {
+		t.Errorf("all accounts failed: exit %d, want 1", code)
+	}
+	// Usage errors: exit 2.
+	for _, args := range [][]string{
+		{"run", "--config", cfg, "--hour", "yesterday"},
+		{"run", "--config", cfg, "--accounts", "123"},
+		{"sql", "--warehouse", filepath.Join(dir, "nope.duckdb"), "-c", "select 1"},
+		{"sql", "--warehouse", filepath.Join(dir, "w.duckdb"), "-c", "select 1", "--format", "xml"},
+	} {
+		if code, _, _ := runCLI(t, ctx, args...); code != exitUsage {
+			t.Errorf("%v: exit %d, want 2", args, code)
+		}
+	}
+}
+
+func TestSQLInteractiveAndDocs(t *testing.T) {
+	dir := t.TempDir()
+	wh := filepath.Join(dir, "w.duckdb")
+	db := openDuck(t, wh)
+	if _, err := db.Exec("create table t as select 1 as a union all select 2"); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	var out, errb strings.Builder
+	code := run(context.Background(), []string{"sql", "--warehouse", wh, "--format", "csv"},
+		strings.NewReader("select sum(a) as s\nfrom t;\nselect nope;\nselect count(*) as n from t;\n"), &out, &errb)
+	if code != exitFailed || out.String() != "s\n3\nn\n2\n" || !strings.Contains(errb.String(), "nope") {
+		t.Errorf("repl: exit %d, out %q, err %q (want the bad statement reported, the others run, exit 1)", code, out.String(), errb.String())
+	}
+	out.Reset()
+	if code := run(context.Background(), []string{"docs"}, strings.NewReader(""), &out, &errb); code != exitOK ||
+		!strings.Contains(out.String(), "## aws_cloudtrail_events") || !strings.Contains(out.String(), "| principal_arn | VARCHAR |") {
+		t.Errorf("docs: exit %d\n%s", code, out.String())
+	}
+}
+
+// TestBadLogFilesAreNamedAndSkipped: an empty, a truncated and a non-CloudTrail object are each
+// named in the log, the ledger and the manifest; every other file of the account is ingested.
+func TestBadLogFilesAreNamedAndSkipped(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	src := filepath.Join(dir, "source")
+	org, err := demo.Generate(ctx, src, demo.Config{Days: 1, EventsPerHour: 3}.WithDefaults())
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct := org.Accounts[2].ID
+	day := org.WindowStart
+	folder := filepath.Join(src, "s3", org.TrailBucket, org.TrailPrefix, "AWSLogs", org.OrganizationID, acct, "CloudTrail", "us-east-1", day.Format("2006/01/02"))
+	name := func(min int, tag string) string {
+		return filepath.Join(folder, acct+"_CloudTrail_us-east-1_"+day.Add(time.Duration(min)*time.Minute).Format("20060102T1504Z")+"_"+tag+".json.gz")
+	}
+	bad := map[string][]byte{
+		name(7, "EMPTYEMPTYEMPTY0"): {},
+		name(8, "TRUNCATEDTRUNCA1"): {0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xab},
+		name(9, "NOTJSONNOTJSON02"): []byte("<html>not a log</html>"),
+	}
+	for p, b := range bad {
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := &Config{Lake: "file://" + filepath.Join(dir, "lake"), Warehouse: filepath.Join(dir, "w.duckdb"), LookbackDays: 90, LateMargin: 2 * time.Hour, Concurrency: 1}
+	c.AWS.Trail = TrailConfig{URL: "file://" + filepath.Join(src, "s3", org.TrailBucket), Prefix: org.TrailPrefix, OrganizationID: org.OrganizationID}
+	c.AWS.Accounts = []AccountConfig{{ID: acct}}
+	cfg := filepath.Join(dir, "permlake.yaml")
+	if err := writeDemoConfig(cfg, c); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runCLI(t, ctx, "run", "--config", cfg, "--from", day.Format("2006-01-02T15"), "--to", org.WindowEnd.Add(-time.Hour).Format("2006-01-02T15"), "--no-models")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for p := range bad {
+		if !strings.Contains(stderr, filepath.Base(p)) {
+			t.Errorf("log does not name %s", filepath.Base(p))
+		}
+	}
+	l, err := load.Open(ctx, filepath.Join(dir, "lake"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	led, err := l.Ingested(ctx, sourceCloudTrail, acct, day)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var failed, ok int
+	for _, o := range led {
+		if o.Error != "" {
+			failed++
+		} else {
+			ok++
+		}
+	}
+	if failed != 3 || ok == 0 {
+		t.Errorf("ledger: %d failed, %d ok; want 3 failed and the rest ok", failed, ok)
+	}
+	runs, _ := filepath.Glob(filepath.Join(dir, "lake", "_manifests", "runs", "*.json"))
+	b, _ := os.ReadFile(runs[0])
+	var m load.RunManifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Accounts) != 1 || len(m.Accounts[0].ObjectErrors) != 3 {
+		t.Errorf("manifest object errors = %+v", m.Accounts)
+	}
+}
