@@ -4,9 +4,7 @@ with source as (
 ),
 
 latest as (
-    select account_id, max(snapshot_at) as snapshot_at
-    from source
-    group by account_id
+    select * from stg_aws__iam_snapshots
 ),
 
 final as (
