@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"strings"
 	"time"
 )
 
@@ -25,6 +26,8 @@ var reportTemplate = template.Must(template.New("report").Funcs(template.FuncMap
 // reportBar is one horizontal bar of an inline SVG chart.
 type reportBar struct {
 	Label    string
+	Title    string // full text for the tooltip
+	Note     string // text after the bar
 	Value    int64
 	Width    float64 // in chart units (0-600)
 	Y        float64
@@ -104,7 +107,9 @@ func writeReport(ctx context.Context, db *sql.DB, w io.Writer, generatedAt time.
 			rows.Close()
 			return err
 		}
-		b.Width, b.Y = reportChartWidth*float64(b.Value)/100, float64(i)*26
+		b.Title = b.Label
+		b.Label = reportShortARN(b.Label)
+		b.Width, b.Y = (reportChartWidth-40)*float64(b.Value)/100, float64(i)*26
 		d.TopScores = append(d.TopScores, b)
 	}
 	if err := closeRows(rows); err != nil {
@@ -145,11 +150,12 @@ func writeReport(ctx context.Context, db *sql.DB, w io.Writer, generatedAt time.
 		b := reportBar{Label: a.id, Y: float64(i) * 30}
 		x := 0.0
 		for j, v := range a.vals {
-			wdt := reportChartWidth * float64(v) / float64(max)
+			wdt := (reportChartWidth - 80) * float64(v) / float64(max)
 			b.Segments = append(b.Segments, reportSegment{X: x, Width: wdt, Class: classes[j], Value: v, Label: names[j]})
 			x += wdt
 			b.Value += v
 		}
+		b.Note = fmt.Sprintf("%d used · %d unused · %d unknown · %d not granted", a.vals[0], a.vals[1], a.vals[2], a.vals[3])
 		d.PerAccount = append(d.PerAccount, b)
 	}
 	d.PerAccountHeight = float64(len(d.PerAccount)) * 30
@@ -237,6 +243,24 @@ func writeReport(ctx context.Context, db *sql.DB, w io.Writer, generatedAt time.
 		return err
 	}
 	return reportTemplate.Execute(w, d)
+}
+
+// reportShortARN keeps an ARN readable in a chart label: the account and the entity name, with
+// the path dropped and long names cut (the tooltip has the full ARN).
+func reportShortARN(arn string) string {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) != 6 {
+		return arn
+	}
+	res := parts[5]
+	if i := strings.IndexByte(res, '/'); i >= 0 {
+		kind, name := res[:i], res[strings.LastIndexByte(res, '/')+1:]
+		res = kind + "/" + name
+	}
+	if len(res) > 44 {
+		res = res[:43] + "…"
+	}
+	return parts[4] + " " + res
 }
 
 func closeRows(rows *sql.Rows) error {
