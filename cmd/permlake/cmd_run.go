@@ -47,6 +47,9 @@ hours are found within late_margin (default 2h) before the first hour.` + exitSt
 			if err != nil {
 				return withCode(exitUsage, err)
 			}
+			// The entitlement snapshot lands in the run's last hour. Its time is the end of that hour
+			// (or now, if sooner): a backfill of old hours run today must not become the "latest"
+			// snapshot that the models read over the newer ones.
 			w := window{From: from, To: to, DeliveredFrom: from.Add(-c.LateMargin), DeliveredTo: to.Add(time.Hour + c.LateMargin),
 				SnapshotHour: to, SnapshotAt: minTime(a.now().UTC(), to.Add(time.Hour))}
 			return a.runPipeline(cmd.Context(), c, "run", accounts, w, !f.noModels)
