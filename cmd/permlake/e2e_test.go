@@ -198,6 +198,19 @@ func TestDemoEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("at least 99% of successful principal calls map to an IAM action", func(t *testing.T) {
+		db := openDuck(t, "")
+		var mapped, unmapped int64
+		if err := db.QueryRow(`select count(*) filter (where action_mapping in ('default', 'exception', 'no_permission')),
+			count(*) filter (where action_mapping = 'unmapped') from `+lakeEvents(lake)+` where is_success`).Scan(&mapped, &unmapped); err != nil {
+			t.Fatal(err)
+		}
+		if mapped == 0 || float64(mapped)/float64(mapped+unmapped) < 0.99 {
+			t.Errorf("mapped %d, unmapped %d", mapped, unmapped)
+		}
+		t.Logf("mapped share: %d of %d successful calls", mapped, mapped+unmapped)
+	})
+
 	t.Run("sql command prints csv", func(t *testing.T) {
 		code, stdout, stderr := runCLI(t, ctx, "sql", "--warehouse", filepath.Join(out, "warehouse.duckdb"), "-c", "select * from permission_usage limit 5", "--format", "csv")
 		if code != exitOK {

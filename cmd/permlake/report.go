@@ -209,8 +209,7 @@ func writeReport(ctx context.Context, db *sql.DB, w io.Writer, generatedAt time.
 
 	rows, err = db.QueryContext(ctx, `select p.account_id, p.principal_arn, p.action, coalesce(p.access_level, ''), array_to_string(p.granted_by, ', ')
 		from permission_usage p
-		where p.status = 'unused' and (p.access_level = 'Permissions management'
-			or lower(p.action) in (select lower(action) from aws_high_risk_actions))
+		where p.status = 'unused' and p.is_high_risk
 		order by p.account_id, p.principal_arn, p.action limit 100`)
 	if err != nil {
 		return fmt.Errorf("unused high-risk permissions: %w", err)

@@ -11,7 +11,8 @@ statements as (
 
 principal_statements as (
     select p.account_id, p.principal_arn, p.principal_type, p.policy_label, s.effect, s.action,
-        s.is_conditional, s.is_all_resources
+        s.is_conditional, s.is_all_resources,
+        p.policy_label || '#' || s.statement_index || coalesce(' (' || s.sid || ')', '') as statement_ref
     from policies as p
     inner join statements as s on s.account_id = p.account_id and s.policy_key = p.policy_key
 ),
@@ -19,6 +20,7 @@ principal_statements as (
 allows as (
     select account_id, principal_arn, principal_type, action,
         list_sort(list(distinct policy_label)) as granted_by,
+        list_sort(list(distinct statement_ref)) as granting_statements,
         bool_and(is_conditional) as is_conditional,
         bool_or(is_all_resources) as is_all_resources
     from principal_statements

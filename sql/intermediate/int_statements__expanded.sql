@@ -10,7 +10,7 @@ universe as (
 ),
 
 action_patterns as (
-    select account_id, policy_key, statement_index, effect, condition, resources, not_resources,
+    select account_id, policy_key, statement_index, sid, effect, condition, resources, not_resources,
         lower(unnest(actions)) as pattern
     from statements
 ),
@@ -23,7 +23,7 @@ pattern_actions as (
 ),
 
 by_action as (
-    select ap.account_id, ap.policy_key, ap.statement_index, ap.effect, ap.condition, ap.resources,
+    select ap.account_id, ap.policy_key, ap.statement_index, ap.sid, ap.effect, ap.condition, ap.resources,
         ap.not_resources, pa.action
     from action_patterns as ap
     inner join pattern_actions as pa on pa.pattern = ap.pattern
@@ -43,7 +43,7 @@ excluded as (
 ),
 
 by_not_action as (
-    select s.account_id, s.policy_key, s.statement_index, s.effect, s.condition, s.resources,
+    select s.account_id, s.policy_key, s.statement_index, s.sid, s.effect, s.condition, s.resources,
         s.not_resources, u.action
     from not_action_statements as s
     cross join universe as u
@@ -59,6 +59,7 @@ final as (
         account_id,
         policy_key,
         statement_index,
+        sid,
         effect,
         action,
         condition is not null as is_conditional,

@@ -4,17 +4,6 @@ with usage as (
     where principal_type in ('iam_user', 'iam_role')
 ),
 
-high_risk as (
-    select distinct lower(action) as action_lc from aws_high_risk_actions
-),
-
-flagged as (
-    select u.*,
-        coalesce(u.access_level = 'Permissions management', false) or h.action_lc is not null as is_high_risk
-    from usage as u
-    left join high_risk as h on h.action_lc = lower(u.action)
-),
-
 counts as (
     select
         cloud,
@@ -26,7 +15,7 @@ counts as (
         count(*) filter (where status = 'unused') as unused_count,
         count(*) filter (where status = 'unknown') as unknown_count,
         count(*) filter (where status = 'unused' and is_high_risk) as unused_high_risk_count
-    from flagged
+    from usage
     group by cloud, account_id, principal_arn, principal_type
 ),
 

@@ -13,6 +13,12 @@ universe as (
     select * from int_actions__universe
 ),
 
+high_risk as (
+    select lower(action) as action_lc, min(reason) as reason
+    from aws_high_risk_actions
+    group by 1
+),
+
 unobservable as (
     select distinct u.action_lc
     from universe as u
@@ -26,7 +32,9 @@ joined as (
         coalesce(g.principal_type, u.principal_type) as principal_type,
         coalesce(lower(g.action), u.action_lc) as action_lc,
         g.granted_by,
+        g.granting_statements,
         g.is_conditional,
+        g.is_all_resources,
         g.principal_arn is not null as is_granted,
         coalesce(u.uses, 0) as uses,
         coalesce(u.attempts, 0) as attempts,
@@ -57,12 +65,19 @@ final as (
         j.first_used_at,
         j.last_used_at,
         case when j.principal_type = 'root' then ['root'] else coalesce(j.granted_by, cast([] as varchar[])) end as granted_by,
+        coalesce(j.granting_statements, cast([] as varchar[])) as granting_statements,
         coalesce(j.is_conditional, false) as is_conditional,
+        case when j.principal_type = 'root' or j.is_all_resources then 'all'
+            when j.is_granted then 'narrowed' end as resource_scope,
+        coalesce(x.access_level = 'Permissions management', false) or hr.action_lc is not null as is_high_risk,
+        case when hr.action_lc is not null then hr.reason
+            when x.access_level = 'Permissions management' then 'permissions management' end as high_risk_reason,
         getvariable('window_start') as window_start,
         getvariable('now') as window_end
     from joined as j
     inner join universe as x on x.action_lc = j.action_lc
     left join unobservable as ob on ob.action_lc = j.action_lc
+    left join high_risk as hr on hr.action_lc = j.action_lc
     where j.is_granted or j.uses > 0
 )
 

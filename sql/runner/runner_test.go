@@ -258,6 +258,16 @@ func TestMartsOnFixtureLake(t *testing.T) {
 		got[0] != `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ec2:DescribeInstances","s3:ListAllMyBuckets"],"Resource":"*"}]}` {
 		t.Errorf("least privilege policy = %v", got)
 	}
+	if got := rowsOf(t, db, `select concat_ws(' ', split_part(principal_arn, ':', 6), action, high_risk_reason, array_to_string(granting_statements, '+'), resource_scope)
+		from unused_high_risk order by 1`); strings.Join(got, ",") !=
+		"role/r1 iam:AttachRolePolicy privilege escalation: attach any policy inline:r1-inline#0 all,role/r1 sts:AssumeRole lateral movement into other roles inline:r1-inline#1 all" {
+		t.Errorf("unused_high_risk = %v", got)
+	}
+	if got := rowsOf(t, db, `select concat_ws(' ', split_part(principal_arn, ':', 6), service, granted_actions, used_actions, unused_actions, unknown_actions, status)
+		from service_usage where principal_arn like '%u1' order by 1`); strings.Join(got, ",") !=
+		"user/u1 ec2 2 1 1 0 used,user/u1 s3 3 1 0 2 used" {
+		t.Errorf("service_usage = %v", got)
+	}
 	if got := rowsOf(t, db, `select count(*)::varchar from src_aws_cloudtrail_events where account_id = '012345678901'`); got[0] != "8" {
 		t.Errorf("leading-zero account rows = %v", got)
 	}
