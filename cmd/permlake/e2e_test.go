@@ -166,7 +166,7 @@ func TestDemoEndToEnd(t *testing.T) {
 		for _, p := range gt.InactiveIdentities {
 			want = append(want, p.AccountID+" "+p.PrincipalType+" "+p.PrincipalARN)
 		}
-		got := queryStrings(t, wh, `select account_id || ' ' || principal_type || ' ' || principal_arn from inactive_identities`)
+		got := queryStrings(t, wh, `select account_id || ' ' || principal_type || ' ' || principal_arn from inactive_identities where credential = 'identity'`)
 		if missing, extra := diffSets(want, got); len(missing)+len(extra) > 0 {
 			t.Errorf("inactive identities differ\nmissing: %v\nextra: %v", missing, extra)
 		}

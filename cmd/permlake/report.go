@@ -60,8 +60,8 @@ type reportData struct {
 }
 
 type reportInactive struct {
-	Account, ARN, Type, LastActivity, Source string
-	Days                                     int64
+	Account, ARN, Type, Credential, LastActivity, Source string
+	Days                                                 int64
 }
 
 type reportRisky struct {
@@ -185,7 +185,7 @@ func writeReport(ctx context.Context, db *sql.DB, w io.Writer, generatedAt time.
 		d.Bands[i].Width, d.Bands[i].Y = reportChartWidth*float64(d.Bands[i].Value)/float64(bandMax), float64(i)*26
 	}
 
-	rows, err = db.QueryContext(ctx, `select account_id, principal_arn, principal_type, last_activity_at, coalesce(last_activity_source, ''), coalesce(days_inactive, 0)
+	rows, err = db.QueryContext(ctx, `select account_id, principal_arn, principal_type, credential, last_activity_at, coalesce(last_activity_source, ''), coalesce(days_inactive, 0)
 		from inactive_identities order by days_inactive desc nulls first, principal_arn limit 200`)
 	if err != nil {
 		return fmt.Errorf("inactive identities: %w", err)
@@ -193,7 +193,7 @@ func writeReport(ctx context.Context, db *sql.DB, w io.Writer, generatedAt time.
 	for rows.Next() {
 		var r reportInactive
 		var last sql.NullTime
-		if err := rows.Scan(&r.Account, &r.ARN, &r.Type, &last, &r.Source, &r.Days); err != nil {
+		if err := rows.Scan(&r.Account, &r.ARN, &r.Type, &r.Credential, &last, &r.Source, &r.Days); err != nil {
 			rows.Close()
 			return err
 		}

@@ -39,7 +39,7 @@ func TestReportEmptyAndEscaped(t *testing.T) {
 	}
 	for _, q := range []string{
 		`insert into creep_scores values ('aws', '012345678901', 'arn:aws:iam::012345678901:role/<script>x', 'iam_role', 10, 1, 9, 0, 3, 0.9, 66, 'medium')`,
-		`insert into inactive_identities values ('aws', '012345678901', 'arn:aws:iam::012345678901:user/old', 'iam_user', 'old', null, null, null, 400, 90)`,
+		`insert into inactive_identities values ('aws', '012345678901', 'arn:aws:iam::012345678901:user/old', 'iam_user', 'identity', 'old', null, null, null, 400, 90)`,
 		`insert into permission_usage values ('aws', '012345678901', 'arn:aws:iam::012345678901:role/<script>x', 'iam_role', 'iam:PassRole', 'iam', 'Write', 'unused', 0, 0, null, null, ['p1'], ['p1#0'], false, 'all', true, 'privilege escalation', timestamp '2026-08-18', timestamp '2026-11-16')`,
 	} {
 		if _, err := db.Exec(q); err != nil {

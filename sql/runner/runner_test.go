@@ -112,6 +112,8 @@ func writeFixtureLake(t *testing.T) string {
 	old := now.AddDate(0, 0, -200)
 	recent := now.AddDate(0, 0, -10)
 	created := now.AddDate(-1, 0, 0)
+	young := now.AddDate(0, 0, -5)
+	yes := true
 	part := load.Partition{AccountID: acct, Hour: now.Add(-time.Hour)}
 	must := func(_ load.PartitionStats, err error) {
 		t.Helper()
@@ -151,8 +153,9 @@ func writeFixtureLake(t *testing.T) string {
 	}))
 	must(load.ReplacePartition(ctx, l, schemas.IAMCredentialReport, part, []schemas.IAMCredential{
 		{User: "<root_account>", ARN: root, SnapshotAt: snapAt},
-		{User: "u1", ARN: u1, SnapshotAt: snapAt},
-		{User: "u2", ARN: u2, PasswordLastUsedAt: &recent, SnapshotAt: snapAt}}))
+		{User: "u1", ARN: u1, IsAccessKey1Active: true, AccessKey1LastRotated: &created, AccessKey1LastUsedAt: &old, SnapshotAt: snapAt},
+		{User: "u2", ARN: u2, IsPasswordEnabled: &yes, PasswordLastChangedAt: &created, PasswordLastUsedAt: &recent,
+			IsAccessKey2Active: true, AccessKey2LastRotated: &young, SnapshotAt: snapAt}}))
 
 	shared := ev("e3", u1, "iam_user", []string{"s3:ListAllMyBuckets"}, true, hour.Add(3*time.Minute))
 	shared.SharedEventID = sp("s1")
@@ -245,9 +248,9 @@ func TestMartsOnFixtureLake(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("permission_usage:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	if got := rowsOf(t, db, `select account_id || ' ' || split_part(principal_arn, ':', 6) || ' ' || coalesce(last_activity_source, 'never') || ' ' || days_inactive
-		from inactive_identities order by 1`); strings.Join(got, ",") != acct+" role/r3 role_last_used 200" {
-		t.Errorf("inactive_identities = %v (r3 only: u2 is active by its password, r2 is service-linked)", got)
+	if got := rowsOf(t, db, `select account_id || ' ' || split_part(principal_arn, ':', 6) || ' ' || credential || ' ' || coalesce(last_activity_source, 'never') || ' ' || days_inactive
+		from inactive_identities order by 1`); strings.Join(got, ",") != acct+" role/r3 identity role_last_used 200,"+acct+" user/u1 access_key_1 credential_report 200" {
+		t.Errorf("inactive_identities = %v (r3 and u1's old key only: u1 is active by CloudTrail, u2 by its password, u2's key is too young, r2 is service-linked)", got)
 	}
 	if got := rowsOf(t, db, `select split_part(principal_arn, ':', 6) || ' ' || granted_count || ' ' || unused_count || ' ' || unknown_count || ' ' ||
 		unused_high_risk_count || ' ' || score || ' ' || band from creep_scores order by 1`); strings.Join(got, ",") !=

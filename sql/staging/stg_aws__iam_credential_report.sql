@@ -12,8 +12,14 @@ final as (
         s.account_id,
         s.arn,
         s."user" as user_name,
+        s.is_password_enabled,
         s.password_last_used_at,
+        s.password_last_changed_at,
+        s.is_access_key_1_active,
+        s.access_key_1_last_rotated_at,
         s.access_key_1_last_used_at,
+        s.is_access_key_2_active,
+        s.access_key_2_last_rotated_at,
         s.access_key_2_last_used_at,
         s.is_mfa_active
     from source as s
