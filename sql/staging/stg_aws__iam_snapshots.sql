@@ -9,7 +9,11 @@ with snapshots as (
     union all
     select account_id, snapshot_at from src_aws_iam_policies
     union all
+    select account_id, snapshot_at from src_aws_iam_group_memberships
+    union all
     select account_id, snapshot_at from src_aws_iam_policy_attachments
+    union all
+    select account_id, snapshot_at from src_aws_iam_policy_statements
     union all
     select account_id, snapshot_at from src_aws_iam_credential_report
 ),
