@@ -1,7 +1,56 @@
--- A least-privilege identity policy per user and role: exactly the actions it used in the window.
+-- Least-privilege identity policies per user and role: exactly the actions it used in the window,
+-- one statement per service (service:* only when every catalog action of the service was used),
+-- split into several policies so that none exceeds the 6,144-character managed-policy limit.
 with used as (
     select * from permission_usage
     where status in ('used', 'used_not_granted') and principal_type in ('iam_user', 'iam_role')
+),
+
+service_sizes as (
+    select service, count(*) as catalog_actions
+    from int_actions__universe
+    where is_in_catalog
+    group by service
+),
+
+per_service as (
+    select cloud, account_id, principal_arn, principal_type, service, list_sort(list(action)) as actions,
+        count(*) as action_count
+    from used
+    group by cloud, account_id, principal_arn, principal_type, service
+),
+
+-- Long action lists are cut into chunks of 80 so that every statement stays well under the limit.
+chunked as (
+    select p.*, s.catalog_actions,
+        unnest(case when p.action_count = s.catalog_actions then [[p.service || ':*']]
+            else [p.actions[i:i + 79] for i in range(1, len(p.actions) + 1, 80)] end) as statement_actions,
+        generate_subscripts(case when p.action_count = s.catalog_actions then [[p.service || ':*']]
+            else [p.actions[i:i + 79] for i in range(1, len(p.actions) + 1, 80)] end, 1) as chunk
+    from per_service as p
+    left join service_sizes as s on s.service = p.service
+),
+
+statements as (
+    select *,
+        cast(json_object(
+            'Sid', 'Use' || regexp_replace(upper(service[1]) || service[2:], '[^A-Za-z0-9]', '', 'g') || case when chunk > 1 then 'Part' || chunk else '' end,
+            'Effect', 'Allow',
+            'Action', to_json(statement_actions),
+            'Resource', '*'
+        ) as varchar) as statement
+    from chunked
+),
+
+-- Pack statements in service order into policies of at most ~3,000 characters of statements
+-- before the one that crosses it: with statements under 3,000 characters each, no policy
+-- document reaches 6,144.
+packed as (
+    select *,
+        (sum(length(statement) + 1) over (
+            partition by cloud, account_id, principal_arn order by service, chunk rows unbounded preceding
+        ) - length(statement) - 1) // 3000 as policy_part
+    from statements
 ),
 
 final as (
@@ -10,17 +59,11 @@ final as (
         account_id,
         principal_arn,
         principal_type,
-        count(*) as action_count,
-        cast(json_object(
-            'Version', '2012-10-17',
-            'Statement', json_array(json_object(
-                'Effect', 'Allow',
-                'Action', to_json(list_sort(list(action))),
-                'Resource', '*'
-            ))
-        ) as varchar) as policy_document
-    from used
-    group by cloud, account_id, principal_arn, principal_type
+        cast(policy_part + 1 as integer) as policy_number,
+        cast(sum(len(statement_actions)) as bigint) as action_count,
+        '{"Version":"2012-10-17","Statement":[' || string_agg(statement, ',' order by service, chunk) || ']}' as policy_document
+    from packed
+    group by cloud, account_id, principal_arn, principal_type, policy_part
 )
 
 select * from final

@@ -134,3 +134,56 @@ func TestExpansionMatchesCatalog(t *testing.T) {
 	}
 	t.Logf("%d statements, %d expanded actions compared", compared, actions)
 }
+
+// TestLeastPrivilegeSplitsLargePolicies: a role that used 400 EC2 actions gets several policies,
+// each under the managed-policy size limit, together allowing exactly those 400 actions.
+func TestLeastPrivilegeSplitsLargePolicies(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	l, err := load.Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	role := "arn:aws:iam::" + acct + ":role/busy"
+	var ec2 []string
+	for _, a := range catalog.AWS().Actions() {
+		if a.Service == "ec2" && len(ec2) < 400 {
+			ec2 = append(ec2, a.String())
+		}
+	}
+	var rows []schemas.CloudTrailEvent
+	for i, a := range ec2 {
+		rows = append(rows, ev(fmt.Sprintf("e%d", i), role, "iam_role", []string{a}, true, hour))
+	}
+	w, err := load.NewMergeWriter(ctx, l, schemas.CloudTrailEvents, load.Partition{AccountID: acct, Hour: hour}, func(e *schemas.CloudTrailEvent) string { return e.EventID })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(rows); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	seed := Seed{Columns: []string{"service", "action_name", "action", "access_level"}, Types: []string{"VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR"}}
+	for _, a := range catalog.AWS().Actions() {
+		seed.Rows = append(seed.Rows, []any{a.Service, a.Name, a.String(), a.AccessLevel})
+	}
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	if _, err := Build(ctx, db, Options{Lake: l.Root(), Now: now, Seeds: map[string]Seed{"aws_iam_actions": seed}}); err != nil {
+		t.Fatal(err) // includes the data test: valid JSON, size limit, only used actions
+	}
+	var policies, actions, longest int64
+	if err := db.QueryRow(`select count(*), sum(action_count), max(length(policy_document)) from least_privilege_policies`).Scan(&policies, &actions, &longest); err != nil {
+		t.Fatal(err)
+	}
+	if policies < 2 || actions != 400 || longest > 6144 {
+		t.Errorf("%d policies, %d actions, longest %d characters", policies, actions, longest)
+	}
+}

@@ -258,7 +258,7 @@ func TestMartsOnFixtureLake(t *testing.T) {
 		t.Errorf("creep_scores = %v", got)
 	}
 	if got := rowsOf(t, db, `select policy_document from least_privilege_policies where principal_arn like '%user/u1'`); len(got) != 1 ||
-		got[0] != `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ec2:DescribeInstances","s3:ListAllMyBuckets"],"Resource":"*"}]}` {
+		got[0] != `{"Version":"2012-10-17","Statement":[{"Sid":"UseEc2","Effect":"Allow","Action":["ec2:DescribeInstances"],"Resource":"*"},{"Sid":"UseS3","Effect":"Allow","Action":["s3:ListAllMyBuckets"],"Resource":"*"}]}` {
 		t.Errorf("least privilege policy = %v", got)
 	}
 	if got := rowsOf(t, db, `select concat_ws(' ', split_part(principal_arn, ':', 6), action, high_risk_reason, array_to_string(granting_statements, '+'), resource_scope)
