@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -117,8 +118,9 @@ func writeDemoConfig(path string, c *Config) error {
 	var b []byte
 	b = fmt.Appendf(b, "# Written by `permlake demo`: the demo organization as a configuration.\n")
 	b = fmt.Appendf(b, "lake: %q\nwarehouse: %q\nlookback_days: %d\nlate_margin: %s\nconcurrency: %d\n", c.Lake, c.Warehouse, c.LookbackDays, c.LateMargin, c.Concurrency)
-	b = fmt.Appendf(b, "aws:\n  trail:\n    url: %q\n    prefix: %q\n    organization_id: %q\n  iam_snapshots:\n    url: %q\n  accounts:\n",
-		c.AWS.Trail.URL, c.AWS.Trail.Prefix, c.AWS.Trail.OrganizationID, c.AWS.IAMSnapshots.URL)
+	b = fmt.Appendf(b, "aws:\n  trail:\n    url: %q\n    prefix: %q\n    organization_id: %q\n", c.AWS.Trail.URL, c.AWS.Trail.Prefix, c.AWS.Trail.OrganizationID)
+	b = fmt.Appendf(b, "    # data-event classes the trail logs (s3, lambda, dynamodb, sqs, sns, kinesis): none in the demo\n    data_events: [%s]\n", strings.Join(c.AWS.Trail.DataEvents, ", "))
+	b = fmt.Appendf(b, "  iam_snapshots:\n    url: %q\n  accounts:\n", c.AWS.IAMSnapshots.URL)
 	for _, a := range c.AWS.Accounts {
 		b = fmt.Appendf(b, "    - id: %q\n      name: %q\n", a.ID, a.Name)
 	}

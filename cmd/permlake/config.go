@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -37,8 +38,9 @@ type AWSConfig struct {
 
 // AccountConfig is one statically configured account.
 type AccountConfig struct {
-	ID   string `mapstructure:"id"`
-	Name string `mapstructure:"name"`
+	ID         string   `mapstructure:"id"`
+	Name       string   `mapstructure:"name"`
+	DataEvents []string `mapstructure:"data_events"` // data-event classes this account's trail also logs
 }
 
 // TrailConfig locates the CloudTrail bucket.
@@ -47,6 +49,12 @@ type TrailConfig struct {
 	Prefix         string   `mapstructure:"prefix"`
 	OrganizationID string   `mapstructure:"organization_id"`
 	Regions        []string `mapstructure:"regions"`
+	// DataEvents are the data-event classes (s3, lambda, dynamodb, sqs, sns, kinesis) the trail
+	// logs for every account; without them those actions are "unknown", never "unused".
+	DataEvents []string `mapstructure:"data_events"`
+	// ExcludedServices are IAM service prefixes whose events the trail excludes (e.g. kms via
+	// ExcludeManagementEventSources): their actions are "unknown".
+	ExcludedServices []string `mapstructure:"excluded_services"`
 }
 
 // StoreConfig is a storage URL and a key prefix inside it.
@@ -58,18 +66,20 @@ type StoreConfig struct {
 // configDefaults are also the list of keys the environment can set (viper only maps environment
 // variables onto keys it knows).
 var configDefaults = map[string]any{
-	"lake":                      "file://./lake",
-	"warehouse":                 "./warehouse.duckdb",
-	"lookback_days":             90,
-	"late_margin":               "2h",
-	"concurrency":               4,
-	"aws.accounts":              []any{},
-	"aws.trail.url":             "",
-	"aws.trail.prefix":          "",
-	"aws.trail.organization_id": "",
-	"aws.trail.regions":         []string{},
-	"aws.iam_snapshots.url":     "",
-	"aws.iam_snapshots.prefix":  "",
+	"lake":                        "file://./lake",
+	"warehouse":                   "./warehouse.duckdb",
+	"lookback_days":               90,
+	"late_margin":                 "2h",
+	"concurrency":                 4,
+	"aws.accounts":                []any{},
+	"aws.trail.url":               "",
+	"aws.trail.prefix":            "",
+	"aws.trail.organization_id":   "",
+	"aws.trail.regions":           []string{},
+	"aws.trail.data_events":       []string{},
+	"aws.trail.excluded_services": []string{},
+	"aws.iam_snapshots.url":       "",
+	"aws.iam_snapshots.prefix":    "",
 }
 
 func newViper() *viper.Viper {
@@ -117,6 +127,23 @@ func (c *Config) validate() error {
 	for i, a := range c.AWS.Accounts {
 		if err := extract.ValidateAccountID(a.ID); err != nil {
 			return fmt.Errorf("aws.accounts[%d]: %w", i, err)
+		}
+		if err := validateNames(fmt.Sprintf("aws.accounts[%d].data_events", i), a.DataEvents); err != nil {
+			return err
+		}
+	}
+	if err := validateNames("aws.trail.data_events", c.AWS.Trail.DataEvents); err != nil {
+		return err
+	}
+	return validateNames("aws.trail.excluded_services", c.AWS.Trail.ExcludedServices)
+}
+
+var namePattern = regexp.MustCompile(`^[a-z0-9-]+$`)
+
+func validateNames(key string, names []string) error {
+	for _, n := range names {
+		if !namePattern.MatchString(n) {
+			return fmt.Errorf("%s: %q is not a lower-case service or class name", key, n)
 		}
 	}
 	return nil

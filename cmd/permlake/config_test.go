@@ -60,7 +60,7 @@ func TestRunFlagsHours(t *testing.T) {
 func TestLoadConfig(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "permlake.yaml")
-	yaml := "lake: file:///tmp/lake\nlookback_days: 30\naws:\n  accounts:\n    - id: \"012345678901\"\n      name: prod\n  trail:\n    url: file:///tmp/trail\n    organization_id: o-abcdefghij\n"
+	yaml := "lake: file:///tmp/lake\nlookback_days: 30\naws:\n  accounts:\n    - id: \"012345678901\"\n      name: prod\n      data_events: [dynamodb]\n  trail:\n    url: file:///tmp/trail\n    organization_id: o-abcdefghij\n    data_events: [s3]\n    excluded_services: [kms]\n"
 	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -75,6 +75,13 @@ func TestLoadConfig(t *testing.T) {
 	}
 	if len(c.AWS.Accounts) != 1 || c.AWS.Accounts[0].ID != "012345678901" || c.AWS.Trail.Prefix != "org" || c.AWS.Trail.OrganizationID != "o-abcdefghij" {
 		t.Errorf("aws = %+v", c.AWS)
+	}
+	seeds := trailSeeds(c)
+	if d := seeds["aws_trail_data_events"].Rows; len(d) != 2 || d[0][0] != "*" || d[0][1] != "s3" || d[1][0] != "012345678901" || d[1][1] != "dynamodb" {
+		t.Errorf("data-event seed = %v", d)
+	}
+	if e := seeds["aws_trail_excluded_services"].Rows; len(e) != 1 || e[0][1] != "kms" {
+		t.Errorf("excluded-services seed = %v", e)
 	}
 	if _, err := selectAccounts(c, []string{"111111111111"}); err == nil {
 		t.Error("unconfigured account accepted by --accounts")

@@ -29,6 +29,26 @@ func catalogSeed() runner.Seed {
 	return s
 }
 
+// trailSeeds tells the models what the trails record beyond management events, and what they
+// exclude, from the configuration ('*' stands for every account).
+func trailSeeds(c *Config) map[string]runner.Seed {
+	two := []string{"VARCHAR", "VARCHAR"}
+	data := runner.Seed{Columns: []string{"account_id", "data_event_class"}, Types: two}
+	for _, class := range c.AWS.Trail.DataEvents {
+		data.Rows = append(data.Rows, []any{"*", class})
+	}
+	for _, a := range c.AWS.Accounts {
+		for _, class := range a.DataEvents {
+			data.Rows = append(data.Rows, []any{a.ID, class})
+		}
+	}
+	excluded := runner.Seed{Columns: []string{"account_id", "service"}, Types: two}
+	for _, svc := range c.AWS.Trail.ExcludedServices {
+		excluded.Rows = append(excluded.Rows, []any{"*", svc})
+	}
+	return map[string]runner.Seed{"aws_trail_data_events": data, "aws_trail_excluded_services": excluded}
+}
+
 // buildModels rebuilds the warehouse file from the lake: into a temporary file beside it, then
 // renamed over the old one, so readers (BI, analysts) never open a half-built warehouse.
 func (a *app) buildModels(ctx context.Context, c *Config, lakeRoot string, now time.Time) (err error) {
@@ -53,10 +73,10 @@ func (a *app) buildModels(ctx context.Context, c *Config, lakeRoot string, now t
 		return fmt.Errorf("open warehouse %s: %w", tmp, err)
 	}
 	start := time.Now()
+	seeds := trailSeeds(c)
+	seeds["aws_iam_actions"] = catalogSeed()
 	res, berr := runner.Build(ctx, db, runner.Options{
-		Lake: lakeRoot, Now: now.UTC(), LookbackDays: c.LookbackDays,
-		Seeds:  map[string]runner.Seed{"aws_iam_actions": catalogSeed()},
-		Logger: a.logger,
+		Lake: lakeRoot, Now: now.UTC(), LookbackDays: c.LookbackDays, Seeds: seeds, Logger: a.logger,
 	})
 	if cerr := db.Close(); cerr != nil && berr == nil {
 		berr = cerr

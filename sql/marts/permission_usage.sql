@@ -19,10 +19,22 @@ high_risk as (
     group by 1
 ),
 
-unobservable as (
-    select distinct u.action_lc
+-- Actions a management-events trail cannot record, with the data-event class that would record
+-- them ('none': never an event of their own).
+data_plane as (
+    select distinct u.action_lc, o.data_event_class
     from universe as u
     inner join aws_unobservable_actions as o on u.action_lc glob lower(o.pattern)
+),
+
+-- What the trails of each account record beyond management events, and the services whose events
+-- they exclude (configured: aws.trail.data_events, aws.trail.excluded_services; '*' = every account).
+data_events as (
+    select account_id, lower(data_event_class) as data_event_class from aws_trail_data_events
+),
+
+excluded as (
+    select account_id, lower(service) as service from aws_trail_excluded_services
 ),
 
 joined as (
@@ -57,7 +69,13 @@ final as (
         case
             when j.uses > 0 and (j.is_granted or j.principal_type = 'root') then 'used'
             when j.uses > 0 then 'used_not_granted'
-            when ob.action_lc is not null then 'unknown'
+            when (dp.action_lc is not null and not exists (
+                    select 1 from data_events as de
+                    where de.data_event_class = dp.data_event_class and de.account_id in (j.account_id, '*')))
+                or exists (
+                    select 1 from excluded as ex
+                    where ex.service = x.service and ex.account_id in (j.account_id, '*'))
+                then 'unknown'
             else 'unused'
         end as status,
         j.uses,
@@ -76,7 +94,7 @@ final as (
         getvariable('now') as window_end
     from joined as j
     inner join universe as x on x.action_lc = j.action_lc
-    left join unobservable as ob on ob.action_lc = j.action_lc
+    left join data_plane as dp on dp.action_lc = j.action_lc
     left join high_risk as hr on hr.action_lc = j.action_lc
     where j.is_granted or j.uses > 0
 )

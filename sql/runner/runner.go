@@ -320,13 +320,11 @@ func loadSources(ctx context.Context, conn *sql.Conn, lake string) error {
 	return nil
 }
 
-// loadSeeds creates the Go-provided seeds and the CSV seeds of fsys (seeds/<name>.csv, all columns
-// VARCHAR), inserting rows with bound parameters.
+// loadSeeds creates the CSV seeds of fsys (seeds/<name>.csv, all columns VARCHAR) and the
+// Go-provided seeds, which replace a CSV seed of the same name (a CSV may hold the empty default),
+// inserting rows with bound parameters.
 func loadSeeds(ctx context.Context, conn *sql.Conn, fsys fs.FS, seeds map[string]Seed) error {
 	all := map[string]Seed{}
-	for k, v := range seeds {
-		all[k] = v
-	}
 	files, err := fs.Glob(fsys, "seeds/*.csv")
 	if err != nil {
 		return err
@@ -356,6 +354,9 @@ func loadSeeds(ctx context.Context, conn *sql.Conn, fsys fs.FS, seeds map[string
 			s.Rows = append(s.Rows, row)
 		}
 		all[name] = s
+	}
+	for k, v := range seeds {
+		all[k] = v
 	}
 	names := make([]string, 0, len(all))
 	for n := range all {

@@ -192,7 +192,7 @@ func writeFixtureLake(t *testing.T) string {
 	return l.Root()
 }
 
-func build(t *testing.T, fsys fs.FS) (*sql.DB, error) {
+func build(t *testing.T, fsys fs.FS, extra ...map[string]Seed) (*sql.DB, error) {
 	t.Helper()
 	db, err := sql.Open("duckdb", "")
 	if err != nil {
@@ -200,8 +200,13 @@ func build(t *testing.T, fsys fs.FS) (*sql.DB, error) {
 	}
 	db.SetMaxOpenConns(1)
 	t.Cleanup(func() { db.Close() })
-	_, err = Build(context.Background(), db, Options{Lake: writeFixtureLake(t), Now: now, FS: fsys,
-		Seeds: map[string]Seed{"aws_iam_actions": catalogSeed()}})
+	seeds := map[string]Seed{"aws_iam_actions": catalogSeed()}
+	for _, e := range extra {
+		for k, v := range e {
+			seeds[k] = v
+		}
+	}
+	_, err = Build(context.Background(), db, Options{Lake: writeFixtureLake(t), Now: now, FS: fsys, Seeds: seeds})
 	return db, err
 }
 
@@ -273,6 +278,25 @@ func TestMartsOnFixtureLake(t *testing.T) {
 	}
 	if got := rowsOf(t, db, `select count(*)::varchar from src_aws_cloudtrail_events where account_id = '012345678901'`); got[0] != "8" {
 		t.Errorf("leading-zero account rows = %v", got)
+	}
+}
+
+// TestTrailConfigDecidesUnknown: with S3 data events logged for the account, unseen S3 object
+// actions are unused, not unknown; a service whose events the trail excludes is unknown.
+func TestTrailConfigDecidesUnknown(t *testing.T) {
+	t.Parallel()
+	two := []string{"VARCHAR", "VARCHAR"}
+	db, err := build(t, sqlfiles.FS, map[string]Seed{
+		"aws_trail_data_events":       {Columns: []string{"account_id", "data_event_class"}, Types: two, Rows: [][]any{{acct, "s3"}}},
+		"aws_trail_excluded_services": {Columns: []string{"account_id", "service"}, Types: two, Rows: [][]any{{"*", "ec2"}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := rowsOf(t, db, `select action || ' ' || status from permission_usage where principal_arn like '%user/u1' order by 1`)
+	want := "ec2:CreateTags unknown,ec2:DescribeInstances used,s3:GetObject unused,s3:ListAllMyBuckets used,s3:PutObject unused"
+	if strings.Join(got, ",") != want {
+		t.Errorf("u1 = %v\nwant %s", got, want)
 	}
 }
 
