@@ -1,6 +1,8 @@
 -- What each user and role is granted: the actions its Allow statements cover, minus those an
--- unconditional Deny on every resource removes (an explicit Deny wins). A Deny that is
+-- unconditional Deny on every resource removes (an explicit Deny wins), narrowed by its
+-- permissions boundary when the snapshot holds the boundary policy's statements. A Deny that is
 -- conditional or narrowed to some resources leaves the action granted elsewhere, so it is kept.
+-- A boundary whose policy is not in the snapshot narrows nothing (unknown is not "denied").
 with policies as (
     select * from int_principal_policies__resolved
 ),
@@ -34,6 +36,37 @@ denies as (
     where effect = 'Deny' and not is_conditional and is_all_resources
 ),
 
+boundaries as (
+    select account_id, arn as principal_arn, permissions_boundary_arn
+    from stg_aws__iam_users
+    where permissions_boundary_arn is not null
+    union all
+    select account_id, arn, permissions_boundary_arn
+    from stg_aws__iam_roles
+    where permissions_boundary_arn is not null
+),
+
+known_boundaries as (
+    select b.*
+    from boundaries as b
+    where exists (
+        select 1 from statements as s
+        where s.account_id = b.account_id and s.policy_key = b.permissions_boundary_arn
+    )
+),
+
+boundary_allows as (
+    select b.account_id, b.principal_arn, s.action
+    from known_boundaries as b
+    inner join statements as s on s.account_id = b.account_id and s.policy_key = b.permissions_boundary_arn
+    where s.effect = 'Allow'
+    except
+    select b.account_id, b.principal_arn, s.action
+    from known_boundaries as b
+    inner join statements as s on s.account_id = b.account_id and s.policy_key = b.permissions_boundary_arn
+    where s.effect = 'Deny' and not s.is_conditional and s.is_all_resources
+),
+
 final as (
     select a.*
     from allows as a
@@ -41,6 +74,16 @@ final as (
         select 1 from denies as d
         where d.account_id = a.account_id and d.principal_arn = a.principal_arn and d.action = a.action
     )
+        and (
+            not exists (
+                select 1 from known_boundaries as b
+                where b.account_id = a.account_id and b.principal_arn = a.principal_arn
+            )
+            or exists (
+                select 1 from boundary_allows as ba
+                where ba.account_id = a.account_id and ba.principal_arn = a.principal_arn and ba.action = a.action
+            )
+        )
 )
 
 select * from final

@@ -108,6 +108,8 @@ func writeFixtureLake(t *testing.T) string {
 	r3 := "arn:aws:iam::" + acct + ":role/r3"
 	g1 := "arn:aws:iam::" + acct + ":group/g1"
 	p1 := "arn:aws:iam::" + acct + ":policy/p1"
+	p2 := "arn:aws:iam::" + acct + ":policy/boundary"
+	r4 := "arn:aws:iam::" + acct + ":role/r4"
 	root := "arn:aws:iam::" + acct + ":root"
 	old := now.AddDate(0, 0, -200)
 	recent := now.AddDate(0, 0, -10)
@@ -126,12 +128,15 @@ func writeFixtureLake(t *testing.T) string {
 	must(load.ReplacePartition(ctx, l, schemas.IAMRoles, part, []schemas.IAMRole{
 		{ARN: r1, RoleName: "r1", CreatedAt: created, SnapshotAt: snapAt},
 		{ARN: r2, RoleName: "r2", CreatedAt: created, IsServiceLinked: true, SnapshotAt: snapAt},
-		{ARN: r3, RoleName: "r3", CreatedAt: created, RoleLastUsedAt: &old, SnapshotAt: snapAt}}))
+		{ARN: r3, RoleName: "r3", CreatedAt: created, RoleLastUsedAt: &old, SnapshotAt: snapAt},
+		{ARN: r4, RoleName: "r4", CreatedAt: created, PermissionsBoundaryARN: sp(p2), SnapshotAt: snapAt}}))
 	must(load.ReplacePartition(ctx, l, schemas.IAMGroupMemberships, part, []schemas.IAMGroupMembership{{UserARN: u1, GroupName: "g1", GroupARN: g1, SnapshotAt: snapAt}}))
 	must(load.ReplacePartition(ctx, l, schemas.IAMPolicyAttachments, part, []schemas.IAMPolicyAttachment{
 		{PrincipalARN: g1, PrincipalType: "iam_group", PolicyType: "managed", PolicyKey: p1, PolicyARN: sp(p1), PolicyName: "p1", SnapshotAt: snapAt},
 		{PrincipalARN: u1, PrincipalType: "iam_user", PolicyType: "inline", PolicyKey: u1 + "#inline/u1-inline", PolicyName: "u1-inline", SnapshotAt: snapAt},
-		{PrincipalARN: r1, PrincipalType: "iam_role", PolicyType: "inline", PolicyKey: r1 + "#inline/r1-inline", PolicyName: "r1-inline", SnapshotAt: snapAt}}))
+		{PrincipalARN: r1, PrincipalType: "iam_role", PolicyType: "inline", PolicyKey: r1 + "#inline/r1-inline", PolicyName: "r1-inline", SnapshotAt: snapAt},
+		{PrincipalARN: r4, PrincipalType: "iam_role", PolicyType: "managed", PolicyKey: p1, PolicyARN: sp(p1), PolicyName: "p1", SnapshotAt: snapAt},
+		{PrincipalARN: r4, PrincipalType: "iam_role", PolicyType: "inline", PolicyKey: r4 + "#inline/all", PolicyName: "all", SnapshotAt: snapAt}}))
 	st := func(key string, i int32, effect string, actions, notActions []string, cond *string) schemas.IAMPolicyStatement {
 		if actions == nil {
 			actions = []string{}
@@ -150,6 +155,10 @@ func writeFixtureLake(t *testing.T) string {
 		st(r1+"#inline/r1-inline", 0, "Allow", []string{"iam:*"}, nil, cond),
 		st(r1+"#inline/r1-inline", 1, "Allow", []string{"sts:AssumeRole"}, nil, nil),
 		st(r1+"#inline/r1-inline", 2, "Deny", []string{"iam:CreateUser"}, nil, cond),
+		// r4 holds everything through an inline "*", but its boundary allows only S3 and denies PutObject.
+		st(r4+"#inline/all", 0, "Allow", []string{"*"}, nil, nil),
+		st(p2, 0, "Allow", []string{"s3:*"}, nil, nil),
+		st(p2, 1, "Deny", []string{"s3:PutObject"}, nil, nil),
 	}))
 	must(load.ReplacePartition(ctx, l, schemas.IAMCredentialReport, part, []schemas.IAMCredential{
 		{User: "<root_account>", ARN: root, SnapshotAt: snapAt},
@@ -243,6 +252,8 @@ func TestMartsOnFixtureLake(t *testing.T) {
 		"role/r1 iam:PassRole unknown 0 0 inline:r1-inline true",
 		"role/r1 kms:Decrypt used_not_granted 1 0 false",
 		"role/r1 sts:AssumeRole unused 0 0 inline:r1-inline false",
+		"role/r4 s3:GetObject unknown 0 0 inline:all+p1 false",
+		"role/r4 s3:ListAllMyBuckets unused 0 0 inline:all false",
 		"root s3:ListAllMyBuckets used 1 0 root false",
 		"user/u1 ec2:CreateTags unused 0 0 inline:u1-inline false",
 		"user/u1 ec2:DescribeInstances used 1 0 inline:u1-inline+p1 false",
@@ -254,12 +265,12 @@ func TestMartsOnFixtureLake(t *testing.T) {
 		t.Errorf("permission_usage:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	if got := rowsOf(t, db, `select account_id || ' ' || split_part(principal_arn, ':', 6) || ' ' || credential || ' ' || coalesce(last_activity_source, 'never') || ' ' || days_inactive
-		from inactive_identities order by 1`); strings.Join(got, ",") != acct+" role/r3 identity role_last_used 200,"+acct+" user/u1 access_key_1 credential_report 200" {
+		from inactive_identities order by 1`); strings.Join(got, ",") != acct+" role/r3 identity role_last_used 200,"+acct+" role/r4 identity never 365,"+acct+" user/u1 access_key_1 credential_report 200" {
 		t.Errorf("inactive_identities = %v (r3 and u1's old key only: u1 is active by CloudTrail, u2 by its password, u2's key is too young, r2 is service-linked)", got)
 	}
 	if got := rowsOf(t, db, `select split_part(principal_arn, ':', 6) || ' ' || granted_count || ' ' || unused_count || ' ' || unknown_count || ' ' ||
 		unused_high_risk_count || ' ' || score || ' ' || band from creep_scores order by 1`); strings.Join(got, ",") !=
-		"role/r1 5 3 1 2 53 medium,user/u1 5 1 2 0 20 low" {
+		"role/r1 5 3 1 2 53 medium,role/r4 2 1 1 0 60 medium,user/u1 5 1 2 0 20 low" {
 		t.Errorf("creep_scores = %v", got)
 	}
 	if got := rowsOf(t, db, `select policy_document from least_privilege_policies where principal_arn like '%user/u1'`); len(got) != 1 ||
