@@ -30,6 +30,7 @@ const (
 		`{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"arn:aws:iam::*:role/cross-account-deploy"}]}`
 	docAliceInline = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"arn:aws:iam::*:role/cross-account-deploy"},` +
 		`{"Effect":"Allow","Action":"ec2:RunInstances","Resource":"*","Condition":{"StringEquals":{"aws:RequestedRegion":"eu-west-1"}}}]}`
+	docCIBoundary    = `{"Version":"2012-10-17","Statement":[{"Sid":"Ceiling","Effect":"Allow","Action":["s3:*","kms:Decrypt","sts:AssumeRole","ec2:Describe*"],"Resource":"*"}]}`
 	docSupportLinked = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["support:*","trustedadvisor:Describe*"],"Resource":"*"}]}`
 )
 
@@ -65,6 +66,7 @@ var managedPolicies = map[string]managedPolicy{
 	"DeveloperAccess": {name: "DeveloperAccess", path: "/", versions: []string{docDeveloperV1, docDeveloperV2}},
 	"ProcessorPolicy": {name: "ProcessorPolicy", path: "/app/", versions: []string{docProcessor}},
 	"DeployAccess":    {name: "DeployAccess", path: "/", versions: []string{docDeploy}},
+	"CIBoundary":      {name: "CIBoundary", path: "/boundaries/", versions: []string{docCIBoundary}},
 }
 
 type group struct {
@@ -86,6 +88,7 @@ type role struct {
 	managed       []string
 	inline        map[string]string
 	serviceLinked bool
+	boundary      string // managed policy name of the permissions boundary, if any
 }
 
 // accountIAM is one account's identities.
@@ -121,7 +124,8 @@ func buildIAM(a Account, mgmt string) accountIAM {
 		{name: "AWSReservedSSO_AdministratorAccess_" + ssoSuffixAdmin, path: "/aws-reserved/sso.amazonaws.com/", trust: trustSAML, managed: []string{"AdministratorAccess"}},
 		{name: "AWSReservedSSO_ReadOnly_" + ssoSuffixReadOnly, path: "/aws-reserved/sso.amazonaws.com/", trust: trustSAML, managed: []string{"ViewOnlyAccess"}},
 		{name: "platform-admin", path: "/", trust: trustAccount(a.ID), managed: []string{"PowerUserAccess"}},
-		{name: "ci-deploy", path: "/", trust: trustService("codebuild.amazonaws.com"), inline: map[string]string{"ci-deploy-access": docCIInline}},
+		{name: "ci-deploy", path: "/", trust: trustService("codebuild.amazonaws.com"), inline: map[string]string{"ci-deploy-access": docCIInline},
+			boundary: "CIBoundary"},
 		{name: "cross-account-deploy", path: "/", trust: trustAccount(mgmt), managed: []string{"DeployAccess"}},
 		{name: "legacy-batch", path: "/", trust: trustService("ec2.amazonaws.com"), managed: []string{"PowerUserAccess"}},
 		{name: "reporting", path: "/", trust: trustAccount(a.ID), managed: []string{"ViewOnlyAccess"}},
@@ -218,6 +222,10 @@ func (iam accountIAM) gaadPages(created time.Time, roleLastUsed map[string]lastU
 			"Path": r.path, "RoleName": r.name, "RoleId": stableID("AROA", acct+r.name), "Arn": r.arn(acct), "CreateDate": ts(created),
 			"AssumeRolePolicyDocument": encodeDoc(r.trust), "InstanceProfileList": []any{}, "RolePolicyList": inlineList(r.inline),
 			"AttachedManagedPolicies": attachedList(r.managed, acct), "Tags": []any{}, "RoleLastUsed": map[string]any{},
+		}
+		if r.boundary != "" {
+			m["PermissionsBoundary"] = map[string]string{"PermissionsBoundaryType": "Policy", "PermissionsBoundaryArn": managedPolicies[r.boundary].arn(acct)}
+			used[r.boundary] = true
 		}
 		if lu, ok := roleLastUsed[r.arn(acct)]; ok {
 			m["RoleLastUsed"] = map[string]any{"LastUsedDate": ts(lu.at), "Region": lu.region}
