@@ -2,7 +2,10 @@ package transform
 
 import (
 	"regexp"
+	"sort"
 	"strings"
+
+	json "github.com/goccy/go-json"
 
 	"github.com/permlake/permlake/schemas"
 )
@@ -114,4 +117,76 @@ func MapEvent(eventSource, eventName string) ([]string, string) {
 		return append([]string(nil), acts...), schemas.MappingException
 	}
 	return []string{action}, rule
+}
+
+// requestActions refines the mapping for calls whose permission depends on the request
+// (FORMATS.md §2.2.4): DynamoDB PartiQL statements need PartiQLSelect/Insert/Update/Delete by
+// the statement's verb, transactions the item actions they contain. ok is false when the call is
+// not one of these or the request does not tell (the default mapping then stands).
+func requestActions(eventSource, eventName string, req []byte) (actions []string, ok bool) {
+	if eventSource != "dynamodb.amazonaws.com" || len(req) == 0 {
+		return nil, false
+	}
+	switch eventName {
+	case "ExecuteStatement", "BatchExecuteStatement", "ExecuteTransaction":
+		var r struct {
+			Statement  string `json:"statement"`
+			Statements []struct {
+				Statement string `json:"statement"`
+			} `json:"statements"`
+			TransactStatements []struct {
+				Statement string `json:"statement"`
+			} `json:"transactStatements"`
+		}
+		if json.Unmarshal(req, &r) != nil {
+			return nil, false
+		}
+		texts := []string{r.Statement}
+		for _, s := range append(r.Statements, r.TransactStatements...) {
+			texts = append(texts, s.Statement)
+		}
+		seen := map[string]bool{}
+		for _, text := range texts {
+			verb, _, _ := strings.Cut(strings.TrimSpace(text), " ")
+			var a string
+			switch strings.ToUpper(verb) {
+			case "SELECT":
+				a = "dynamodb:PartiQLSelect"
+			case "INSERT":
+				a = "dynamodb:PartiQLInsert"
+			case "UPDATE":
+				a = "dynamodb:PartiQLUpdate"
+			case "DELETE":
+				a = "dynamodb:PartiQLDelete"
+			default:
+				continue
+			}
+			if !seen[a] {
+				seen[a] = true
+				actions = append(actions, a)
+			}
+		}
+		return actions, len(actions) > 0
+	case "TransactWriteItems", "TransactGetItems":
+		var r struct {
+			TransactItems []map[string]json.RawMessage `json:"transactItems"`
+		}
+		if json.Unmarshal(req, &r) != nil || len(r.TransactItems) == 0 {
+			return nil, false
+		}
+		byKind := map[string]string{"conditionCheck": "dynamodb:ConditionCheckItem", "put": "dynamodb:PutItem",
+			"update": "dynamodb:UpdateItem", "delete": "dynamodb:DeleteItem", "get": "dynamodb:GetItem"}
+		seen := map[string]bool{}
+		for _, item := range r.TransactItems {
+			for kind := range item {
+				if a, ok := byKind[kind]; ok && !seen[a] {
+					seen[a] = true
+					actions = append(actions, a)
+				}
+			}
+		}
+		sort.Strings(actions)
+		return actions, len(actions) > 0
+	}
+	return nil, false
 }

@@ -54,3 +54,34 @@ func TestMapEventDoesNotShareSlices(t *testing.T) {
 		t.Fatalf("exceptions table was modified through a returned slice: %v", b)
 	}
 }
+
+func TestRequestActions(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, req string
+		want      []string
+	}{
+		{"ExecuteStatement", `{"statement":"select * from Music where Artist = ?"}`, []string{"dynamodb:PartiQLSelect"}},
+		{"BatchExecuteStatement", `{"statements":[{"statement":"INSERT INTO Music VALUE {}"},{"statement":"DELETE FROM Music WHERE a = 1"}]}`,
+			[]string{"dynamodb:PartiQLInsert", "dynamodb:PartiQLDelete"}},
+		{"ExecuteTransaction", `{"transactStatements":[{"statement":"UPDATE Music SET a = 1"}]}`, []string{"dynamodb:PartiQLUpdate"}},
+		{"TransactWriteItems", `{"transactItems":[{"put":{}},{"conditionCheck":{}},{"put":{}}]}`, []string{"dynamodb:ConditionCheckItem", "dynamodb:PutItem"}},
+		{"TransactGetItems", `{"transactItems":[{"get":{}}]}`, []string{"dynamodb:GetItem"}},
+		{"ExecuteStatement", `{"statement":"EXPLAIN x"}`, nil},
+		{"ExecuteStatement", `null`, nil},
+		{"GetItem", `{"key":{}}`, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := requestActions("dynamodb.amazonaws.com", tc.name, []byte(tc.req))
+			if !reflect.DeepEqual(got, tc.want) || ok != (tc.want != nil) {
+				t.Errorf("requestActions(%s, %s) = %v, %v; want %v", tc.name, tc.req, got, ok, tc.want)
+			}
+		})
+	}
+	ev, err := CloudTrailEvent([]byte(`{"eventID":"x","eventTime":"2026-11-02T07:00:00Z","eventSource":"dynamodb.amazonaws.com","eventName":"ExecuteStatement",
+		"requestParameters":{"statement":"SELECT * FROM t"},"userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111111111111:user/a"}}`), Lineage{})
+	if err != nil || !reflect.DeepEqual(ev.IAMActions, []string{"dynamodb:PartiQLSelect"}) || ev.ActionMapping != schemas.MappingException {
+		t.Errorf("event = %v %s %v", ev.IAMActions, ev.ActionMapping, err)
+	}
+}

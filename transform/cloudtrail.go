@@ -128,6 +128,9 @@ func CloudTrailEvent(raw []byte, lin Lineage) (schemas.CloudTrailEvent, error) {
 	}
 	attribute(&ev, &r)
 	ev.IAMActions, ev.ActionMapping = MapEvent(r.EventSource, r.EventName)
+	if acts, ok := requestActions(r.EventSource, r.EventName, r.RequestParameters); ok {
+		ev.IAMActions, ev.ActionMapping = acts, schemas.MappingException
+	}
 	if ev.PrincipalType == schemas.PrincipalService && ev.ActionMapping != schemas.MappingUnmapped && ev.ActionMapping != schemas.MappingNoPermission {
 		ev.ActionMapping = schemas.MappingNotAPrincipal
 	}
