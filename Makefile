@@ -2,8 +2,11 @@
 GO      ?= go
 BIN     := bin/permlake
 PKGS    := ./...
+GOBIN   := $(shell $(GO) env GOPATH)/bin
+# MinIO serves S3 and STS to the integration tests (a test server only: AGPL, never linked).
+MINIO_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
 
-.PHONY: all build demo test vet fmt-check catalog clean
+.PHONY: all build demo test vet fmt-check catalog clean tools
 
 all: build
 
@@ -14,9 +17,17 @@ build:
 demo: build
 	./$(BIN) demo --out demo-out
 
-# Every test: formatting, vet, unit, SQL model and end-to-end tests with the race detector.
-test: fmt-check vet
-	$(GO) test -race -count=1 -timeout 25m $(PKGS)
+# Every test: formatting, vet, unit, SQL model, integration (real MinIO) and end-to-end tests,
+# with the race detector.
+test: fmt-check vet tools
+	PERMLAKE_MINIO=$(GOBIN)/minio $(GO) test -race -count=1 -timeout 25m $(PKGS)
+
+# Test servers, built once and cached outside the clone ($(go env GOPATH)/bin); about 7 minutes
+# the first time.
+tools: $(GOBIN)/minio
+
+$(GOBIN)/minio:
+	GOFLAGS=-buildvcs=false $(GO) install github.com/minio/minio@$(MINIO_VERSION)
 
 vet:
 	$(GO) vet $(PKGS)

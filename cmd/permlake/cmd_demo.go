@@ -118,13 +118,30 @@ func writeDemoConfig(path string, c *Config) error {
 	var b []byte
 	b = fmt.Appendf(b, "# Written by `permlake demo`: the demo organization as a configuration.\n")
 	b = fmt.Appendf(b, "lake: %q\nwarehouse: %q\nlookback_days: %d\nlate_margin: %s\nconcurrency: %d\n", c.Lake, c.Warehouse, c.LookbackDays, c.LateMargin, c.Concurrency)
-	b = fmt.Appendf(b, "aws:\n  trail:\n    url: %q\n    prefix: %q\n    organization_id: %q\n", c.AWS.Trail.URL, c.AWS.Trail.Prefix, c.AWS.Trail.OrganizationID)
+	b = fmt.Appendf(b, "aws:\n")
+	if c.AWS.Region != "" {
+		b = fmt.Appendf(b, "  region: %q\n", c.AWS.Region)
+	}
+	if e := c.AWS.Endpoints; e != (EndpointsConfig{}) {
+		b = fmt.Appendf(b, "  endpoints:\n    s3: %q\n    sts: %q\n    s3_path_style: %t\n", e.S3, e.STS, e.S3PathStyle)
+	}
+	b = fmt.Appendf(b, "  trail:\n    url: %q\n    prefix: %q\n    organization_id: %q\n", c.AWS.Trail.URL, c.AWS.Trail.Prefix, c.AWS.Trail.OrganizationID)
+	b = appendRole(b, c.AWS.Trail.Role)
 	b = fmt.Appendf(b, "    # data-event classes the trail logs (s3, lambda, dynamodb, sqs, sns, kinesis): none in the demo\n    data_events: [%s]\n", strings.Join(c.AWS.Trail.DataEvents, ", "))
-	b = fmt.Appendf(b, "  iam_snapshots:\n    url: %q\n  accounts:\n", c.AWS.IAMSnapshots.URL)
+	b = fmt.Appendf(b, "  iam_snapshots:\n    url: %q\n", c.AWS.IAMSnapshots.URL)
+	b = appendRole(b, c.AWS.IAMSnapshots.Role)
+	b = fmt.Appendf(b, "  accounts:\n")
 	for _, a := range c.AWS.Accounts {
 		b = fmt.Appendf(b, "    - id: %q\n      name: %q\n", a.ID, a.Name)
 	}
 	return os.WriteFile(path, b, 0o644)
+}
+
+func appendRole(b []byte, r RoleConfig) []byte {
+	if r.ARN == "" {
+		return b
+	}
+	return fmt.Appendf(b, "    role:\n      arn: %q\n      external_id: %q\n      session_name: %q\n      duration: %s\n", r.ARN, r.ExternalID, r.SessionName, r.Duration)
 }
 
 // demoSummary prints what the demo produced and the top gaps.

@@ -150,7 +150,7 @@ func (a *app) runPipeline(ctx context.Context, c *Config, command string, accoun
 	p := &pipeline{lake: lake, runID: newRunID(started), log: a.logger, concurrency: c.Concurrency, now: a.now}
 	p.log = p.log.With("run_id", p.runID)
 	if c.AWS.Trail.URL != "" {
-		b, err := openBucket(ctx, c.AWS.Trail.URL)
+		b, err := openBucket(ctx, c.AWS.Trail.URL, c.AWS.Trail.Role, c.AWS)
 		if err != nil {
 			return withCode(exitUsage, fmt.Errorf("aws.trail.url: %w", err))
 		}
@@ -161,7 +161,7 @@ func (a *app) runPipeline(ctx context.Context, c *Config, command string, accoun
 		}
 	}
 	if c.AWS.IAMSnapshots.URL != "" {
-		b, err := openBucket(ctx, c.AWS.IAMSnapshots.URL)
+		b, err := openBucket(ctx, c.AWS.IAMSnapshots.URL, c.AWS.IAMSnapshots.Role, c.AWS)
 		if err != nil {
 			return withCode(exitUsage, fmt.Errorf("aws.iam_snapshots.url: %w", err))
 		}

@@ -15,6 +15,7 @@ import (
 	"gocloud.dev/blob/fileblob"
 
 	"github.com/permlake/permlake/extract"
+	"github.com/permlake/permlake/extract/aws"
 )
 
 // Config is permlake's configuration: permlake.yaml, then PERMLAKE_* environment variables
@@ -31,6 +32,8 @@ type Config struct {
 
 // AWSConfig says where AWS data comes from.
 type AWSConfig struct {
+	Region       string          `mapstructure:"region"`
+	Endpoints    EndpointsConfig `mapstructure:"endpoints"`
 	Accounts     []AccountConfig `mapstructure:"accounts"`
 	Trail        TrailConfig     `mapstructure:"trail"`
 	IAMSnapshots StoreConfig     `mapstructure:"iam_snapshots"`
@@ -43,12 +46,28 @@ type AccountConfig struct {
 	DataEvents []string `mapstructure:"data_events"` // data-event classes this account's trail also logs
 }
 
+// EndpointsConfig overrides AWS endpoints (tests, GovCloud, private endpoints).
+type EndpointsConfig struct {
+	S3          string `mapstructure:"s3"`
+	STS         string `mapstructure:"sts"`
+	S3PathStyle bool   `mapstructure:"s3_path_style"`
+}
+
+// RoleConfig is a role assumed to reach a bucket (e.g. the log-archive account's reader role).
+type RoleConfig struct {
+	ARN         string        `mapstructure:"arn"`
+	ExternalID  string        `mapstructure:"external_id"`
+	SessionName string        `mapstructure:"session_name"`
+	Duration    time.Duration `mapstructure:"duration"`
+}
+
 // TrailConfig locates the CloudTrail bucket.
 type TrailConfig struct {
-	URL            string   `mapstructure:"url"`
-	Prefix         string   `mapstructure:"prefix"`
-	OrganizationID string   `mapstructure:"organization_id"`
-	Regions        []string `mapstructure:"regions"`
+	URL            string     `mapstructure:"url"`
+	Role           RoleConfig `mapstructure:"role"`
+	Prefix         string     `mapstructure:"prefix"`
+	OrganizationID string     `mapstructure:"organization_id"`
+	Regions        []string   `mapstructure:"regions"`
 	// DataEvents are the data-event classes (s3, lambda, dynamodb, sqs, sns, kinesis) the trail
 	// logs for every account; without them those actions are "unknown", never "unused".
 	DataEvents []string `mapstructure:"data_events"`
@@ -57,10 +76,11 @@ type TrailConfig struct {
 	ExcludedServices []string `mapstructure:"excluded_services"`
 }
 
-// StoreConfig is a storage URL and a key prefix inside it.
+// StoreConfig is a storage URL, a key prefix inside it and the role that reads it.
 type StoreConfig struct {
-	URL    string `mapstructure:"url"`
-	Prefix string `mapstructure:"prefix"`
+	URL    string     `mapstructure:"url"`
+	Prefix string     `mapstructure:"prefix"`
+	Role   RoleConfig `mapstructure:"role"`
 }
 
 // configDefaults are also the list of keys the environment can set (viper only maps environment
@@ -168,9 +188,23 @@ func localPath(raw string) (string, error) {
 	return filepath.Abs(p)
 }
 
-// openBucket opens a storage URL for reading sources. Only local directories are wired in this
-// release; S3 and Azure Blob arrive with their credential chains.
-func openBucket(_ context.Context, raw string) (*blob.Bucket, error) {
+// openBucket opens a storage URL for reading sources: s3://bucket[/prefix] through the SDK's
+// default credential chain and the configured role, or a local directory (file:// or a path).
+func openBucket(ctx context.Context, raw string, role RoleConfig, ac AWSConfig) (*blob.Bucket, error) {
+	if strings.HasPrefix(raw, "s3://") {
+		cfg, err := aws.BaseConfig(ctx, ac.Region)
+		if err != nil {
+			return nil, err
+		}
+		ep := aws.Endpoints{S3: ac.Endpoints.S3, STS: ac.Endpoints.STS, S3PathStyle: ac.Endpoints.S3PathStyle}
+		if role.ARN != "" {
+			cfg, err = aws.AssumeChain(cfg, []aws.Hop{{RoleARN: role.ARN, ExternalID: role.ExternalID, SessionName: role.SessionName, Duration: role.Duration}}, ep)
+			if err != nil {
+				return nil, err
+			}
+		}
+		return aws.OpenS3Bucket(ctx, cfg, raw, ep)
+	}
 	dir, err := localPath(raw)
 	if err != nil {
 		return nil, err

@@ -138,3 +138,21 @@ func FuzzReadRecords(f *testing.F) {
 		}
 	})
 }
+
+func TestHopValidate(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		hop Hop
+		ok  bool
+	}{
+		{Hop{RoleARN: "arn:aws:iam::012345678901:role/permlake-reader"}, true},
+		{Hop{RoleARN: "arn:aws-us-gov:iam::012345678901:role/path/reader", Duration: time.Hour}, true},
+		{Hop{RoleARN: "arn:aws:iam::12345:role/x"}, false},
+		{Hop{RoleARN: "arn:aws:iam::012345678901:user/x"}, false},
+		{Hop{RoleARN: "arn:aws:iam::012345678901:role/x", Duration: time.Minute}, false},
+	} {
+		if err := tc.hop.Validate(); (err == nil) != tc.ok {
+			t.Errorf("%+v: err = %v", tc.hop, err)
+		}
+	}
+}
