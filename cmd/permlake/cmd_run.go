@@ -193,7 +193,7 @@ func (a *app) runPipeline(ctx context.Context, c *Config, command string, accoun
 		}
 	}
 	if code == exitPartial {
-		return withCode(exitPartial, fmt.Errorf("some accounts failed (the others committed): %w", runErr))
+		return withCode(exitPartial, fmt.Errorf("partial run (everything else committed): %w", runErr))
 	}
 	return nil
 }

@@ -98,7 +98,8 @@ func TestSQLInteractiveAndDocs(t *testing.T) {
 }
 
 // TestBadLogFilesAreNamedAndSkipped: an empty, a truncated and a non-CloudTrail object are each
-// named in the log, the ledger and the manifest; every other file of the account is ingested.
+// named in the log, the ledger, the manifest and the error; every other file of the account is
+// ingested; the run is partial (exit 3).
 func TestBadLogFilesAreNamedAndSkipped(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -131,8 +132,8 @@ func TestBadLogFilesAreNamedAndSkipped(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, _, stderr := runCLI(t, ctx, "run", "--config", cfg, "--from", day.Format("2006-01-02T15"), "--to", org.WindowEnd.Add(-time.Hour).Format("2006-01-02T15"), "--no-models")
-	if code != exitOK {
-		t.Fatalf("exit %d: %s", code, stderr)
+	if code != exitPartial || !strings.Contains(stderr, "unreadable object") {
+		t.Fatalf("exit %d, want 3: %s", code, stderr)
 	}
 	for p := range bad {
 		if !strings.Contains(stderr, filepath.Base(p)) {

@@ -334,31 +334,38 @@ func runManifest(runID, command string, started, finished time.Time, w window, r
 	for h := w.From; !h.After(w.To); h = h.Add(time.Hour) {
 		m.Hours = append(m.Hours, h.Format("2006-01-02T15"))
 	}
-	failed := 0
+	failed, badObjects := 0, 0
 	for _, r := range results {
 		m.Accounts = append(m.Accounts, r.outcome)
 		m.Partitions = append(m.Partitions, r.partitions...)
 		if r.outcome.Status != "ok" {
 			failed++
 		}
+		badObjects += len(r.outcome.ObjectErrors)
 	}
 	code := exitOK
 	switch {
 	case len(results) > 0 && failed == len(results):
 		code = exitFailed
-	case failed > 0:
+	case failed > 0 || badObjects > 0:
+		// Unreadable source objects leave a hole in an account's data: the run is partial even
+		// though every account committed the rest.
 		code = exitPartial
 	}
 	m.ExitCode = code
 	return m, code
 }
 
-// failedAccounts names the accounts that failed, for the error message.
+// failedAccounts names the accounts that failed and the objects that could not be read, for the
+// error message.
 func failedAccounts(results []accountResult) error {
 	var errs []error
 	for _, r := range results {
 		if r.outcome.Status != "ok" {
 			errs = append(errs, fmt.Errorf("account %s: %s", r.outcome.AccountID, r.outcome.Error))
+		}
+		for _, e := range r.outcome.ObjectErrors {
+			errs = append(errs, fmt.Errorf("account %s: unreadable object: %s", r.outcome.AccountID, e))
 		}
 	}
 	return errors.Join(errs...)
