@@ -18,7 +18,7 @@ const (
 	exitOK          = 0
 	exitFailed      = 1 // nothing published
 	exitUsage       = 2
-	exitPartial     = 3 // some accounts failed; the rest committed
+	exitPartial     = 3 // some accounts failed or objects were unreadable; the rest committed
 	exitDataTest    = 4 // a model's data test failed
 	exitInterrupted = 130
 )
@@ -28,7 +28,8 @@ EXIT STATUS
   0    success
   1    nothing was published (every account failed, or a fatal error)
   2    usage or configuration error
-  3    partial: some accounts failed and are named; the others committed
+  3    partial: some accounts failed, or source objects could not be read; they are
+       named, everything else committed
   4    a data test of the models failed (the warehouse is still written)
   130  interrupted (SIGINT/SIGTERM); what was committed stays, the rest is redone by the next run
 `
