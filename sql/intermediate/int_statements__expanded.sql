@@ -1,6 +1,8 @@
 -- Each policy statement expanded into the concrete actions it covers: Action patterns matched
--- against the action universe (IAM wildcards * and ?, case-insensitive, through DuckDB's GLOB on
--- lower-cased text), NotAction statements covering every action but the ones they list.
+-- against the action universe (IAM wildcards * and ?, case-insensitive), NotAction statements
+-- covering every action but the ones they list. IAM knows only * and ?; every other character is
+-- literal, so patterns become LIKE patterns with %, _ and the escape character escaped (GLOB would
+-- read [..] as a character class and \ as an escape).
 with statements as (
     select * from stg_aws__iam_policy_statements
 ),
@@ -19,7 +21,9 @@ action_patterns as (
 pattern_actions as (
     select p.pattern, u.action
     from (select distinct pattern from action_patterns) as p
-    inner join universe as u on u.action_lc glob p.pattern
+    inner join universe as u
+        on u.action_lc like replace(replace(replace(replace(replace(
+            p.pattern, '\', '\\'), '%', '\%'), '_', '\_'), '*', '%'), '?', '_') escape '\'
 ),
 
 by_action as (
@@ -39,7 +43,9 @@ excluded as (
         select account_id, policy_key, statement_index, lower(unnest(not_actions)) as pattern
         from not_action_statements
     ) as s
-    inner join universe as u on u.action_lc glob s.pattern
+    inner join universe as u
+        on u.action_lc like replace(replace(replace(replace(replace(
+            s.pattern, '\', '\\'), '%', '\%'), '_', '\_'), '*', '%'), '?', '_') escape '\'
 ),
 
 by_not_action as (

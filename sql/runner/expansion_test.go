@@ -18,7 +18,7 @@ import (
 )
 
 // TestExpansionMatchesCatalog expands the statements of real AWS managed policies twice — by the
-// models (DuckDB GLOB over the action universe, NotAction as its complement) and independently by
+// models (LIKE over the action universe, NotAction as its complement) and independently by
 // the Go catalog's matcher — and requires the same actions for every statement.
 func TestExpansionMatchesCatalog(t *testing.T) {
 	t.Parallel()

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"os"
 	"path"
 	"path/filepath"
 	"regexp"
@@ -298,13 +299,27 @@ func Build(ctx context.Context, db *sql.DB, opts Options) (*Result, error) {
 // loadSources creates src_<table> for every lake table: its Parquet files read with the partition
 // keys typed from schemas (account_id stays VARCHAR: DuckDB would otherwise read 012345678901 as a
 // number), or an empty typed table when the lake has no file for it yet.
+//
+// The files are found with the partition layout's own pattern, both here and in DuckDB's glob, so
+// what is read is exactly what was found (no stray *.parquet outside a partition). DuckDB globs the
+// whole path, so a lake root holding glob characters is refused rather than read wrongly.
 func loadSources(ctx context.Context, conn *sql.Conn, lake string) error {
+	if lake != "" && strings.ContainsAny(lake, "*?[]\\") {
+		return fmt.Errorf("lake path %q: glob characters (*?[]\\) are not supported", lake)
+	}
 	for _, t := range schemas.All {
 		name := "src_" + t.Name
-		files, _ := filepath.Glob(filepath.Join(lake, t.Name, "account_id=*", "date=*", "hour=*", "*.parquet"))
-		if lake != "" && len(files) > 0 {
+		layout := path.Join(t.Name, "account_id=*", "date=*", "hour=*", "*.parquet")
+		var files []string
+		if lake != "" {
+			var err error
+			if files, err = fs.Glob(os.DirFS(lake), layout); err != nil {
+				return fmt.Errorf("source %s: %w", t.Name, err)
+			}
+		}
+		if len(files) > 0 {
 			q := fmt.Sprintf("create or replace table %s as select * from read_parquet(?, hive_partitioning = true, union_by_name = true, hive_types = %s)", name, t.HiveTypes())
-			if _, err := conn.ExecContext(ctx, q, filepath.Join(lake, t.Name, "**", "*.parquet")); err != nil {
+			if _, err := conn.ExecContext(ctx, q, filepath.Join(lake, filepath.FromSlash(layout))); err != nil {
 				return fmt.Errorf("source %s: %w", t.Name, err)
 			}
 			continue
