@@ -122,8 +122,11 @@ func writeDemoConfig(path string, c *Config) error {
 	if c.AWS.Region != "" {
 		b = fmt.Appendf(b, "  region: %q\n", c.AWS.Region)
 	}
+	if r := c.AWS.MemberRole; r.Name != "" {
+		b = fmt.Appendf(b, "  member_role:\n    name: %q\n    external_id: %q\n    session_name: %q\n    duration: %s\n", r.Name, r.ExternalID, r.SessionName, r.Duration)
+	}
 	if e := c.AWS.Endpoints; e != (EndpointsConfig{}) {
-		b = fmt.Appendf(b, "  endpoints:\n    s3: %q\n    sts: %q\n    s3_path_style: %t\n", e.S3, e.STS, e.S3PathStyle)
+		b = fmt.Appendf(b, "  endpoints:\n    iam: %q\n    s3: %q\n    sts: %q\n    s3_path_style: %t\n", e.IAM, e.S3, e.STS, e.S3PathStyle)
 	}
 	b = fmt.Appendf(b, "  trail:\n    url: %q\n    prefix: %q\n    organization_id: %q\n", c.AWS.Trail.URL, c.AWS.Trail.Prefix, c.AWS.Trail.OrganizationID)
 	b = appendRole(b, c.AWS.Trail.Role)

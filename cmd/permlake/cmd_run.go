@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	sdkaws "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/spf13/cobra"
 
 	"github.com/permlake/permlake/extract"
@@ -138,6 +139,25 @@ func selectAccounts(c *Config, only []string) ([]extract.Account, error) {
 	return out, nil
 }
 
+// memberIAM takes IAM snapshots through each account's API, assuming the member reader role
+// over the SDK's default credentials.
+func memberIAM(c *Config) *aws.IAMAPI {
+	ac := c.AWS
+	ep := aws.Endpoints{S3: ac.Endpoints.S3, STS: ac.Endpoints.STS, S3PathStyle: ac.Endpoints.S3PathStyle}
+	return &aws.IAMAPI{
+		Endpoint: ac.Endpoints.IAM,
+		Session: func(ctx context.Context, accountID string) (sdkaws.Config, error) {
+			cfg, err := aws.BaseConfig(ctx, ac.Region)
+			if err != nil {
+				return sdkaws.Config{}, err
+			}
+			r := ac.MemberRole
+			return aws.AssumeChain(cfg, []aws.Hop{{RoleARN: "arn:" + ac.Partition + ":iam::" + accountID + ":role/" + r.Name,
+				ExternalID: r.ExternalID, SessionName: r.SessionName, Duration: r.Duration}}, ep)
+		},
+	}
+}
+
 // runPipeline runs the pipeline for accounts over w, writes the run manifest and, when models is
 // set, rebuilds the warehouse. The error carries the exit code.
 func (a *app) runPipeline(ctx context.Context, c *Config, command string, accounts []extract.Account, w window, models bool) error {
@@ -168,8 +188,11 @@ func (a *app) runPipeline(ctx context.Context, c *Config, command string, accoun
 		defer b.Close()
 		p.iam = &aws.SnapshotFiles{Bucket: b, Prefix: c.AWS.IAMSnapshots.Prefix}
 	}
+	if c.AWS.IAMSnapshots.URL == "" && c.AWS.MemberRole.Name != "" {
+		p.iam = memberIAM(c)
+	}
 	if p.trail == nil && p.iam == nil {
-		return withCode(exitUsage, fmt.Errorf("nothing to collect: set aws.trail.url and/or aws.iam_snapshots.url"))
+		return withCode(exitUsage, fmt.Errorf("nothing to collect: set aws.trail.url and aws.iam_snapshots.url or aws.member_role.name"))
 	}
 	p.log.Info("run started", "accounts", len(accounts), "from", w.From.Format(time.RFC3339), "to", w.To.Format(time.RFC3339))
 	results := p.run(ctx, accounts, w)

@@ -32,8 +32,12 @@ type Config struct {
 
 // AWSConfig says where AWS data comes from.
 type AWSConfig struct {
-	Region       string          `mapstructure:"region"`
-	Endpoints    EndpointsConfig `mapstructure:"endpoints"`
+	Region    string          `mapstructure:"region"`
+	Partition string          `mapstructure:"partition"` // aws, aws-us-gov, aws-cn
+	Endpoints EndpointsConfig `mapstructure:"endpoints"`
+	// MemberRole is the reader role assumed in every account to call its APIs (IAM); its ARN is
+	// arn:<partition>:iam::<account>:role/<Name>.
+	MemberRole   RoleConfig      `mapstructure:"member_role"`
 	Accounts     []AccountConfig `mapstructure:"accounts"`
 	Trail        TrailConfig     `mapstructure:"trail"`
 	IAMSnapshots StoreConfig     `mapstructure:"iam_snapshots"`
@@ -48,14 +52,17 @@ type AccountConfig struct {
 
 // EndpointsConfig overrides AWS endpoints (tests, GovCloud, private endpoints).
 type EndpointsConfig struct {
+	IAM         string `mapstructure:"iam"` // "{account}" is replaced by the account ID
 	S3          string `mapstructure:"s3"`
 	STS         string `mapstructure:"sts"`
 	S3PathStyle bool   `mapstructure:"s3_path_style"`
 }
 
-// RoleConfig is a role assumed to reach a bucket (e.g. the log-archive account's reader role).
+// RoleConfig is a role assumed to reach data: a bucket's reader role by ARN, or the member
+// role by name.
 type RoleConfig struct {
 	ARN         string        `mapstructure:"arn"`
+	Name        string        `mapstructure:"name"`
 	ExternalID  string        `mapstructure:"external_id"`
 	SessionName string        `mapstructure:"session_name"`
 	Duration    time.Duration `mapstructure:"duration"`
@@ -151,6 +158,14 @@ func (c *Config) validate() error {
 		if err := validateNames(fmt.Sprintf("aws.accounts[%d].data_events", i), a.DataEvents); err != nil {
 			return err
 		}
+	}
+	if c.AWS.Partition == "" {
+		c.AWS.Partition = "aws"
+	}
+	switch c.AWS.Partition {
+	case "aws", "aws-us-gov", "aws-cn":
+	default:
+		return fmt.Errorf("aws.partition %q: want aws, aws-us-gov or aws-cn", c.AWS.Partition)
 	}
 	if err := validateNames("aws.trail.data_events", c.AWS.Trail.DataEvents); err != nil {
 		return err

@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/permlake/permlake/extract/aws"
 	"github.com/permlake/permlake/extract/aws/awstest"
 	"github.com/permlake/permlake/extract/demo"
 )
@@ -69,5 +71,79 @@ func TestRunOverMinIO(t *testing.T) {
 	want, got := lakeFingerprint(t, filepath.Join(dir, "local")), lakeFingerprint(t, filepath.Join(dir, "remote"))
 	if got != want {
 		t.Errorf("lake read through MinIO differs from the local one:\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestRunThroughMemberRoles collects IAM through each account's API (a server speaking IAM's
+// query protocol, throttling first) with the member role assumed through MinIO's STS, and the
+// trail from MinIO; an account whose role has no IAM access fails alone, named, exit 3, and the
+// others' data equals a local run's.
+func TestRunThroughMemberRoles(t *testing.T) {
+	ctx := context.Background()
+	m := awstest.StartMinIO(t)
+	dir := t.TempDir()
+	src := filepath.Join(dir, "source")
+	org, err := demo.Generate(ctx, src, demo.Config{Days: 1, EventsPerHour: 6}.WithDefaults())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Upload(ctx, t, org.TrailBucket, filepath.Join(src, "s3", org.TrailBucket))
+	pages, reports := map[string][][]byte{}, map[string][]byte{}
+	files, err := openBucket(ctx, "file://"+filepath.Join(src, "iam"), RoleConfig{}, AWSConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer files.Close()
+	var healthy []AccountConfig
+	for _, a := range org.Accounts[:4] {
+		snap, err := (&aws.SnapshotFiles{Bucket: files}).Snapshot(ctx, a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages[a.ID], reports[a.ID] = snap.GAADPages, snap.CredentialReport
+		healthy = append(healthy, AccountConfig{ID: a.ID, Name: a.Name})
+	}
+	iamSrv := awstest.NewIAMServer(t, pages, reports)
+	iamSrv.Throttle = 1
+
+	t.Setenv("AWS_ACCESS_KEY_ID", m.AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", m.SecretKey)
+	t.Setenv("AWS_SESSION_TOKEN", "")
+	t.Setenv("AWS_PROFILE", "")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "no-config"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "no-credentials"))
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+	from, to := org.WindowStart.Format("2006-01-02T15"), org.WindowEnd.Add(-time.Hour).Format("2006-01-02T15")
+	mk := func(name string, accounts []AccountConfig, remote bool) string {
+		c := &Config{Lake: "file://" + filepath.Join(dir, name), Warehouse: filepath.Join(dir, name+".duckdb"), LookbackDays: 90, LateMargin: 2 * time.Hour, Concurrency: 2}
+		c.AWS.Region, c.AWS.Accounts = "us-east-1", accounts
+		c.AWS.Trail = TrailConfig{Prefix: org.TrailPrefix, OrganizationID: org.OrganizationID}
+		if remote {
+			c.AWS.Endpoints = EndpointsConfig{IAM: iamSrv.URL + "/{account}", S3: m.Endpoint, STS: m.Endpoint, S3PathStyle: true}
+			c.AWS.MemberRole = RoleConfig{Name: "PermlakeReader", ExternalID: "permlake-test", SessionName: "permlake", Duration: 15 * time.Minute}
+			c.AWS.Trail.URL = "s3://" + org.TrailBucket
+			c.AWS.Trail.Role = RoleConfig{ARN: "arn:aws:iam::" + org.LogArchiveAccountID + ":role/PermlakeLogReader", SessionName: "permlake"}
+		} else {
+			c.AWS.Trail.URL = "file://" + filepath.Join(src, "s3", org.TrailBucket)
+			c.AWS.IAMSnapshots = StoreConfig{URL: "file://" + filepath.Join(src, "iam")}
+		}
+		cfg := filepath.Join(dir, name+".yaml")
+		if err := writeDemoConfig(cfg, c); err != nil {
+			t.Fatal(err)
+		}
+		return cfg
+	}
+	// Member 3 (org.Accounts[4]) has a trail but its role cannot call IAM.
+	broken := AccountConfig{ID: org.Accounts[4].ID, Name: "no-iam-access"}
+	code, _, stderr := runCLI(t, ctx, "run", "--config", mk("remote", append(healthy, broken), true), "--from", from, "--to", to, "--no-models")
+	if code != exitPartial || !strings.Contains(stderr, broken.ID) || !strings.Contains(stderr, "AccessDenied") {
+		t.Fatalf("exit %d, want 3 naming %s and AccessDenied:\n%s", code, broken.ID, stderr)
+	}
+	if code, _, stderr := runCLI(t, ctx, "run", "--config", mk("local", healthy, false), "--from", from, "--to", to, "--no-models"); code != exitOK {
+		t.Fatalf("local run: exit %d\n%s", code, stderr)
+	}
+	if got, want := lakeFingerprint(t, filepath.Join(dir, "remote")), lakeFingerprint(t, filepath.Join(dir, "local")); got != want {
+		t.Errorf("lake through member roles and MinIO differs from the local one:\n%s\nwant\n%s", got, want)
 	}
 }
