@@ -26,3 +26,6 @@ type Account struct {
 	ID   string
 	Name string
 }
+
+// GetID returns the account ID.
+func (a Account) GetID() string { return a.ID }

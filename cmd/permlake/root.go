@@ -115,7 +115,8 @@ Configuration: permlake.yaml (or --config), PERMLAKE_* environment variables, fl
 	}
 	root.PersistentFlags().StringVar(&a.configPath, "config", "", "config file (default ./permlake.yaml when present)")
 	root.PersistentFlags().BoolVarP(&a.verbose, "verbose", "v", false, "debug logging")
-	root.AddCommand(newRunCmd(a), newModelsCmd(a), newSQLCmd(a), newReportCmd(a), newDemoCmd(a), newDocsCmd(a))
+	root.AddCommand(newRunCmd(a), newModelsCmd(a), newSQLCmd(a), newReportCmd(a), newDemoCmd(a), newDocsCmd(a),
+		newCheckCmd(a), newAccountsCmd(a))
 	return root
 }
 

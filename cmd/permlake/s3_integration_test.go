@@ -136,7 +136,31 @@ func TestRunThroughMemberRoles(t *testing.T) {
 	}
 	// Member 3 (org.Accounts[4]) has a trail but its role cannot call IAM.
 	broken := AccountConfig{ID: org.Accounts[4].ID, Name: "no-iam-access"}
-	code, _, stderr := runCLI(t, ctx, "run", "--config", mk("remote", append(healthy, broken), true), "--from", from, "--to", to, "--no-models")
+	remoteCfg := mk("remote", append(healthy, broken), true)
+
+	// permlake check names the missing permission of the broken account only.
+	code, out, _ := runCLI(t, ctx, "check", "--config", remoteCfg)
+	if code != exitFailed {
+		t.Errorf("check: exit %d, want 1\n%s", code, out)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n")[1:] {
+		isBroken := strings.HasPrefix(line, broken.ID)
+		missing := strings.Contains(line, "MISSING")
+		if missing != (isBroken && strings.Contains(line, "iam:")) {
+			t.Errorf("check line %q", line)
+		}
+		if missing && !strings.Contains(line, "AccessDenied") {
+			t.Errorf("check does not say why: %q", line)
+		}
+	}
+	if n := strings.Count(out, "\n"); n != 1+5*4 {
+		t.Errorf("check printed %d lines, want a header and 4 checks for each of 5 accounts:\n%s", n, out)
+	}
+	if code, out, _ := runCLI(t, ctx, "accounts", "--config", remoteCfg); code != exitOK || !strings.Contains(out, broken.ID) || !strings.Contains(out, "role/PermlakeReader") {
+		t.Errorf("accounts: exit %d\n%s", code, out)
+	}
+
+	code, _, stderr := runCLI(t, ctx, "run", "--config", remoteCfg, "--from", from, "--to", to, "--no-models")
 	if code != exitPartial || !strings.Contains(stderr, broken.ID) || !strings.Contains(stderr, "AccessDenied") {
 		t.Fatalf("exit %d, want 3 naming %s and AccessDenied:\n%s", code, broken.ID, stderr)
 	}

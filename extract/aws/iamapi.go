@@ -61,10 +61,14 @@ func (s *IAMAPI) Snapshot(ctx context.Context, accountID string) (*IAMSnapshot, 
 	}
 	client := iam.NewFromConfig(cfg, func(o *iam.Options) {
 		if s.Endpoint != "" {
-			o.BaseEndpoint = sdkaws.String(strings.ReplaceAll(s.Endpoint, "{account}", accountID))
+			o.BaseEndpoint = sdkaws.String(expandAccount(s.Endpoint, accountID))
 		}
 	})
 	return s.snapshot(ctx, client, accountID)
+}
+
+func expandAccount(endpoint, accountID string) string {
+	return strings.ReplaceAll(endpoint, "{account}", accountID)
 }
 
 func (s *IAMAPI) snapshot(ctx context.Context, client iamAPI, accountID string) (*IAMSnapshot, error) {

@@ -1,0 +1,42 @@
+package main
+
+import (
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+)
+
+func newAccountsCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "accounts",
+		Short: "List the accounts a run would collect, and how (sources, roles)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := a.config()
+			if err != nil {
+				return err
+			}
+			iam := "none"
+			switch {
+			case c.AWS.IAMSnapshots.URL != "":
+				iam = "exported snapshots " + c.AWS.IAMSnapshots.URL
+			case c.AWS.MemberRole.Name != "":
+				iam = "IAM API as role/" + c.AWS.MemberRole.Name
+			}
+			trail := "none"
+			if c.AWS.Trail.URL != "" {
+				trail = c.AWS.Trail.URL
+				if c.AWS.Trail.Role.ARN != "" {
+					trail += " as " + c.AWS.Trail.Role.ARN
+				}
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "ACCOUNT\tNAME\tENTITLEMENTS\tCLOUDTRAIL")
+			for _, ac := range c.AWS.Accounts {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", ac.ID, ac.Name, iam, trail)
+			}
+			return tw.Flush()
+		},
+	}
+}

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/permlake/permlake/extract/aws"
+)
+
+func newCheckCmd(a *app) *cobra.Command {
+	var accounts []string
+	cmd := &cobra.Command{
+		Use:   "check",
+		Short: "Try every hop and read the pipeline needs, per account, and print what works and what is missing",
+		Long: `check assumes each role the configuration names and tries each read a run makes: the member
+role and the IAM calls of a snapshot (GetAccountAuthorizationDetails, GenerateCredentialReport),
+and a listing of the account's CloudTrail folder through the trail bucket's role. It prints one
+line per check and exits 1 when anything is missing, naming the permission and the error.` + exitStatusHelp,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := a.config()
+			if err != nil {
+				return err
+			}
+			accts, err := selectAccounts(c, accounts)
+			if err != nil {
+				return withCode(exitUsage, err)
+			}
+			checks, err := runChecks(cmd.Context(), c, accountIDs(accts))
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "ACCOUNT\tCHECK\tRESULT\tDETAIL")
+			missing := 0
+			for _, ch := range checks {
+				result := "ok"
+				if !ch.OK {
+					result, missing = "MISSING", missing+1
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", ch.AccountID, ch.What, result, ch.Detail)
+			}
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			if missing > 0 {
+				return withCode(exitFailed, fmt.Errorf("%d of %d checks failed", missing, len(checks)))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringSliceVar(&accounts, "accounts", nil, "only these account IDs (comma-separated)")
+	return cmd
+}
+
+func accountIDs[T interface{ GetID() string }](xs []T) []string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = x.GetID()
+	}
+	return out
+}
+
+// runChecks tries the configured sources for every account.
+func runChecks(ctx context.Context, c *Config, accounts []string) ([]aws.Check, error) {
+	var trail *aws.Trail
+	var checks []aws.Check
+	if c.AWS.Trail.URL != "" {
+		b, err := openBucket(ctx, c.AWS.Trail.URL, c.AWS.Trail.Role, c.AWS)
+		if err != nil {
+			return nil, withCode(exitUsage, fmt.Errorf("aws.trail.url: %w", err))
+		}
+		defer b.Close()
+		trail = &aws.Trail{Bucket: b, Prefix: c.AWS.Trail.Prefix, OrganizationID: c.AWS.Trail.OrganizationID}
+	}
+	var api *aws.IAMAPI
+	if c.AWS.IAMSnapshots.URL == "" && c.AWS.MemberRole.Name != "" {
+		api = memberIAM(c)
+	}
+	for _, id := range accounts {
+		if api != nil {
+			checks = append(checks, api.Check(ctx, id)...)
+		}
+		if trail != nil {
+			checks = append(checks, trail.Check(ctx, id))
+		}
+	}
+	return checks, nil
+}

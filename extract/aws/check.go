@@ -1,0 +1,78 @@
+package aws
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	sdkaws "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/smithy-go"
+	"gocloud.dev/blob"
+
+	"github.com/permlake/permlake/extract"
+)
+
+// Check is the outcome of one access the pipeline needs, for `permlake check`.
+type Check struct {
+	AccountID string
+	What      string // the permission or hop tried, e.g. "iam:GetAccountAuthorizationDetails"
+	OK        bool
+	Detail    string // the error code and message when it failed
+}
+
+func checkOf(account, what string, err error) Check {
+	c := Check{AccountID: account, What: what, OK: err == nil}
+	if err != nil {
+		var api smithy.APIError
+		if errors.As(err, &api) {
+			c.Detail = api.ErrorCode() + ": " + api.ErrorMessage()
+		} else {
+			c.Detail = err.Error()
+		}
+	}
+	return c
+}
+
+// Check tries every IAM access a snapshot needs, in order, stopping at the first hop that fails:
+// the session (assuming the member role), GetAccountAuthorizationDetails, GenerateCredentialReport.
+func (s *IAMAPI) Check(ctx context.Context, accountID string) []Check {
+	if err := extract.ValidateAccountID(accountID); err != nil {
+		return []Check{checkOf(accountID, "account ID", err)}
+	}
+	cfg, err := s.Session(ctx, accountID)
+	if err == nil && cfg.Credentials != nil {
+		_, err = cfg.Credentials.Retrieve(ctx)
+	}
+	out := []Check{checkOf(accountID, "sts:AssumeRole (member role)", err)}
+	if err != nil {
+		return out
+	}
+	client := iam.NewFromConfig(cfg, func(o *iam.Options) {
+		if s.Endpoint != "" {
+			o.BaseEndpoint = sdkaws.String(expandAccount(s.Endpoint, accountID))
+		}
+	})
+	_, err = client.GetAccountAuthorizationDetails(ctx, &iam.GetAccountAuthorizationDetailsInput{MaxItems: sdkaws.Int32(1)})
+	out = append(out, checkOf(accountID, "iam:GetAccountAuthorizationDetails", err))
+	_, err = client.GenerateCredentialReport(ctx, &iam.GenerateCredentialReportInput{})
+	return append(out, checkOf(accountID, "iam:GenerateCredentialReport", err))
+}
+
+// Check tries to list the account's CloudTrail folder in the trail bucket.
+func (t *Trail) Check(ctx context.Context, accountID string) Check {
+	what := "s3:ListBucket on " + t.accountPrefix(accountID)
+	if err := extract.ValidateAccountID(accountID); err != nil {
+		return checkOf(accountID, what, err)
+	}
+	it := t.Bucket.List(&blob.ListOptions{Prefix: t.accountPrefix(accountID)})
+	_, err := it.Next(ctx)
+	if errors.Is(err, io.EOF) {
+		return Check{AccountID: accountID, What: what, OK: false, Detail: "no CloudTrail log files under this prefix"}
+	}
+	if err != nil {
+		return checkOf(accountID, what, fmt.Errorf("list: %w", err))
+	}
+	return Check{AccountID: accountID, What: what, OK: true}
+}
