@@ -76,3 +76,11 @@ func (t *Trail) Check(ctx context.Context, accountID string) Check {
 	}
 	return Check{AccountID: accountID, What: what, OK: true}
 }
+
+// RequiredActions lists the IAM actions the code calls, by the role that needs them: the member
+// reader role (IAMAPI) and the trail bucket's reader role (Trail; kms:Decrypt only for an
+// encrypted trail). deploy/aws's templates are tested against it: keep it in step with the calls.
+var RequiredActions = map[string][]string{
+	"member": {"iam:GetAccountAuthorizationDetails", "iam:GenerateCredentialReport", "iam:GetCredentialReport"},
+	"trail":  {"s3:ListBucket", "s3:GetObject", "kms:Decrypt"},
+}
