@@ -17,6 +17,9 @@ func newAccountsCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if _, err := resolveAccounts(cmd.Context(), c, nil); err != nil {
+				return withCode(exitUsage, err)
+			}
 			iam := "none"
 			switch {
 			case c.AWS.IAMSnapshots.URL != "":

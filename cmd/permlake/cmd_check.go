@@ -25,7 +25,7 @@ line per check and exits 1 when anything is missing, naming the permission and t
 			if err != nil {
 				return err
 			}
-			accts, err := selectAccounts(c, accounts)
+			accts, err := resolveAccounts(cmd.Context(), c, accounts)
 			if err != nil {
 				return withCode(exitUsage, err)
 			}

@@ -122,11 +122,21 @@ func writeDemoConfig(path string, c *Config) error {
 	if c.AWS.Region != "" {
 		b = fmt.Appendf(b, "  region: %q\n", c.AWS.Region)
 	}
+	if o := c.AWS.Organization; o.Role.ARN != "" {
+		q := func(xs []string) string {
+			var out []string
+			for _, x := range xs {
+				out = append(out, fmt.Sprintf("%q", x))
+			}
+			return strings.Join(out, ", ")
+		}
+		b = fmt.Appendf(b, "  organization:\n    include: [%s]\n    exclude: [%s]\n    role:\n      arn: %q\n      session_name: %q\n", q(o.Include), q(o.Exclude), o.Role.ARN, o.Role.SessionName)
+	}
 	if r := c.AWS.MemberRole; r.Name != "" {
 		b = fmt.Appendf(b, "  member_role:\n    name: %q\n    external_id: %q\n    session_name: %q\n    duration: %s\n", r.Name, r.ExternalID, r.SessionName, r.Duration)
 	}
 	if e := c.AWS.Endpoints; e != (EndpointsConfig{}) {
-		b = fmt.Appendf(b, "  endpoints:\n    iam: %q\n    s3: %q\n    sts: %q\n    s3_path_style: %t\n", e.IAM, e.S3, e.STS, e.S3PathStyle)
+		b = fmt.Appendf(b, "  endpoints:\n    iam: %q\n    organizations: %q\n    s3: %q\n    sts: %q\n    s3_path_style: %t\n", e.IAM, e.Organizations, e.S3, e.STS, e.S3PathStyle)
 	}
 	b = fmt.Appendf(b, "  trail:\n    url: %q\n    prefix: %q\n    organization_id: %q\n", c.AWS.Trail.URL, c.AWS.Trail.Prefix, c.AWS.Trail.OrganizationID)
 	b = appendRole(b, c.AWS.Trail.Role)

@@ -44,7 +44,7 @@ hours are found within late_margin (default 2h) before the first hour.` + exitSt
 			if err != nil {
 				return withCode(exitUsage, err)
 			}
-			accounts, err := selectAccounts(c, f.accounts)
+			accounts, err := resolveAccounts(cmd.Context(), c, f.accounts)
 			if err != nil {
 				return withCode(exitUsage, err)
 			}
@@ -113,6 +113,37 @@ func (f *runFlags) hours(now time.Time) (time.Time, time.Time, error) {
 	return h, h, nil
 }
 
+// resolveAccounts is the configured accounts plus, when aws.organization.role is set, the
+// organization's ACTIVE accounts (filtered), narrowed by --accounts.
+func resolveAccounts(ctx context.Context, c *Config, only []string) ([]extract.Account, error) {
+	if c.AWS.Organization.Role.ARN != "" {
+		cfg, err := aws.BaseConfig(ctx, c.AWS.Region)
+		if err != nil {
+			return nil, err
+		}
+		r := c.AWS.Organization.Role
+		ep := aws.Endpoints{S3: c.AWS.Endpoints.S3, STS: c.AWS.Endpoints.STS, S3PathStyle: c.AWS.Endpoints.S3PathStyle}
+		if cfg, err = aws.AssumeChain(cfg, []aws.Hop{{RoleARN: r.ARN, ExternalID: r.ExternalID, SessionName: r.SessionName, Duration: r.Duration}}, ep); err != nil {
+			return nil, err
+		}
+		org := &aws.Organization{Config: cfg, Endpoint: c.AWS.Endpoints.Organizations, Include: c.AWS.Organization.Include, Exclude: c.AWS.Organization.Exclude}
+		found, err := org.Accounts(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("discover accounts: %w", err)
+		}
+		known := map[string]bool{}
+		for _, a := range c.AWS.Accounts {
+			known[a.ID] = true
+		}
+		for _, a := range found {
+			if !known[a.ID] {
+				c.AWS.Accounts = append(c.AWS.Accounts, AccountConfig{ID: a.ID, Name: a.Name})
+			}
+		}
+	}
+	return selectAccounts(c, only)
+}
+
 func selectAccounts(c *Config, only []string) ([]extract.Account, error) {
 	var out []extract.Account
 	want := map[string]bool{}
@@ -134,7 +165,7 @@ func selectAccounts(c *Config, only []string) ([]extract.Account, error) {
 		return nil, fmt.Errorf("--accounts: %s is not a configured account", id)
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("no accounts configured (aws.accounts)")
+		return nil, fmt.Errorf("no accounts configured (aws.accounts) or discovered (aws.organization)")
 	}
 	return out, nil
 }

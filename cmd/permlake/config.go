@@ -37,10 +37,12 @@ type AWSConfig struct {
 	Endpoints EndpointsConfig `mapstructure:"endpoints"`
 	// MemberRole is the reader role assumed in every account to call its APIs (IAM); its ARN is
 	// arn:<partition>:iam::<account>:role/<Name>.
-	MemberRole   RoleConfig      `mapstructure:"member_role"`
-	Accounts     []AccountConfig `mapstructure:"accounts"`
-	Trail        TrailConfig     `mapstructure:"trail"`
-	IAMSnapshots StoreConfig     `mapstructure:"iam_snapshots"`
+	MemberRole RoleConfig `mapstructure:"member_role"`
+	// Organization discovers accounts through the management account\'s organization reader role.
+	Organization OrganizationConfig `mapstructure:"organization"`
+	Accounts     []AccountConfig    `mapstructure:"accounts"`
+	Trail        TrailConfig        `mapstructure:"trail"`
+	IAMSnapshots StoreConfig        `mapstructure:"iam_snapshots"`
 }
 
 // AccountConfig is one statically configured account.
@@ -52,10 +54,18 @@ type AccountConfig struct {
 
 // EndpointsConfig overrides AWS endpoints (tests, GovCloud, private endpoints).
 type EndpointsConfig struct {
-	IAM         string `mapstructure:"iam"` // "{account}" is replaced by the account ID
-	S3          string `mapstructure:"s3"`
-	STS         string `mapstructure:"sts"`
-	S3PathStyle bool   `mapstructure:"s3_path_style"`
+	IAM           string `mapstructure:"iam"` // "{account}" is replaced by the account ID
+	Organizations string `mapstructure:"organizations"`
+	S3            string `mapstructure:"s3"`
+	STS           string `mapstructure:"sts"`
+	S3PathStyle   bool   `mapstructure:"s3_path_style"`
+}
+
+// OrganizationConfig turns on account discovery (ListAccounts, ACTIVE only) when Role.ARN is set.
+type OrganizationConfig struct {
+	Role    RoleConfig `mapstructure:"role"`
+	Include []string   `mapstructure:"include"` // account IDs or OU paths ("/Root/Workloads")
+	Exclude []string   `mapstructure:"exclude"`
 }
 
 // RoleConfig is a role assumed to reach data: a bucket's reader role by ARN, or the member

@@ -160,7 +160,40 @@ func TestRunThroughMemberRoles(t *testing.T) {
 		t.Errorf("accounts: exit %d\n%s", code, out)
 	}
 
-	code, _, stderr := runCLI(t, ctx, "run", "--config", remoteCfg, "--from", from, "--to", to, "--no-models")
+	// Discovery: the organization's ACTIVE accounts under an OU, through the organization reader
+	// role assumed over MinIO's STS.
+	var orgAccounts []awstest.OrgAccount
+	for i, a := range org.Accounts {
+		parent := "ou-members"
+		if i < 2 {
+			parent = "r-root"
+		}
+		orgAccounts = append(orgAccounts, awstest.OrgAccount{ID: a.ID, Name: a.Name, State: "ACTIVE", Parent: parent})
+	}
+	orgAccounts = append(orgAccounts, awstest.OrgAccount{ID: "999988887777", Name: "gone", State: "CLOSED", Parent: "ou-members"})
+	orgSrv := awstest.NewOrganizationsServer(t, orgAccounts, map[string][2]string{"ou-members": {"Members", "r-root"}})
+	disc := &Config{Lake: "file://" + filepath.Join(dir, "disc"), Warehouse: filepath.Join(dir, "disc.duckdb"), LookbackDays: 90, LateMargin: time.Hour, Concurrency: 1}
+	disc.AWS.Region = "us-east-1"
+	disc.AWS.Endpoints = EndpointsConfig{Organizations: orgSrv.URL, STS: m.Endpoint, S3: m.Endpoint, S3PathStyle: true}
+	disc.AWS.Organization = OrganizationConfig{Include: []string{"/Root/Members"}, Exclude: []string{org.Accounts[3].ID},
+		Role: RoleConfig{ARN: "arn:aws:iam::" + org.ManagementAccountID + ":role/PermlakeOrganizationReader", SessionName: "permlake"}}
+	disc.AWS.MemberRole = RoleConfig{Name: "PermlakeReader"}
+	discCfg := filepath.Join(dir, "disc.yaml")
+	if err := writeDemoConfig(discCfg, disc); err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr := runCLI(t, ctx, "accounts", "--config", discCfg)
+	listed := 0
+	for _, a := range org.Accounts {
+		if strings.Contains(out, a.ID) {
+			listed++
+		}
+	}
+	if code != exitOK || listed != 2 || !strings.Contains(out, org.Accounts[2].ID) || strings.Contains(out, "999988887777") || strings.Contains(out, org.Accounts[3].ID) {
+		t.Errorf("discovered accounts: exit %d, want members 3 and 5 only:\n%s%s", code, out, stderr)
+	}
+
+	code, _, stderr = runCLI(t, ctx, "run", "--config", remoteCfg, "--from", from, "--to", to, "--no-models")
 	if code != exitPartial || !strings.Contains(stderr, broken.ID) || !strings.Contains(stderr, "AccessDenied") {
 		t.Fatalf("exit %d, want 3 naming %s and AccessDenied:\n%s", code, broken.ID, stderr)
 	}
