@@ -183,10 +183,32 @@ func memberIAM(c *Config) *aws.IAMAPI {
 				return sdkaws.Config{}, err
 			}
 			r := ac.MemberRole
+			for _, a := range ac.Accounts {
+				if a.ID == accountID {
+					r = mergeRole(r, a.MemberRole)
+				}
+			}
 			return aws.AssumeChain(cfg, []aws.Hop{{RoleARN: "arn:" + ac.Partition + ":iam::" + accountID + ":role/" + r.Name,
 				ExternalID: r.ExternalID, SessionName: r.SessionName, Duration: r.Duration}}, ep)
 		},
 	}
+}
+
+// mergeRole returns base with the fields over sets.
+func mergeRole(base, over RoleConfig) RoleConfig {
+	if over.Name != "" {
+		base.Name = over.Name
+	}
+	if over.ExternalID != "" {
+		base.ExternalID = over.ExternalID
+	}
+	if over.SessionName != "" {
+		base.SessionName = over.SessionName
+	}
+	if over.Duration != 0 {
+		base.Duration = over.Duration
+	}
+	return base
 }
 
 // runPipeline runs the pipeline for accounts over w, writes the run manifest and, when models is

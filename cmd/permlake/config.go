@@ -50,6 +50,8 @@ type AccountConfig struct {
 	ID         string   `mapstructure:"id"`
 	Name       string   `mapstructure:"name"`
 	DataEvents []string `mapstructure:"data_events"` // data-event classes this account's trail also logs
+	// MemberRole overrides aws.member_role for this account (fields left empty are inherited).
+	MemberRole RoleConfig `mapstructure:"member_role"`
 }
 
 // EndpointsConfig overrides AWS endpoints (tests, GovCloud, private endpoints).

@@ -76,6 +76,9 @@ func TestLoadConfig(t *testing.T) {
 	if len(c.AWS.Accounts) != 1 || c.AWS.Accounts[0].ID != "012345678901" || c.AWS.Trail.Prefix != "org" || c.AWS.Trail.OrganizationID != "o-abcdefghij" {
 		t.Errorf("aws = %+v", c.AWS)
 	}
+	if got := mergeRole(RoleConfig{Name: "PermlakeReader", ExternalID: "org-wide", Duration: time.Hour}, RoleConfig{ExternalID: "per-account"}); got.Name != "PermlakeReader" || got.ExternalID != "per-account" || got.Duration != time.Hour {
+		t.Errorf("mergeRole = %+v", got)
+	}
 	seeds := trailSeeds(c)
 	if d := seeds["aws_trail_data_events"].Rows; len(d) != 2 || d[0][0] != "*" || d[0][1] != "s3" || d[1][0] != "012345678901" || d[1][1] != "dynamodb" {
 		t.Errorf("data-event seed = %v", d)
