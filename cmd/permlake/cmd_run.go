@@ -123,7 +123,7 @@ func resolveAccounts(ctx context.Context, c *Config, only []string) ([]extract.A
 		}
 		r := c.AWS.Organization.Role
 		ep := aws.Endpoints{S3: c.AWS.Endpoints.S3, STS: c.AWS.Endpoints.STS, S3PathStyle: c.AWS.Endpoints.S3PathStyle}
-		if cfg, err = aws.AssumeChain(cfg, []aws.Hop{{RoleARN: r.ARN, ExternalID: r.ExternalID, SessionName: r.SessionName, Duration: r.Duration}}, ep); err != nil {
+		if cfg, err = aws.AssumeChain(cfg, c.AWS.hops(r), ep); err != nil {
 			return nil, err
 		}
 		org := &aws.Organization{Config: cfg, Endpoint: c.AWS.Endpoints.Organizations, Include: c.AWS.Organization.Include, Exclude: c.AWS.Organization.Exclude}
@@ -188,8 +188,8 @@ func memberIAM(c *Config) *aws.IAMAPI {
 					r = mergeRole(r, a.MemberRole)
 				}
 			}
-			return aws.AssumeChain(cfg, []aws.Hop{{RoleARN: "arn:" + ac.Partition + ":iam::" + accountID + ":role/" + r.Name,
-				ExternalID: r.ExternalID, SessionName: r.SessionName, Duration: r.Duration}}, ep)
+			r.ARN = "arn:" + ac.Partition + ":iam::" + accountID + ":role/" + r.Name
+			return aws.AssumeChain(cfg, ac.hops(r), ep)
 		},
 	}
 }

@@ -35,6 +35,8 @@ type AWSConfig struct {
 	Region    string          `mapstructure:"region"`
 	Partition string          `mapstructure:"partition"` // aws, aws-us-gov, aws-cn
 	Endpoints EndpointsConfig `mapstructure:"endpoints"`
+	// HubRole, when set, is assumed first: every other role is assumed from its session.
+	HubRole RoleConfig `mapstructure:"hub_role"`
 	// MemberRole is the reader role assumed in every account to call its APIs (IAM); its ARN is
 	// arn:<partition>:iam::<account>:role/<Name>.
 	MemberRole RoleConfig `mapstructure:"member_role"`
@@ -196,6 +198,15 @@ func validateNames(key string, names []string) error {
 	return nil
 }
 
+// hops is the chain to a role: the hub role first when configured, then the role itself.
+func (ac AWSConfig) hops(role RoleConfig) []aws.Hop {
+	var out []aws.Hop
+	if h := ac.HubRole; h.ARN != "" {
+		out = append(out, aws.Hop{RoleARN: h.ARN, ExternalID: h.ExternalID, SessionName: h.SessionName, Duration: h.Duration})
+	}
+	return append(out, aws.Hop{RoleARN: role.ARN, ExternalID: role.ExternalID, SessionName: role.SessionName, Duration: role.Duration})
+}
+
 // localPath turns a file:// URL or a plain path into an absolute local path.
 func localPath(raw string) (string, error) {
 	p := raw
@@ -225,7 +236,7 @@ func openBucket(ctx context.Context, raw string, role RoleConfig, ac AWSConfig) 
 		}
 		ep := aws.Endpoints{S3: ac.Endpoints.S3, STS: ac.Endpoints.STS, S3PathStyle: ac.Endpoints.S3PathStyle}
 		if role.ARN != "" {
-			cfg, err = aws.AssumeChain(cfg, []aws.Hop{{RoleARN: role.ARN, ExternalID: role.ExternalID, SessionName: role.SessionName, Duration: role.Duration}}, ep)
+			cfg, err = aws.AssumeChain(cfg, ac.hops(role), ep)
 			if err != nil {
 				return nil, err
 			}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -28,6 +29,7 @@ func (f *fakeSTS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for k := range r.Form {
 		form[k] = r.Form.Get(k)
 	}
+	form["Authorization"] = r.Header.Get("Authorization")
 	f.forms = append(f.forms, form)
 	n := len(f.forms)
 	f.mu.Unlock()
@@ -87,5 +89,36 @@ func TestAssumeChainRefreshesBeforeExpiry(t *testing.T) {
 	}
 	if _, err := AssumeChain(base, []Hop{{RoleARN: "not-an-arn"}}, Endpoints{}); err == nil {
 		t.Error("invalid role ARN accepted")
+	}
+}
+
+// TestAssumeChainSignsEachHopWithThePrevious: base → hub → member, the member role assumed with
+// the hub session's credentials.
+func TestAssumeChainSignsEachHopWithThePrevious(t *testing.T) {
+	t.Parallel()
+	sts := &fakeSTS{lifetime: time.Hour}
+	srv := httptest.NewServer(sts)
+	defer srv.Close()
+	base := sdkaws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKIDBASE", "secret", "")}
+	cfg, err := AssumeChain(base, []Hop{
+		{RoleARN: "arn:aws:iam::111122223333:role/PermlakeHub", SessionName: "hub"},
+		{RoleARN: "arn:aws:iam::012345678901:role/PermlakeReader", ExternalID: "ext", SessionName: "member"},
+	}, Endpoints{STS: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := cfg.Credentials.Retrieve(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sts.forms) != 2 || got.AccessKeyID != "ASIATEST0002" {
+		t.Fatalf("%d AssumeRole calls, final key %s", len(sts.forms), got.AccessKeyID)
+	}
+	hub, member := sts.forms[0], sts.forms[1]
+	if hub["RoleArn"] != "arn:aws:iam::111122223333:role/PermlakeHub" || !strings.Contains(hub["Authorization"], "Credential=AKIDBASE/") {
+		t.Errorf("hub hop = %v", hub)
+	}
+	if member["RoleArn"] != "arn:aws:iam::012345678901:role/PermlakeReader" || !strings.Contains(member["Authorization"], "Credential=ASIATEST0001/") {
+		t.Errorf("member hop not signed with the hub session: %v", member)
 	}
 }
