@@ -23,14 +23,9 @@ func TestPartialRunNamesTheFailedAccount(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &Config{Lake: "file://" + filepath.Join(dir, "lake"), Warehouse: filepath.Join(dir, "w.duckdb"), LookbackDays: 90, LateMargin: 2 * time.Hour, Concurrency: 2}
-	c.AWS.Trail = TrailConfig{URL: "file://" + filepath.Join(src, "s3", org.TrailBucket), Prefix: org.TrailPrefix, OrganizationID: org.OrganizationID}
-	c.AWS.IAMSnapshots = StoreConfig{URL: "file://" + filepath.Join(src, "iam")}
-	c.AWS.Accounts = []AccountConfig{{ID: org.Accounts[2].ID, Name: "healthy"}, {ID: "999999999999", Name: "missing"}}
-	cfg := filepath.Join(dir, "permlake.yaml")
-	if err := writeDemoConfig(cfg, c); err != nil {
-		t.Fatal(err)
-	}
+	c := readLocal(testConfig(dir, "lake"), org, src, []AccountConfig{{ID: org.Accounts[2].ID, Name: "healthy"}, {ID: "999999999999", Name: "missing"}})
+	c.Warehouse = filepath.Join(dir, "w.duckdb")
+	cfg := saveConfig(t, c, dir, "permlake")
 	hour := org.WindowStart.Format("2006-01-02T15")
 	code, _, stderr := runCLI(t, ctx, "run", "--config", cfg, "--from", hour, "--to", org.WindowEnd.Add(-time.Hour).Format("2006-01-02T15"))
 	if code != exitPartial || !strings.Contains(stderr, "999999999999") {
@@ -124,13 +119,9 @@ func TestBadLogFilesAreNamedAndSkipped(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	c := &Config{Lake: "file://" + filepath.Join(dir, "lake"), Warehouse: filepath.Join(dir, "w.duckdb"), LookbackDays: 90, LateMargin: 2 * time.Hour, Concurrency: 1}
-	c.AWS.Trail = TrailConfig{URL: "file://" + filepath.Join(src, "s3", org.TrailBucket), Prefix: org.TrailPrefix, OrganizationID: org.OrganizationID}
-	c.AWS.Accounts = []AccountConfig{{ID: acct}}
-	cfg := filepath.Join(dir, "permlake.yaml")
-	if err := writeDemoConfig(cfg, c); err != nil {
-		t.Fatal(err)
-	}
+	c := readLocal(testConfig(dir, "lake"), org, src, []AccountConfig{{ID: acct}})
+	c.AWS.IAMSnapshots = StoreConfig{}
+	cfg := saveConfig(t, c, dir, "permlake")
 	code, _, stderr := runCLI(t, ctx, "run", "--config", cfg, "--from", day.Format("2006-01-02T15"), "--to", org.WindowEnd.Add(-time.Hour).Format("2006-01-02T15"), "--no-models")
 	if code != exitPartial || !strings.Contains(stderr, "unreadable object") {
 		t.Fatalf("exit %d, want 3: %s", code, stderr)

@@ -48,17 +48,7 @@ func TestInterruptedRunsConverge(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeConfig := func(name string) string {
-		c := &Config{Lake: "file://" + filepath.Join(dir, name), Warehouse: filepath.Join(dir, name+".duckdb"), LookbackDays: 90, LateMargin: 2 * time.Hour, Concurrency: 2}
-		c.AWS.Trail = TrailConfig{URL: "file://" + filepath.Join(src, "s3", org.TrailBucket), Prefix: org.TrailPrefix, OrganizationID: org.OrganizationID}
-		c.AWS.IAMSnapshots = StoreConfig{URL: "file://" + filepath.Join(src, "iam")}
-		for _, a := range org.Accounts {
-			c.AWS.Accounts = append(c.AWS.Accounts, AccountConfig{ID: a.ID, Name: a.Name})
-		}
-		path := filepath.Join(dir, name+".yaml")
-		if err := writeDemoConfig(path, c); err != nil {
-			t.Fatal(err)
-		}
-		return path
+		return saveConfig(t, readLocal(testConfig(dir, name), org, src, nil), dir, name)
 	}
 	from, to := org.WindowStart.Format("2006-01-02T15"), org.WindowEnd.Add(-time.Hour).Format("2006-01-02T15")
 	args := func(cfg string) []string {

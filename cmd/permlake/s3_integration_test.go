@@ -29,29 +29,12 @@ func TestRunOverMinIO(t *testing.T) {
 	}
 	m.Upload(ctx, t, "permlake-iam-exports", filepath.Join(src, "iam"))
 
-	// The base credentials come from the environment, as the SDK chain finds them; nothing else
-	// on this machine may leak in.
-	t.Setenv("AWS_ACCESS_KEY_ID", m.AccessKey)
-	t.Setenv("AWS_SECRET_ACCESS_KEY", m.SecretKey)
-	t.Setenv("AWS_SESSION_TOKEN", "")
-	t.Setenv("AWS_PROFILE", "")
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "no-config"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "no-credentials"))
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	// The base credentials come from the environment, as the SDK chain finds them.
+	useMinIOCredentials(t, m, dir)
 
-	base := func(name string) *Config {
-		c := &Config{Lake: "file://" + filepath.Join(dir, name), Warehouse: filepath.Join(dir, name+".duckdb"), LookbackDays: 90, LateMargin: 2 * time.Hour, Concurrency: 2}
-		c.AWS.Region = "us-east-1"
-		c.AWS.Trail = TrailConfig{Prefix: org.TrailPrefix, OrganizationID: org.OrganizationID}
-		for _, a := range org.Accounts {
-			c.AWS.Accounts = append(c.AWS.Accounts, AccountConfig{ID: a.ID, Name: a.Name})
-		}
-		return c
-	}
-	local := base("local")
-	local.AWS.Trail.URL = "file://" + filepath.Join(src, "s3", org.TrailBucket)
-	local.AWS.IAMSnapshots = StoreConfig{URL: "file://" + filepath.Join(src, "iam")}
-	remote := base("remote")
+	local := readLocal(testConfig(dir, "local"), org, src, nil)
+	remote := readLocal(testConfig(dir, "remote"), org, src, nil)
+	remote.AWS.Region = "us-east-1"
 	remote.AWS.Endpoints = EndpointsConfig{S3: m.Endpoint, STS: m.Endpoint, S3PathStyle: true}
 	reader := RoleConfig{ARN: "arn:aws:iam::" + org.LogArchiveAccountID + ":role/permlake-log-reader", ExternalID: "permlake-test",
 		SessionName: "permlake-test", Duration: 15 * time.Minute}
@@ -60,10 +43,7 @@ func TestRunOverMinIO(t *testing.T) {
 
 	from, to := org.WindowStart.Format("2006-01-02T15"), org.WindowEnd.Add(-time.Hour).Format("2006-01-02T15")
 	for _, c := range []*Config{local, remote} {
-		cfg := filepath.Join(dir, filepath.Base(c.Warehouse)+".yaml")
-		if err := writeDemoConfig(cfg, c); err != nil {
-			t.Fatal(err)
-		}
+		cfg := saveConfig(t, c, dir, strings.TrimSuffix(filepath.Base(c.Warehouse), ".duckdb"))
 		if code, _, stderr := runCLI(t, ctx, "run", "--config", cfg, "--from", from, "--to", to, "--no-models"); code != exitOK {
 			t.Fatalf("run over %s: exit %d\n%s", c.AWS.Trail.URL, code, stderr)
 		}
@@ -106,17 +86,11 @@ func TestRunThroughMemberRoles(t *testing.T) {
 	iamSrv := awstest.NewIAMServer(t, pages, reports)
 	iamSrv.Throttle = 1
 
-	t.Setenv("AWS_ACCESS_KEY_ID", m.AccessKey)
-	t.Setenv("AWS_SECRET_ACCESS_KEY", m.SecretKey)
-	t.Setenv("AWS_SESSION_TOKEN", "")
-	t.Setenv("AWS_PROFILE", "")
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "no-config"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "no-credentials"))
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	useMinIOCredentials(t, m, dir)
 
 	from, to := org.WindowStart.Format("2006-01-02T15"), org.WindowEnd.Add(-time.Hour).Format("2006-01-02T15")
 	mk := func(name string, accounts []AccountConfig, remote bool) string {
-		c := &Config{Lake: "file://" + filepath.Join(dir, name), Warehouse: filepath.Join(dir, name+".duckdb"), LookbackDays: 90, LateMargin: 2 * time.Hour, Concurrency: 2}
+		c := testConfig(dir, name)
 		c.AWS.Region, c.AWS.Accounts = "us-east-1", accounts
 		c.AWS.Trail = TrailConfig{Prefix: org.TrailPrefix, OrganizationID: org.OrganizationID}
 		if remote {
@@ -172,16 +146,13 @@ func TestRunThroughMemberRoles(t *testing.T) {
 	}
 	orgAccounts = append(orgAccounts, awstest.OrgAccount{ID: "999988887777", Name: "gone", State: "CLOSED", Parent: "ou-members"})
 	orgSrv := awstest.NewOrganizationsServer(t, orgAccounts, map[string][2]string{"ou-members": {"Members", "r-root"}})
-	disc := &Config{Lake: "file://" + filepath.Join(dir, "disc"), Warehouse: filepath.Join(dir, "disc.duckdb"), LookbackDays: 90, LateMargin: time.Hour, Concurrency: 1}
+	disc := testConfig(dir, "disc")
 	disc.AWS.Region = "us-east-1"
 	disc.AWS.Endpoints = EndpointsConfig{Organizations: orgSrv.URL, STS: m.Endpoint, S3: m.Endpoint, S3PathStyle: true}
 	disc.AWS.Organization = OrganizationConfig{Include: []string{"/Root/Members"}, Exclude: []string{org.Accounts[3].ID},
 		Role: RoleConfig{ARN: "arn:aws:iam::" + org.ManagementAccountID + ":role/PermlakeOrganizationReader", SessionName: "permlake"}}
 	disc.AWS.MemberRole = RoleConfig{Name: "PermlakeReader"}
-	discCfg := filepath.Join(dir, "disc.yaml")
-	if err := writeDemoConfig(discCfg, disc); err != nil {
-		t.Fatal(err)
-	}
+	discCfg := saveConfig(t, disc, dir, "disc")
 	code, out, stderr := runCLI(t, ctx, "accounts", "--config", discCfg)
 	listed := 0
 	for _, a := range org.Accounts {

@@ -86,10 +86,7 @@ func TestExpansionMatchesCatalog(t *testing.T) {
 	if _, err := load.ReplacePartition(ctx, l, schemas.IAMPolicyStatements, load.Partition{AccountID: acct, Hour: now.Add(-1)}, stmts); err != nil {
 		t.Fatal(err)
 	}
-	seed := Seed{Columns: []string{"service", "action_name", "action", "access_level"}, Types: []string{"VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR"}}
-	for _, a := range all {
-		seed.Rows = append(seed.Rows, []any{a.Service, a.Name, a.String(), a.AccessLevel})
-	}
+	seed := fullCatalogSeed()
 	db, err := sql.Open("duckdb", "")
 	if err != nil {
 		t.Fatal(err)
@@ -166,10 +163,7 @@ func TestLeastPrivilegeSplitsLargePolicies(t *testing.T) {
 	if _, err := w.Commit(); err != nil {
 		t.Fatal(err)
 	}
-	seed := Seed{Columns: []string{"service", "action_name", "action", "access_level"}, Types: []string{"VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR"}}
-	for _, a := range catalog.AWS().Actions() {
-		seed.Rows = append(seed.Rows, []any{a.Service, a.Name, a.String(), a.AccessLevel})
-	}
+	seed := fullCatalogSeed()
 	db, err := sql.Open("duckdb", "")
 	if err != nil {
 		t.Fatal(err)
@@ -186,4 +180,13 @@ func TestLeastPrivilegeSplitsLargePolicies(t *testing.T) {
 	if policies < 2 || actions != 400 || longest > 6144 {
 		t.Errorf("%d policies, %d actions, longest %d characters", policies, actions, longest)
 	}
+}
+
+// fullCatalogSeed is the whole embedded IAM action catalog as the aws_iam_actions seed.
+func fullCatalogSeed() Seed {
+	seed := Seed{Columns: []string{"service", "action_name", "action", "access_level"}, Types: []string{"VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR"}}
+	for _, a := range catalog.AWS().Actions() {
+		seed.Rows = append(seed.Rows, []any{a.Service, a.Name, a.String(), a.AccessLevel})
+	}
+	return seed
 }

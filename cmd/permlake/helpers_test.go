@@ -1,0 +1,52 @@
+package main
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/permlake/permlake/extract/aws/awstest"
+	"github.com/permlake/permlake/extract/demo"
+)
+
+// testConfig is a config with its lake and warehouse under dir, named name.
+func testConfig(dir, name string) *Config {
+	return &Config{Lake: "file://" + filepath.Join(dir, name), Warehouse: filepath.Join(dir, name+".duckdb"),
+		LookbackDays: 90, LateMargin: 2 * time.Hour, Concurrency: 2}
+}
+
+// readLocal points c at the demo organization's files under src: its trail bucket, its IAM
+// exports and (when accounts is nil) all its accounts.
+func readLocal(c *Config, org *demo.Org, src string, accounts []AccountConfig) *Config {
+	c.AWS.Trail = TrailConfig{URL: "file://" + filepath.Join(src, "s3", org.TrailBucket), Prefix: org.TrailPrefix, OrganizationID: org.OrganizationID}
+	c.AWS.IAMSnapshots = StoreConfig{URL: "file://" + filepath.Join(src, "iam")}
+	if accounts == nil {
+		for _, a := range org.Accounts {
+			accounts = append(accounts, AccountConfig{ID: a.ID, Name: a.Name})
+		}
+	}
+	c.AWS.Accounts = accounts
+	return c
+}
+
+// saveConfig writes c as dir/name.yaml and returns its path.
+func saveConfig(t *testing.T, c *Config, dir, name string) string {
+	t.Helper()
+	path := filepath.Join(dir, name+".yaml")
+	if err := writeDemoConfig(path, c); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// useMinIOCredentials makes MinIO's root credentials the SDK default chain's base credentials,
+// and keeps anything else on the machine (profiles, instance metadata) out.
+func useMinIOCredentials(t *testing.T, m *awstest.MinIO, dir string) {
+	t.Setenv("AWS_ACCESS_KEY_ID", m.AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", m.SecretKey)
+	t.Setenv("AWS_SESSION_TOKEN", "")
+	t.Setenv("AWS_PROFILE", "")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "no-config"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "no-credentials"))
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+}
