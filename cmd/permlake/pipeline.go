@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -250,26 +251,16 @@ func (p *pipeline) ingestGroup(ctx context.Context, accountID string, files []aw
 		return nil
 	}
 	var ledger []load.SourceObject
-	for _, f := range files {
+	decoded, stop := p.decodeAhead(ctx, files)
+	defer stop()
+	for i, f := range files {
 		obj := load.SourceObject{Source: sourceCloudTrail, AccountID: accountID, Key: f.Key, ETag: f.Version, Size: f.Size,
 			DeliveredAt: f.DeliveredAt, RunID: p.runID, IngestedAt: p.now().UTC()}
-		// A file is ingested whole or not at all: its rows are held until it has been read to the
-		// end (a truncated or corrupt file publishes nothing and is named in the ledger and log).
-		var rows []schemas.CloudTrailEvent
-		var bad int
-		var firstBad error
-		n, rerr := p.trail.ReadLogFile(ctx, f.Key, func(raw []byte) error {
-			ev, err := transform.CloudTrailEvent(raw, transform.Lineage{RunID: p.runID, SourceKey: f.Key})
-			if err != nil {
-				bad++
-				if firstBad == nil {
-					firstBad = err
-				}
-				return nil
-			}
-			rows = append(rows, ev)
-			return nil
-		})
+		d, err := decoded(i)
+		if err != nil {
+			return err
+		}
+		rows, n, bad, firstBad, rerr := d.rows, d.records, d.bad, d.firstBad, d.err
 		obj.Records = n
 		if rerr != nil {
 			if ctx.Err() != nil {
@@ -327,6 +318,81 @@ func (p *pipeline) ingestGroup(ctx context.Context, accountID string, files []aw
 }
 
 func eventKey(e *schemas.CloudTrailEvent) string { return e.EventID }
+
+// filesAhead is how many log files of an account are decoded in parallel, ahead of the one being
+// written: decoding (gzip, JSON) is the CPU-heavy part, and at most this many files' rows are
+// held in memory.
+const filesAhead = 4
+
+// decodedFile is one log file read whole: a file is ingested whole or not at all, so its rows
+// are held until it has been read to the end (a truncated or corrupt file publishes nothing).
+type decodedFile struct {
+	rows     []schemas.CloudTrailEvent
+	records  int
+	bad      int   // records that could not be decoded into rows
+	firstBad error // the first of them
+	err      error // the file could not be read
+}
+
+func (p *pipeline) decodeFile(ctx context.Context, key string) decodedFile {
+	var d decodedFile
+	d.records, d.err = p.trail.ReadLogFile(ctx, key, func(raw []byte) error {
+		ev, err := transform.CloudTrailEvent(raw, transform.Lineage{RunID: p.runID, SourceKey: key})
+		if err != nil {
+			d.bad++
+			if d.firstBad == nil {
+				d.firstBad = err
+			}
+			return nil
+		}
+		d.rows = append(d.rows, ev)
+		return nil
+	})
+	return d
+}
+
+// decodeAhead decodes files with up to filesAhead goroutines, ahead of the caller, who takes the
+// results in file order with next(i) (i increasing from 0). stop cancels what is still running
+// and waits for it; call it before returning.
+func (p *pipeline) decodeAhead(ctx context.Context, files []aws.LogFile) (next func(int) (decodedFile, error), stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	results := make([]chan decodedFile, len(files))
+	for i := range results {
+		results[i] = make(chan decodedFile, 1)
+	}
+	slots := make(chan struct{}, filesAhead)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { // the dispatcher: starts a decoder whenever a slot is free
+		defer wg.Done()
+		for i, f := range files {
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				results[i] <- p.decodeFile(ctx, f.Key)
+			}()
+		}
+	}()
+	next = func(i int) (decodedFile, error) {
+		select {
+		case d := <-results[i]:
+			<-slots // the caller holds this file's rows now; the next decode may start
+			return d, nil
+		case <-ctx.Done():
+			return decodedFile{}, ctx.Err()
+		}
+	}
+	stop = func() {
+		cancel()
+		wg.Wait()
+	}
+	return next, stop
+}
 
 // runManifest summarises a run for the ledger and the exit code.
 func runManifest(runID, command string, started, finished time.Time, w window, results []accountResult) (*load.RunManifest, int) {
