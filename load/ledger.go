@@ -28,7 +28,8 @@ type SourceObject struct {
 	Records     int       `json:"records"`
 	RowsAdded   int       `json:"rows_added"`
 	Duplicates  int       `json:"duplicates"`
-	Error       string    `json:"error,omitempty"` // set when the object could not be read: it is then not ingested
+	Error       string    `json:"error,omitempty"`    // set when the object could not be read: it is then not ingested
+	Attempts    int       `json:"attempts,omitempty"` // failed reads of this version so far (with Error)
 	RunID       string    `json:"run_id"`
 	IngestedAt  time.Time `json:"ingested_at"`
 }
@@ -158,6 +159,9 @@ type AccountOutcome struct {
 	// ObjectErrors names the source objects that could not be read (they are retried by later
 	// runs and do not fail the account: the rest of its data is committed).
 	ObjectErrors []string `json:"object_errors,omitempty"`
+	// Quarantined names objects skipped because reading this version failed too often; a new
+	// version of the object (ETag) is read again.
+	Quarantined []string `json:"quarantined,omitempty"`
 }
 
 // WriteRunManifest writes _manifests/runs/<runID>.json atomically.

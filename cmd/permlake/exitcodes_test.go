@@ -94,7 +94,8 @@ func TestSQLInteractiveAndDocs(t *testing.T) {
 
 // TestBadLogFilesAreNamedAndSkipped: an empty, a truncated and a non-CloudTrail object are each
 // named in the log, the ledger, the manifest and the error; every other file of the account is
-// ingested; the run is partial (exit 3).
+// ingested; the run is partial (exit 3). After maxAttempts runs they are quarantined: skipped,
+// listed in the manifest, and the run is ok again.
 func TestBadLogFilesAreNamedAndSkipped(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -159,5 +160,31 @@ func TestBadLogFilesAreNamedAndSkipped(t *testing.T) {
 	}
 	if len(m.Accounts) != 1 || len(m.Accounts[0].ObjectErrors) != 3 {
 		t.Errorf("manifest object errors = %+v", m.Accounts)
+	}
+
+	args := []string{"run", "--config", cfg, "--from", day.Format("2006-01-02T15"), "--to", org.WindowEnd.Add(-time.Hour).Format("2006-01-02T15"), "--no-models"}
+	for attempt := 2; attempt <= maxAttempts; attempt++ {
+		if code, _, stderr := runCLI(t, ctx, args...); code != exitPartial {
+			t.Fatalf("attempt %d: exit %d, want 3: %s", attempt, code, stderr)
+		}
+	}
+	code, _, stderr = runCLI(t, ctx, args...)
+	if code != exitOK || !strings.Contains(stderr, "quarantined") {
+		t.Fatalf("after %d failed attempts: exit %d, want 0 with the files quarantined: %s", maxAttempts, code, stderr)
+	}
+	runs, _ = filepath.Glob(filepath.Join(dir, "lake", "_manifests", "runs", "*.json"))
+	quarantined := 0
+	for _, r := range runs {
+		b, _ := os.ReadFile(r)
+		var m load.RunManifest
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range m.Accounts {
+			quarantined += len(a.Quarantined)
+		}
+	}
+	if quarantined != 3 {
+		t.Errorf("manifests list %d quarantined objects, want 3", quarantined)
 	}
 }

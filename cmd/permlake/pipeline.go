@@ -35,6 +35,10 @@ const groupSpan = 6 * time.Hour
 // (the ledger records every one).
 const maxObjectErrors = 20
 
+// maxAttempts is how many runs try an unreadable version of an object before it is quarantined:
+// skipped (and listed in the manifest) until the object changes.
+const maxAttempts = 3
+
 // pipeline runs extract → transform → load for a set of accounts and hours.
 type pipeline struct {
 	lake        *load.Lake
@@ -196,9 +200,20 @@ func (p *pipeline) cloudTrail(ctx context.Context, accountID string, w window, l
 		}
 	}
 	var todo []aws.LogFile
+	attempts := map[string]int{} // earlier failed reads of the current version
 	for _, f := range files {
-		if prev, ok := seen[f.Key]; ok && prev.Error == "" && prev.ETag == f.Version {
+		prev, ok := seen[f.Key]
+		switch {
+		case ok && prev.ETag == f.Version && prev.Error == "":
 			continue
+		case ok && prev.ETag == f.Version && prev.Attempts >= maxAttempts:
+			log.Warn("cloudtrail file quarantined", "key", f.Key, "attempts", prev.Attempts, "error", prev.Error)
+			if len(res.outcome.Quarantined) < maxObjectErrors {
+				res.outcome.Quarantined = append(res.outcome.Quarantined, f.Key)
+			}
+			continue
+		case ok && prev.ETag == f.Version:
+			attempts[f.Key] = prev.Attempts
 		}
 		todo = append(todo, f)
 	}
@@ -209,7 +224,7 @@ func (p *pipeline) cloudTrail(ctx context.Context, accountID string, w window, l
 		for end < len(todo) && todo[end].DeliveredAt.Before(limit) {
 			end++
 		}
-		if err := p.ingestGroup(ctx, accountID, todo[start:end], log, res); err != nil {
+		if err := p.ingestGroup(ctx, accountID, todo[start:end], attempts, log, res); err != nil {
 			return err
 		}
 		start = end
@@ -217,7 +232,7 @@ func (p *pipeline) cloudTrail(ctx context.Context, accountID string, w window, l
 	return nil
 }
 
-func (p *pipeline) ingestGroup(ctx context.Context, accountID string, files []aws.LogFile, log *slog.Logger, res *accountResult) (err error) {
+func (p *pipeline) ingestGroup(ctx context.Context, accountID string, files []aws.LogFile, attempts map[string]int, log *slog.Logger, res *accountResult) (err error) {
 	writers := map[load.Partition]*load.MergeWriter[schemas.CloudTrailEvent]{}
 	defer func() {
 		if err != nil {
@@ -266,8 +281,8 @@ func (p *pipeline) ingestGroup(ctx context.Context, accountID string, files []aw
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			obj.Error = rerr.Error()
-			log.Error("cloudtrail file skipped", "key", f.Key, "error", rerr.Error())
+			obj.Error, obj.Attempts = rerr.Error(), attempts[f.Key]+1
+			log.Error("cloudtrail file skipped", "key", f.Key, "attempt", obj.Attempts, "error", rerr.Error())
 			if len(res.outcome.ObjectErrors) < maxObjectErrors {
 				res.outcome.ObjectErrors = append(res.outcome.ObjectErrors, rerr.Error())
 			}
