@@ -97,3 +97,34 @@ func mustFileBucket(t *testing.T, dir string) *blobBucket {
 	t.Cleanup(func() { b.Close() })
 	return b
 }
+
+// TestIAMAPIRetriesThrottling: throttling answered as 400 Throttling, 429 or 503 is retried by the
+// SDK's retryer and the snapshot completes.
+func TestIAMAPIRetriesThrottling(t *testing.T) {
+	t.Parallel()
+	page := []byte(`{"UserDetailList":[],"GroupDetailList":[],"RoleDetailList":[],"Policies":[]}`)
+	for _, tc := range []struct {
+		status int
+		code   string
+	}{{400, "Throttling"}, {429, "TooManyRequestsException"}, {503, "ServiceUnavailable"}} {
+		t.Run(tc.code, func(t *testing.T) {
+			const acct = "012345678901"
+			srv := awstest.NewIAMServer(t, map[string][][]byte{acct: {page}}, map[string][]byte{acct: []byte("user,arn\n")})
+			srv.Throttle, srv.ThrottleStatus, srv.ThrottleCode = 2, tc.status, tc.code
+			api := &IAMAPI{
+				Session: func(context.Context, string) (sdkaws.Config, error) {
+					return sdkaws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", "")}, nil
+				},
+				Endpoint: srv.URL + "/{account}",
+				Poll:     10 * time.Millisecond,
+			}
+			snap, err := api.Snapshot(context.Background(), acct)
+			if err != nil || len(snap.GAADPages) != 1 {
+				t.Fatalf("snapshot after %d %s answers: %v", srv.Throttle, tc.code, err)
+			}
+			if c := srv.Calls(acct); c < 2+1+2+1 {
+				t.Errorf("%d calls; the throttled ones were not retried", c)
+			}
+		})
+	}
+}

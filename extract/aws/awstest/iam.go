@@ -22,6 +22,10 @@ import (
 type IAMServer struct {
 	URL      string // base URL; the account's endpoint is URL + "/" + account
 	Throttle int
+	// ThrottleStatus and ThrottleCode shape the throttling answer (default 400 Throttling, as IAM
+	// sends it; 429 and 503 ServiceUnavailable happen too).
+	ThrottleStatus int
+	ThrottleCode   string
 
 	mu        sync.Mutex
 	pages     map[string][]map[string]any // GAAD pages in the API's field names
@@ -78,7 +82,11 @@ func (s *IAMServer) serve(w http.ResponseWriter, r *http.Request) {
 		iamError(w, http.StatusForbidden, "AccessDenied", "User is not authorized to perform: "+strings.ToLower(action))
 		return
 	case throttled:
-		iamError(w, http.StatusBadRequest, "Throttling", "Rate exceeded")
+		status, code := s.ThrottleStatus, s.ThrottleCode
+		if status == 0 {
+			status, code = http.StatusBadRequest, "Throttling"
+		}
+		iamError(w, status, code, "Rate exceeded")
 		return
 	}
 	var body strings.Builder
