@@ -5,6 +5,11 @@ PKGS    := ./...
 GOBIN   := $(shell $(GO) env GOPATH)/bin
 # MinIO serves S3 and STS to the integration tests (a test server only: AGPL, never linked).
 MINIO_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
+# Azurite emulates Azure Blob Storage for the integration tests; npm installs it into a cache
+# directory outside the clone, one directory per version so a version bump reinstalls.
+AZURITE_VERSION := 3.37.0
+AZURITE_DIR     := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/permlake/azurite-$(AZURITE_VERSION)
+AZURITE         := $(AZURITE_DIR)/node_modules/.bin/azurite-blob
 
 .PHONY: all build demo test vet fmt-check catalog clean tools
 
@@ -20,14 +25,17 @@ demo: build
 # Every test: formatting, vet, unit, SQL model, integration (real MinIO) and end-to-end tests,
 # with the race detector.
 test: fmt-check vet tools
-	PERMLAKE_MINIO=$(GOBIN)/minio $(GO) test -race -count=1 -timeout 25m $(PKGS)
+	PERMLAKE_MINIO=$(GOBIN)/minio PERMLAKE_AZURITE=$(AZURITE) $(GO) test -race -count=1 -timeout 25m $(PKGS)
 
 # Test servers, built once and cached outside the clone ($(go env GOPATH)/bin); about 7 minutes
 # the first time.
-tools: $(GOBIN)/minio
+tools: $(GOBIN)/minio $(AZURITE)
 
 $(GOBIN)/minio:
 	GOFLAGS=-buildvcs=false $(GO) install github.com/minio/minio@$(MINIO_VERSION)
+
+$(AZURITE):
+	npm install --prefix $(AZURITE_DIR) azurite@$(AZURITE_VERSION) --no-audit --no-fund
 
 vet:
 	$(GO) vet $(PKGS)
