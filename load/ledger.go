@@ -14,6 +14,7 @@ import (
 
 	json "github.com/goccy/go-json"
 	"gocloud.dev/blob"
+	"gocloud.dev/gcerrors"
 )
 
 // SourceObject records one source object a run read: auditable, and the reason nothing is read
@@ -83,6 +84,7 @@ func (l *Lake) Ingested(ctx context.Context, source, accountID string, day time.
 			return nil, fmt.Errorf("read %s: %w", obj.Key, err)
 		}
 	}
+	// Later means recorded later, whatever the objects' names (run IDs need not sort by time).
 	sort.SliceStable(recs, func(i, j int) bool { return recs[i].IngestedAt.Before(recs[j].IngestedAt) })
 	out := make(map[string]SourceObject, len(recs))
 	for _, r := range recs {
@@ -127,12 +129,29 @@ func (l *Lake) RecordIngested(ctx context.Context, runID string, objs []SourceOb
 			b.Write(line)
 			b.WriteByte('\n')
 		}
-		key := fmt.Sprintf("%s%s-%06d.jsonl", d, runID, l.seq.Add(1))
-		if err := l.bucket.WriteAll(ctx, key, b.Bytes(), &blob.WriterOptions{ContentType: "application/x-ndjson"}); err != nil {
-			return fmt.Errorf("write %s: %w", key, err)
+		if err := l.writeNew(ctx, d, runID, b.Bytes()); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// writeNew writes data as a new object "<dir><runID>-<seq>.jsonl", never over an existing one:
+// the write is conditional (IfNotExist), and a taken name (the same run ID through another Lake
+// value) moves on to the next sequence number.
+func (l *Lake) writeNew(ctx context.Context, dir, runID string, data []byte) error {
+	for range 1000 {
+		key := fmt.Sprintf("%s%s-%06d.jsonl", dir, runID, l.seq.Add(1))
+		err := l.bucket.WriteAll(ctx, key, data, &blob.WriterOptions{ContentType: "application/x-ndjson", IfNotExist: true})
+		if gcerrors.Code(err) == gcerrors.FailedPrecondition {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("write %s: %w", key, err)
+		}
+		return nil
+	}
+	return fmt.Errorf("write %s%s-*.jsonl: no free sequence number", dir, runID)
 }
 
 // RunManifest describes one run: what it covered, each account's outcome, the partitions it

@@ -6,13 +6,16 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/parquet-go/parquet-go"
+
 	"github.com/permlake/permlake/schemas"
 )
 
 // MergeWriter adds rows to one partition of one table, keeping each key once. The partition is
 // one object, "<dir>/data.parquet"; Commit replaces it atomically with the previous rows plus the
 // new ones, so a reader sees the old file or the new one, never a partial or duplicated one. A
-// Commit that adds nothing leaves the old object untouched.
+// Commit that adds nothing leaves the old object untouched. Abort, a failed Write or Commit, or a
+// done context publish nothing.
 //
 // Memory is bounded by the key set and one row group: rows stream into the new file and are
 // flushed every RowGroupRows rows. A MergeWriter is not safe for concurrent use; two writers of
@@ -29,13 +32,14 @@ type MergeWriter[T any] struct {
 	before int
 	added  int
 	out    *objectWriter[T] // nil until the first new row
+	err    error            // first Write error: the writer then publishes nothing
 	done   bool
 }
 
 // NewMergeWriter opens partition p of table t for merging. key returns a row's identity: the value
 // of the table's dedupe key column (t.DedupeKey, one string column), which is how the keys of
 // the previous object are read back without decoding its rows. The previous object, if any, is
-// downloaded and its keys loaded.
+// downloaded to an unlinked temporary file and its keys loaded.
 func NewMergeWriter[T any](ctx context.Context, l *Lake, t *schemas.Table, p Partition, key func(*T) string) (*MergeWriter[T], error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
@@ -58,7 +62,7 @@ func NewMergeWriter[T any](ctx context.Context, l *Lake, t *schemas.Table, p Par
 			})
 		}
 		if err != nil {
-			old.Close()
+			_ = old.Close()
 			return nil, fmt.Errorf("read %s: %w", p.dataKey(t.Name), err)
 		}
 	}
@@ -66,10 +70,17 @@ func NewMergeWriter[T any](ctx context.Context, l *Lake, t *schemas.Table, p Par
 }
 
 // Write adds the rows whose key is neither in the partition nor already written, and returns how
-// many it added.
+// many it added. After an error the writer is spent: Commit returns that error and publishes
+// nothing.
 func (w *MergeWriter[T]) Write(rows []T) (int, error) {
 	if w.done {
 		return 0, errors.New("write after commit or abort")
+	}
+	if w.err != nil {
+		return 0, w.err
+	}
+	if err := w.ctx.Err(); err != nil {
+		return 0, w.fail(err)
 	}
 	fresh := make([]T, 0, len(rows))
 	for i := range rows {
@@ -85,42 +96,66 @@ func (w *MergeWriter[T]) Write(rows []T) (int, error) {
 	}
 	if w.out == nil {
 		if err := w.start(); err != nil {
-			return 0, err
+			return 0, w.fail(err)
 		}
 	}
 	if err := w.out.write(fresh); err != nil {
-		return 0, fmt.Errorf("write %s: %w", w.part.Dir(w.table.Name), err)
+		return 0, w.fail(fmt.Errorf("write %s: %w", w.part.Dir(w.table.Name), err))
 	}
 	w.added += len(fresh)
 	return len(fresh), nil
 }
 
+// fail makes err sticky and discards the new object.
+func (w *MergeWriter[T]) fail(err error) error {
+	w.err = err
+	if w.out != nil {
+		w.out.abort()
+		w.out = nil
+	}
+	return err
+}
+
 // start opens the new object and copies the previous rows into it.
 func (w *MergeWriter[T]) start() error {
-	out, err := newObjectWriter[T](w.ctx, w.lake.bucket, w.part.dataKey(w.table.Name))
+	key := w.part.dataKey(w.table.Name)
+	out, err := newObjectWriter[T](w.ctx, w.lake.bucket, key)
 	if err != nil {
 		return err
 	}
 	if w.old != nil {
-		// Copy the previous rows row group by row group, without decoding them into T.
-		pf, err := openParquet(w.old)
-		if err != nil {
+		if err := copyRows(out, w.old); err != nil {
 			out.abort()
-			return err
-		}
-		for _, rg := range pf.RowGroups() {
-			if _, err := out.pw.WriteRowGroup(rg); err != nil {
-				out.abort()
-				return fmt.Errorf("copy %s: %w", w.part.dataKey(w.table.Name), err)
-			}
+			return fmt.Errorf("copy %s: %w", key, err)
 		}
 	}
 	w.out = out
 	return nil
 }
 
-// Commit publishes the merged partition atomically (no-op when nothing was added). A done
-// context publishes nothing.
+// copyRows copies the rows of the Parquet file f into out. Row groups written with T's schema
+// are copied whole, without decoding; a file of an older schema (a column added since) is read
+// as T instead, so an additive schema change needs no migration of the lake.
+func copyRows[T any](out *objectWriter[T], f *os.File) error {
+	pf, err := openParquet(f)
+	if err != nil {
+		return err
+	}
+	if !parquet.EqualNodes(pf.Schema(), out.pw.Schema()) {
+		return eachBatch(f, out.write)
+	}
+	for _, rg := range pf.RowGroups() {
+		n, err := out.pw.WriteRowGroup(rg)
+		if err != nil {
+			return err
+		}
+		out.rows += n
+	}
+	return nil
+}
+
+// Commit publishes the merged partition atomically (no-op when nothing was added) and says what
+// it did. A done context publishes nothing and returns its error.
 func (w *MergeWriter[T]) Commit() (PartitionStats, error) {
 	st := PartitionStats{Table: w.table.Name, Dir: w.part.Dir(w.table.Name), RowsBefore: w.before, RowsAfter: w.before}
 	if w.done {
@@ -128,20 +163,22 @@ func (w *MergeWriter[T]) Commit() (PartitionStats, error) {
 	}
 	w.done = true
 	defer w.closeOld()
+	if w.err != nil {
+		return st, w.err
+	}
 	if w.out == nil {
 		return st, w.ctx.Err()
 	}
-	if err := w.out.commit(w.ctx); err != nil {
+	out := w.out
+	w.out = nil
+	if err := out.commit(w.ctx); err != nil {
 		return st, fmt.Errorf("publish %s: %w", st.Dir, err)
 	}
-	st.RowsAdded, st.RowsAfter, st.Published = w.added, w.before+w.added, true
-	if attrs, err := w.lake.bucket.Attributes(w.ctx, w.part.dataKey(w.table.Name)); err == nil {
-		st.Bytes = attrs.Size
-	}
+	st.RowsAdded, st.RowsAfter, st.Bytes, st.Published = w.added, w.before+w.added, out.size(), true
 	return st, nil
 }
 
-// Abort discards everything written; the partition stays as it was.
+// Abort discards everything written; the partition stays as it was. It is a no-op after Commit.
 func (w *MergeWriter[T]) Abort() error {
 	if w.done {
 		return nil
@@ -149,14 +186,16 @@ func (w *MergeWriter[T]) Abort() error {
 	w.done = true
 	if w.out != nil {
 		w.out.abort()
+		w.out = nil
 	}
 	w.closeOld()
 	return nil
 }
 
+// closeOld drops the downloaded previous object (unlinked, so closing frees it).
 func (w *MergeWriter[T]) closeOld() {
 	if w.old != nil {
-		w.old.Close()
+		_ = w.old.Close()
 		w.old = nil
 	}
 }

@@ -49,9 +49,22 @@ type PartitionStats struct {
 // successful close (fileblob: temp file + rename; object stores: the upload completes on Close).
 type objectWriter[T any] struct {
 	cancel context.CancelFunc
-	bw     *blob.Writer
+	bw     *countingWriter
 	pw     *parquet.GenericWriter[T]
 	rows   int64
+}
+
+// countingWriter counts the bytes of an object as they are written, so stats report the size of
+// the file this writer published (not of whatever a concurrent writer renamed over it since).
+type countingWriter struct {
+	*blob.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.Writer.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 func newObjectWriter[T any](ctx context.Context, b *blob.Bucket, key string) (*objectWriter[T], error) {
@@ -61,8 +74,12 @@ func newObjectWriter[T any](ctx context.Context, b *blob.Bucket, key string) (*o
 		cancel()
 		return nil, fmt.Errorf("create %s: %w", key, err)
 	}
-	return &objectWriter[T]{cancel: cancel, bw: bw, pw: parquet.NewGenericWriter[T](bw, writerOptions()...)}, nil
+	cw := &countingWriter{Writer: bw}
+	return &objectWriter[T]{cancel: cancel, bw: cw, pw: parquet.NewGenericWriter[T](cw, writerOptions()...)}, nil
 }
+
+// size is the number of bytes written to the object so far.
+func (w *objectWriter[T]) size() int64 { return w.bw.n }
 
 func (w *objectWriter[T]) write(rows []T) error {
 	if _, err := w.pw.Write(rows); err != nil {
@@ -103,11 +120,11 @@ func download(ctx context.Context, b *blob.Bucket, key string) (*os.File, error)
 		return nil, fmt.Errorf("open %s: %w", key, err)
 	}
 	defer r.Close()
-	f, err := os.CreateTemp("", "permlake-partition-*.parquet")
+	f, err := os.CreateTemp("", "permlake-partition-*.tmp")
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("download %s: %w", key, err)
 	}
-	os.Remove(f.Name()) // unlinked: the file goes away when closed, whatever happens
+	_ = os.Remove(f.Name()) // unlinked: the file goes away when closed, whatever happens
 	if _, err := io.Copy(f, r); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("download %s: %w", key, err)
@@ -218,9 +235,6 @@ func ReplacePartition[T any](ctx context.Context, l *Lake, t *schemas.Table, p P
 	if err := w.commit(ctx); err != nil {
 		return st, fmt.Errorf("publish %s: %w", st.Dir, err)
 	}
-	st.RowsAdded, st.RowsAfter, st.Published = len(rows), len(rows), true
-	if attrs, err := l.bucket.Attributes(ctx, p.dataKey(t.Name)); err == nil {
-		st.Bytes = attrs.Size
-	}
+	st.RowsAdded, st.RowsAfter, st.Bytes, st.Published = len(rows), len(rows), w.size(), true
 	return st, nil
 }
