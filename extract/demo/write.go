@@ -1,35 +1,227 @@
 package demo
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"time"
 
-	json "github.com/goccy/go-json"
+	gojson "github.com/goccy/go-json"
+	"github.com/klauspost/compress/gzip"
 )
 
-// created is when every demo identity was created: long before the window.
-var created = time.Date(2025, 1, 15, 9, 30, 0, 0, time.UTC)
+// Principal is one credited principal of the ground truth.
+type Principal struct {
+	PrincipalARN  string   `json:"principal_arn"`
+	AccountID     string   `json:"account_id"`     // the principal's own account (the caller's, for cross-account calls)
+	PrincipalType string   `json:"principal_type"` // iam_user, iam_role or root
+	UsedActions   []string `json:"used_actions"`   // IAM actions of its successful calls, sorted, canonical case
+	Calls         int      `json:"calls"`          // records credited to it (distinct eventIDs), failed ones included
+}
 
-// applyOverrides sets the identities whose only evidence is outside CloudTrail.
+// Identity names a user or role of the ground truth.
+type Identity struct {
+	PrincipalARN  string `json:"principal_arn"`
+	AccountID     string `json:"account_id"`
+	PrincipalType string `json:"principal_type"` // iam_user or iam_role
+}
+
+// GroundTruth is what the generator meant, written to ground-truth.json: the end-to-end test's
+// expected marts. Principals lists every principal with at least one used action; inactive
+// identities are the users and non-service-linked roles with no activity (CloudTrail, credential
+// report, RoleLastUsed) in the LookbackDays before WindowEnd.
+//
+// Stats: events = records in log files (re-deliveries and both copies of a shared event
+// included); files = log files; duplicate_deliveries = extra copies of an already delivered
+// record; late_events = delivered records whose file is 2 hours or more after the start of the
+// event's hour; failed_calls = calls with an errorCode; cross_account_calls = calls whose caller
+// belongs to another account than the one called; service_events = AWSService events.
+type GroundTruth struct {
+	WindowStart        time.Time      `json:"window_start"`
+	WindowEnd          time.Time      `json:"window_end"`
+	LookbackDays       int            `json:"lookback_days"`
+	Principals         []Principal    `json:"principals"`
+	InactiveIdentities []Identity     `json:"inactive_identities"`
+	Stats              map[string]int `json:"stats"`
+}
+
+func sortSlots(keys []slotKey) {
+	slices.SortFunc(keys, func(a, b slotKey) int {
+		if c := a.slot.Compare(b.slot); c != 0 {
+			return c
+		}
+		if a.acct != b.acct {
+			if a.acct < b.acct {
+				return -1
+			}
+			return 1
+		}
+		switch {
+		case a.region < b.region:
+			return -1
+		case a.region > b.region:
+			return 1
+		}
+		return 0
+	})
+}
+
+// writeRecords writes one log file {"Records":[…]}, gzip-compressed, and returns the hex SHA-256
+// of its uncompressed content (what a digest lists).
+func writeRecords(path string, recs []*record) (string, error) {
+	body, err := gojson.Marshal(struct {
+		Records []*record `json:"Records"`
+	}{recs})
+	if err != nil {
+		return "", fmt.Errorf("encode %s: %w", path, err)
+	}
+	sum := sha256.Sum256(body)
+	return hex.EncodeToString(sum[:]), writeGzip(path, body)
+}
+
+func writeGzip(path string, body []byte) error {
+	var b bytes.Buffer
+	zw, _ := gzipPool.Get().(*gzip.Writer)
+	if zw == nil {
+		zw, _ = gzip.NewWriterLevel(&b, gzip.BestSpeed)
+	} else {
+		zw.Reset(&b)
+	}
+	defer gzipPool.Put(zw)
+	if _, err := zw.Write(body); err != nil {
+		return fmt.Errorf("compress %s: %w", path, err)
+	}
+	if err := zw.Close(); err != nil {
+		return fmt.Errorf("compress %s: %w", path, err)
+	}
+	return writeFile(path, b.Bytes())
+}
+
+func writeFile(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(path, data, 0o644)
+}
+
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", filepath.Base(path), err)
+	}
+	return writeFile(path, append(b, '\n'))
+}
+
+type digestLogFile struct {
+	S3Bucket        string `json:"s3Bucket"`
+	S3Object        string `json:"s3Object"`
+	HashValue       string `json:"hashValue"`
+	HashAlgorithm   string `json:"hashAlgorithm"`
+	NewestEventTime string `json:"newestEventTime"`
+	OldestEventTime string `json:"oldestEventTime"`
+}
+
+// digestFile is a CloudTrail digest (FORMATS.md §1.5), the first of its chain.
+type digestFile struct {
+	AWSAccountID                string          `json:"awsAccountId"`
+	DigestStartTime             string          `json:"digestStartTime"`
+	DigestEndTime               string          `json:"digestEndTime"`
+	DigestS3Bucket              string          `json:"digestS3Bucket"`
+	DigestS3Object              string          `json:"digestS3Object"`
+	DigestPublicKeyFingerprint  string          `json:"digestPublicKeyFingerprint"`
+	DigestSignatureAlgorithm    string          `json:"digestSignatureAlgorithm"`
+	NewestEventTime             *string         `json:"newestEventTime"`
+	OldestEventTime             *string         `json:"oldestEventTime"`
+	PreviousDigestS3Bucket      *string         `json:"previousDigestS3Bucket"`
+	PreviousDigestS3Object      *string         `json:"previousDigestS3Object"`
+	PreviousDigestHashValue     *string         `json:"previousDigestHashValue"`
+	PreviousDigestHashAlgorithm *string         `json:"previousDigestHashAlgorithm"`
+	PreviousDigestSignature     *string         `json:"previousDigestSignature"`
+	LogFiles                    []digestLogFile `json:"logFiles"`
+}
+
+// writeDigests writes, per account and region, the digest of the window's first hour listing
+// the log files delivered in it. The pipeline must not mistake these for log files.
+func (g *generator) writeDigests() error {
+	start, end := g.org.WindowStart, g.org.WindowStart.Add(time.Hour)
+	for _, a := range g.org.Accounts {
+		for _, region := range g.org.Regions {
+			d := digestFile{AWSAccountID: a.ID, DigestStartTime: ts(start), DigestEndTime: ts(end), DigestS3Bucket: g.org.TrailBucket,
+				DigestPublicKeyFingerprint: hexID("fingerprint" + region), DigestSignatureAlgorithm: "SHA256withRSA", LogFiles: []digestLogFile{}}
+			name := fmt.Sprintf("%s_CloudTrail-Digest_%s_%s_%s_%s.json.gz", a.ID, region, g.org.TrailName, region, end.Format("20060102T150405Z"))
+			d.DigestS3Object = g.trailKey(a.ID, "CloudTrail-Digest", region, end) + name
+			var newest, oldest time.Time
+			for _, f := range g.digest {
+				if f.acct != a.ID || f.region != region {
+					continue
+				}
+				d.LogFiles = append(d.LogFiles, digestLogFile{S3Bucket: g.org.TrailBucket, S3Object: f.key, HashValue: f.sha256,
+					HashAlgorithm: "SHA-256", NewestEventTime: ts(f.newest), OldestEventTime: ts(f.oldest)})
+				if newest.IsZero() || f.newest.After(newest) {
+					newest = f.newest
+				}
+				if oldest.IsZero() || f.oldest.Before(oldest) {
+					oldest = f.oldest
+				}
+			}
+			if !newest.IsZero() {
+				n, o := ts(newest), ts(oldest)
+				d.NewestEventTime, d.OldestEventTime = &n, &o
+			}
+			body, err := json.Marshal(d)
+			if err != nil {
+				return fmt.Errorf("encode digest: %w", err)
+			}
+			if err := writeGzip(filepath.Join(g.dir, "s3", g.org.TrailBucket, filepath.FromSlash(d.DigestS3Object)), body); err != nil {
+				return err
+			}
+			g.org.DigestFiles++
+		}
+	}
+	return nil
+}
+
+// created is when the demo's identities were created: long before the window.
+func (g *generator) created() time.Time {
+	return g.org.WindowStart.AddDate(0, 0, -400).Truncate(24 * time.Hour).Add(9*time.Hour + 30*time.Minute)
+}
+
+// applyOverrides sets the evidence that lies outside the window's CloudTrail: a console user
+// active only through the credential report, a key used long ago, and roles whose RoleLastUsed
+// is old (inactive) or recent but before the window (active only through RoleLastUsed).
 func (g *generator) applyOverrides() {
-	end := g.cfg.End
+	end, start := g.cfg.End, g.org.WindowStart
+	frankAt := end.AddDate(0, 0, -30)
+	if !frankAt.Before(start) {
+		frankAt = start.AddDate(0, 0, -2)
+	}
 	for _, iam := range g.iams {
 		a := iam.acct.ID
-		frank := findUser(iam, "frank").arn(a)
-		g.password[frank] = end.Add(-30 * 24 * time.Hour) // active through the console only
-		g.console[frank] = true
-		erin := findUser(iam, "erin").arn(a)
-		g.keys[erin] = end.Add(-200 * 24 * time.Hour) // an old key: inactive
-		g.roleLast[findRole(iam, "legacy-batch").arn(a)] = lastUse{at: end.Add(-150 * 24 * time.Hour), region: "eu-west-1"}
-		g.roleLast[findRole(iam, "reporting").arn(a)] = lastUse{at: end.Add(-20 * 24 * time.Hour), region: "us-east-1"}
+		if u, ok := iam.user("frank"); ok {
+			c := g.creds[u.arn(a)]
+			c.passwordUsed = frankAt.Add(8*time.Hour + 42*time.Minute)
+			g.creds[u.arn(a)] = c
+		}
+		if u, ok := iam.user("erin"); ok {
+			g.creds[u.arn(a)] = credentials{keyUsed: end.AddDate(0, 0, -200).Add(15 * time.Hour), keyRegion: "eu-west-1", keyService: "ec2"}
+		}
+		if r, ok := iam.role("legacy-batch"); ok {
+			g.roleLast[r.arn(a)] = lastUse{at: end.AddDate(0, 0, -150).Add(3 * time.Hour), region: "eu-west-1"}
+		}
+		if r, ok := iam.role("reporting"); ok {
+			g.roleLast[r.arn(a)] = lastUse{at: start.AddDate(0, 0, -6).Add(7 * time.Hour), region: "us-east-1"}
+		}
 	}
 }
 
 func (g *generator) writeIAM() error {
 	g.applyOverrides()
+	created := g.created()
 	for _, iam := range g.iams {
 		a := iam.acct.ID
 		pages, err := iam.gaadPages(created, g.roleLast)
@@ -37,29 +229,12 @@ func (g *generator) writeIAM() error {
 			return err
 		}
 		dir := filepath.Join(g.dir, "iam", a)
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return err
-		}
 		for i, p := range pages {
-			if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("gaad-%04d.json", i+1)), p, 0o644); err != nil {
+			if err := writeFile(filepath.Join(dir, fmt.Sprintf("gaad-%04d.json", i+1)), p); err != nil {
 				return err
 			}
 		}
-		report := iam.credentialReport(created, g.cfg.End, g.password, g.keys, g.console)
-		if err := os.WriteFile(filepath.Join(dir, "credential-report.csv"), report, 0o644); err != nil {
-			return err
-		}
-		// A digest file beside the logs: the pipeline must not mistake it for a log file.
-		end := g.org.WindowStart.Add(time.Hour)
-		digest := map[string]any{"awsAccountId": a, "digestStartTime": ts(g.org.WindowStart), "digestEndTime": ts(end),
-			"digestS3Bucket": g.org.TrailBucket, "digestPublicKeyFingerprint": "0123456789abcdef0123456789abcdef",
-			"digestSignatureAlgorithm": "SHA256withRSA", "previousDigestS3Bucket": nil, "logFiles": []any{}}
-		body, err := json.Marshal(digest)
-		if err != nil {
-			return err
-		}
-		name := fmt.Sprintf("%s_CloudTrail-Digest_us-east-1_org-trail_us-east-1_%s.json.gz", a, end.Format("20060102T150405Z"))
-		if err := writeGzip(filepath.Join(g.trailDir(a, "CloudTrail-Digest"), "us-east-1", end.Format("2006/01/02"), name), body); err != nil {
+		if err := writeFile(filepath.Join(dir, "credential-report.csv"), iam.credentialReport(created, g.cfg.End, g.creds)); err != nil {
 			return err
 		}
 	}
@@ -67,18 +242,17 @@ func (g *generator) writeIAM() error {
 }
 
 func (g *generator) writeTruth() error {
-	gt := GroundTruth{WindowStart: g.org.WindowStart, WindowEnd: g.cfg.End, LookbackDays: 90, Stats: map[string]int{}}
+	gt := GroundTruth{WindowStart: g.org.WindowStart, WindowEnd: g.cfg.End, LookbackDays: 90, Stats: map[string]int{},
+		Principals: []Principal{}, InactiveIdentities: []Identity{}}
 	for k, v := range g.stats {
-		if k != "midnight_late" {
-			gt.Stats[k] = v
-		}
+		gt.Stats[k] = v
 	}
 	gt.Stats["events"], gt.Stats["files"] = g.org.Events, g.org.Files
 	for _, p := range sortedKeys(g.used) {
 		gt.Principals = append(gt.Principals, Principal{PrincipalARN: p, AccountID: g.acctOf[p], PrincipalType: g.typeOf[p],
 			UsedActions: sortedKeys(g.used[p]), Calls: g.calls[p]})
 	}
-	since := g.cfg.End.Add(-90 * 24 * time.Hour)
+	since := g.cfg.End.AddDate(0, 0, -gt.LookbackDays)
 	active := func(ts ...time.Time) bool {
 		for _, t := range ts {
 			if !t.Before(since) && t.Before(g.cfg.End) {
@@ -91,23 +265,25 @@ func (g *generator) writeTruth() error {
 		a := iam.acct.ID
 		for _, u := range iam.users {
 			arn := u.arn(a)
-			if !active(g.lastCT[arn], g.password[arn], g.keys[arn]) {
-				gt.InactiveIdentities = append(gt.InactiveIdentities, Identity{PrincipalARN: arn, AccountID: a, PrincipalType: "iam_user"})
+			if c := g.creds[arn]; !active(g.lastCT[arn], c.passwordUsed, c.keyUsed) {
+				gt.InactiveIdentities = append(gt.InactiveIdentities, Identity{PrincipalARN: arn, AccountID: a, PrincipalType: typeUser})
 			}
 		}
 		for _, r := range iam.roles {
 			arn := r.arn(a)
 			if !r.serviceLinked && !active(g.lastCT[arn], g.roleLast[arn].at) {
-				gt.InactiveIdentities = append(gt.InactiveIdentities, Identity{PrincipalARN: arn, AccountID: a, PrincipalType: "iam_role"})
+				gt.InactiveIdentities = append(gt.InactiveIdentities, Identity{PrincipalARN: arn, AccountID: a, PrincipalType: typeRole})
 			}
 		}
 	}
-	sort.Slice(gt.InactiveIdentities, func(i, j int) bool {
-		return gt.InactiveIdentities[i].PrincipalARN < gt.InactiveIdentities[j].PrincipalARN
+	slices.SortFunc(gt.InactiveIdentities, func(x, y Identity) int {
+		switch {
+		case x.PrincipalARN < y.PrincipalARN:
+			return -1
+		case x.PrincipalARN > y.PrincipalARN:
+			return 1
+		}
+		return 0
 	})
-	b, err := json.MarshalIndent(gt, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(g.dir, "ground-truth.json"), append(b, '\n'), 0o644)
+	return writeJSON(filepath.Join(g.dir, "ground-truth.json"), gt)
 }
