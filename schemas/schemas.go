@@ -136,6 +136,7 @@ func duckType(t reflect.Type) string {
 var All = []*Table{
 	CloudTrailEvents, IAMUsers, IAMGroups, IAMRoles, IAMPolicies, IAMGroupMemberships,
 	IAMPolicyAttachments, IAMPolicyStatements, IAMCredentialReport,
+	OrgAccounts, OrgPolicies, OrgPolicyStatements,
 }
 
 // ByName returns the table called name, or nil.

@@ -17,7 +17,10 @@ func newCheckCmd(a *app) *cobra.Command {
 		Short: "Try every hop and read the pipeline needs, per account, and print what works and what is missing",
 		Long: `check assumes each role the configuration names and tries each read a run makes: the member
 role and the IAM calls of a snapshot (GetAccountAuthorizationDetails, GenerateCredentialReport),
-and a listing of the account's CloudTrail folder through the trail bucket's role. It prints one
+a listing of the account's CloudTrail folder through the trail bucket's role, and, with an
+organization role, the Organizations reads of account discovery and service control policies
+(DescribeOrganization, ListAccounts, ListParents, ListPolicies, DescribePolicy,
+ListTargetsForPolicy). It prints one
 line per check and exits 1 when anything is missing, naming the permission and the error.` + exitStatusHelp,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -79,6 +82,13 @@ func runChecks(ctx context.Context, c *Config, accounts []string) ([]aws.Check, 
 	var api *aws.IAMAPI
 	if c.AWS.IAMSnapshots.URL == "" && c.AWS.MemberRole.Name != "" {
 		api = memberIAM(c)
+	}
+	if c.AWS.Organization.Role.ARN != "" {
+		org, err := organization(ctx, c)
+		if err != nil {
+			return nil, withCode(exitUsage, fmt.Errorf("aws.organization.role: %w", err))
+		}
+		checks = append(checks, org.Check(ctx)...)
 	}
 	for _, id := range accounts {
 		if api != nil {

@@ -117,16 +117,10 @@ func (f *runFlags) hours(now time.Time) (time.Time, time.Time, error) {
 // organization's ACTIVE accounts (filtered), narrowed by --accounts.
 func resolveAccounts(ctx context.Context, c *Config, only []string) ([]extract.Account, error) {
 	if c.AWS.Organization.Role.ARN != "" {
-		cfg, err := aws.BaseConfig(ctx, c.AWS.Region)
+		org, err := organization(ctx, c)
 		if err != nil {
 			return nil, err
 		}
-		r := c.AWS.Organization.Role
-		ep := aws.Endpoints{S3: c.AWS.Endpoints.S3, STS: c.AWS.Endpoints.STS, S3PathStyle: c.AWS.Endpoints.S3PathStyle}
-		if cfg, err = aws.AssumeChain(cfg, c.AWS.hops(r), ep); err != nil {
-			return nil, err
-		}
-		org := &aws.Organization{Config: cfg, Endpoint: c.AWS.Endpoints.Organizations, Include: c.AWS.Organization.Include, Exclude: c.AWS.Organization.Exclude}
 		found, err := org.Accounts(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("discover accounts: %w", err)
@@ -142,6 +136,19 @@ func resolveAccounts(ctx context.Context, c *Config, only []string) ([]extract.A
 		}
 	}
 	return selectAccounts(c, only)
+}
+
+// organization reaches Organizations through the management account's organization reader role.
+func organization(ctx context.Context, c *Config) (*aws.Organization, error) {
+	cfg, err := aws.BaseConfig(ctx, c.AWS.Region)
+	if err != nil {
+		return nil, err
+	}
+	ep := aws.Endpoints{S3: c.AWS.Endpoints.S3, STS: c.AWS.Endpoints.STS, S3PathStyle: c.AWS.Endpoints.S3PathStyle}
+	if cfg, err = aws.AssumeChain(cfg, c.AWS.hops(c.AWS.Organization.Role), ep); err != nil {
+		return nil, err
+	}
+	return &aws.Organization{Config: cfg, Endpoint: c.AWS.Endpoints.Organizations, Include: c.AWS.Organization.Include, Exclude: c.AWS.Organization.Exclude}, nil
 }
 
 func selectAccounts(c *Config, only []string) ([]extract.Account, error) {
@@ -244,11 +251,29 @@ func (a *app) runPipeline(ctx context.Context, c *Config, command string, accoun
 	if c.AWS.IAMSnapshots.URL == "" && c.AWS.MemberRole.Name != "" {
 		p.iam = memberIAM(c)
 	}
+	switch o := c.AWS.Organization; {
+	case o.Role.ARN != "":
+		if p.org, err = organization(ctx, c); err != nil {
+			return withCode(exitUsage, fmt.Errorf("aws.organization.role: %w", err))
+		}
+	case o.Export.URL != "":
+		b, err := openBucket(ctx, o.Export.URL, o.Export.Role, c.AWS)
+		if err != nil {
+			return withCode(exitUsage, fmt.Errorf("aws.organization.export.url: %w", err))
+		}
+		defer b.Close()
+		p.org = &aws.OrgSnapshotFile{Bucket: b, Prefix: o.Export.Prefix}
+	}
 	if p.trail == nil && p.iam == nil {
 		return withCode(exitUsage, fmt.Errorf("nothing to collect: set aws.trail.url and aws.iam_snapshots.url or aws.member_role.name"))
 	}
 	p.log.Info("run started", "accounts", len(accounts), "from", w.From.Format(time.RFC3339), "to", w.To.Format(time.RFC3339))
 	results := p.run(ctx, accounts, w)
+	if p.org != nil {
+		// The organization's SCPs narrow every account's grants; its failure leaves the accounts'
+		// own data committed (exit 3) and the models without SCPs for this snapshot.
+		results = append(results, p.organization(ctx, w))
+	}
 	m, code := runManifest(p.runID, command, started, a.now(), w, results)
 	if err := lake.WriteRunManifest(context.WithoutCancel(ctx), m); err != nil {
 		return withCode(exitFailed, fmt.Errorf("write run manifest: %w", err))

@@ -65,11 +65,14 @@ type EndpointsConfig struct {
 	S3PathStyle   bool   `mapstructure:"s3_path_style"`
 }
 
-// OrganizationConfig turns on account discovery (ListAccounts, ACTIVE only) when Role.ARN is set.
+// OrganizationConfig turns on account discovery (ListAccounts, ACTIVE only) and the snapshot of
+// service control policies when Role.ARN is set; without a role, Export reads an exported
+// organization snapshot (<prefix>/organization.json) for the SCPs.
 type OrganizationConfig struct {
-	Role    RoleConfig `mapstructure:"role"`
-	Include []string   `mapstructure:"include"` // account IDs or OU paths ("/Root/Workloads")
-	Exclude []string   `mapstructure:"exclude"`
+	Role    RoleConfig  `mapstructure:"role"`
+	Export  StoreConfig `mapstructure:"export"`
+	Include []string    `mapstructure:"include"` // account IDs or OU paths ("/Root/Workloads")
+	Exclude []string    `mapstructure:"exclude"`
 }
 
 // RoleConfig is a role assumed to reach data: a bucket's reader role by ARN, or the member
@@ -107,20 +110,22 @@ type StoreConfig struct {
 // configDefaults are also the list of keys the environment can set (viper only maps environment
 // variables onto keys it knows).
 var configDefaults = map[string]any{
-	"lake":                        "file://./lake",
-	"warehouse":                   "./warehouse.duckdb",
-	"lookback_days":               90,
-	"late_margin":                 "2h",
-	"concurrency":                 4,
-	"aws.accounts":                []any{},
-	"aws.trail.url":               "",
-	"aws.trail.prefix":            "",
-	"aws.trail.organization_id":   "",
-	"aws.trail.regions":           []string{},
-	"aws.trail.data_events":       []string{},
-	"aws.trail.excluded_services": []string{},
-	"aws.iam_snapshots.url":       "",
-	"aws.iam_snapshots.prefix":    "",
+	"lake":                           "file://./lake",
+	"warehouse":                      "./warehouse.duckdb",
+	"lookback_days":                  90,
+	"late_margin":                    "2h",
+	"concurrency":                    4,
+	"aws.accounts":                   []any{},
+	"aws.trail.url":                  "",
+	"aws.trail.prefix":               "",
+	"aws.trail.organization_id":      "",
+	"aws.trail.regions":              []string{},
+	"aws.trail.data_events":          []string{},
+	"aws.trail.excluded_services":    []string{},
+	"aws.iam_snapshots.url":          "",
+	"aws.iam_snapshots.prefix":       "",
+	"aws.organization.export.url":    "",
+	"aws.organization.export.prefix": "",
 }
 
 func newViper() *viper.Viper {

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	json "github.com/goccy/go-json"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/permlake/permlake/extract"
@@ -44,6 +45,7 @@ type pipeline struct {
 	lake        *load.Lake
 	trail       *aws.Trail
 	iam         aws.IAMSource
+	org         aws.OrgSource // nil: no organization snapshot (no SCPs)
 	runID       string
 	log         *slog.Logger
 	concurrency int
@@ -171,6 +173,53 @@ func (p *pipeline) snapshot(ctx context.Context, accountID string, w window) ([]
 		}
 	}
 	return out, nil
+}
+
+// organization writes the organization snapshot (accounts, SCPs and their statements) as whole
+// partitions of the management account at the snapshot hour. Its outcome is named after the
+// management account, or "organization" when the snapshot could not be read.
+func (p *pipeline) organization(ctx context.Context, w window) (res accountResult) {
+	res.outcome = load.AccountOutcome{AccountID: "organization", Status: "ok"}
+	err := func() error {
+		raw, err := p.org.OrgSnapshot(ctx)
+		if err != nil {
+			return err
+		}
+		res.outcome.AccountID = raw.ManagementAccountID
+		doc, err := json.Marshal(raw)
+		if err != nil {
+			return err
+		}
+		meta := transform.SnapshotMeta{AccountID: raw.ManagementAccountID, SnapshotAt: w.SnapshotAt, Lineage: transform.Lineage{RunID: p.runID, SourceKey: raw.SourceKey}}
+		snap, err := transform.Organization(doc, meta)
+		if err != nil {
+			return err
+		}
+		part := load.Partition{AccountID: raw.ManagementAccountID, Hour: w.SnapshotHour}
+		for _, step := range []func() (load.PartitionStats, error){
+			func() (load.PartitionStats, error) {
+				return load.ReplacePartition(ctx, p.lake, schemas.OrgAccounts, part, snap.Accounts)
+			},
+			func() (load.PartitionStats, error) {
+				return load.ReplacePartition(ctx, p.lake, schemas.OrgPolicies, part, snap.Policies)
+			},
+			func() (load.PartitionStats, error) {
+				return load.ReplacePartition(ctx, p.lake, schemas.OrgPolicyStatements, part, snap.Statements)
+			},
+		} {
+			st, err := step()
+			if err != nil {
+				return err
+			}
+			res.partitions = append(res.partitions, st)
+		}
+		return nil
+	}()
+	if err != nil {
+		res.outcome.Status, res.outcome.Error = "failed", fmt.Sprintf("organization snapshot: %v", err)
+		p.log.Error("organization snapshot failed", "error", err)
+	}
+	return res
 }
 
 // cloudTrail ingests the account's log files delivered in the run's delivery window that no

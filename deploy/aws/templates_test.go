@@ -78,7 +78,7 @@ func TestTemplates(t *testing.T) {
 	for file, role := range map[string]string{
 		"member-reader-role.yaml":       "member",
 		"log-archive-reader-role.yaml":  "trail",
-		"organization-reader-role.yaml": "",
+		"organization-reader-role.yaml": "organization",
 	} {
 		t.Run(file, func(t *testing.T) {
 			tpl, got := load(t, file)

@@ -8,6 +8,8 @@ import (
 
 	sdkaws "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	"github.com/aws/aws-sdk-go-v2/service/organizations/types"
 	"github.com/aws/smithy-go"
 	"gocloud.dev/blob"
 
@@ -77,10 +79,47 @@ func (t *Trail) Check(ctx context.Context, accountID string) Check {
 	return Check{AccountID: accountID, What: what, OK: true}
 }
 
+// Check tries every Organizations read a run makes through the organization reader role:
+// DescribeOrganization, ListAccounts, ListParents, ListPolicies(SERVICE_CONTROL_POLICY), and
+// DescribePolicy and ListTargetsForPolicy on the first policy. Checks are named by the
+// management account (or "organization" when even DescribeOrganization fails).
+func (o *Organization) Check(ctx context.Context) []Check {
+	c := o.client()
+	org, err := c.DescribeOrganization(ctx, &organizations.DescribeOrganizationInput{})
+	who := "organization"
+	if err == nil && org.Organization != nil {
+		who = sdkaws.ToString(org.Organization.MasterAccountId)
+	}
+	out := []Check{checkOf(who, "organizations:DescribeOrganization", err)}
+	if err != nil {
+		return out
+	}
+	accts, err := c.ListAccounts(ctx, &organizations.ListAccountsInput{MaxResults: sdkaws.Int32(1)})
+	out = append(out, checkOf(who, "organizations:ListAccounts", err))
+	if err == nil && len(accts.Accounts) > 0 {
+		_, err = c.ListParents(ctx, &organizations.ListParentsInput{ChildId: accts.Accounts[0].Id})
+		out = append(out, checkOf(who, "organizations:ListParents", err))
+	}
+	pols, err := c.ListPolicies(ctx, &organizations.ListPoliciesInput{Filter: types.PolicyTypeServiceControlPolicy, MaxResults: sdkaws.Int32(1)})
+	out = append(out, checkOf(who, "organizations:ListPolicies", err))
+	if err == nil && len(pols.Policies) > 0 {
+		id := pols.Policies[0].Id
+		_, err = c.DescribePolicy(ctx, &organizations.DescribePolicyInput{PolicyId: id})
+		out = append(out, checkOf(who, "organizations:DescribePolicy", err))
+		_, err = c.ListTargetsForPolicy(ctx, &organizations.ListTargetsForPolicyInput{PolicyId: id, MaxResults: sdkaws.Int32(1)})
+		out = append(out, checkOf(who, "organizations:ListTargetsForPolicy", err))
+	}
+	return out
+}
+
 // RequiredActions lists the IAM actions the code calls, by the role that needs them: the member
-// reader role (IAMAPI) and the trail bucket's reader role (Trail; kms:Decrypt only for an
-// encrypted trail). deploy/aws's templates are tested against it: keep it in step with the calls.
+// reader role (IAMAPI), the trail bucket's reader role (Trail; kms:Decrypt only for an encrypted
+// trail) and the management account's organization reader role (Organization). deploy/aws's
+// templates are tested against it: keep it in step with the calls.
 var RequiredActions = map[string][]string{
 	"member": {"iam:GetAccountAuthorizationDetails", "iam:GenerateCredentialReport", "iam:GetCredentialReport"},
 	"trail":  {"s3:ListBucket", "s3:GetObject", "kms:Decrypt"},
+	"organization": {"organizations:DescribeOrganization", "organizations:ListAccounts", "organizations:ListParents",
+		"organizations:DescribeOrganizationalUnit", "organizations:ListPolicies", "organizations:DescribePolicy",
+		"organizations:ListTargetsForPolicy"},
 }

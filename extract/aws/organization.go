@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 
@@ -16,9 +17,12 @@ import (
 
 // OrgAccount is an account discovered in the organization.
 type OrgAccount struct {
-	ID     string
-	Name   string
-	OUPath string // "/Root/Workloads/Prod"
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	OUPath string `json:"ou_path"` // "/Root/Workloads/Prod"
+	// ParentIDs are the root and OU IDs above the account, root first ("r-ab12", "ou-ab12-…"):
+	// the levels whose service control policies apply to it.
+	ParentIDs []string `json:"parent_ids"`
 }
 
 // Organization discovers accounts through the management account's organization reader role.
@@ -33,11 +37,29 @@ type Organization struct {
 // path, filtered by Include/Exclude, sorted by ID. Suspended, closed and pending accounts are
 // skipped: they cannot be read.
 func (o *Organization) Accounts(ctx context.Context) ([]OrgAccount, error) {
-	client := organizations.NewFromConfig(o.Config, func(opt *organizations.Options) {
+	all, err := listAccounts(ctx, o.client())
+	if err != nil {
+		return nil, err
+	}
+	var out []OrgAccount
+	for _, a := range all {
+		if o.selected(a) {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+func (o *Organization) client() *organizations.Client {
+	return organizations.NewFromConfig(o.Config, func(opt *organizations.Options) {
 		if o.Endpoint != "" {
 			opt.BaseEndpoint = sdkaws.String(o.Endpoint)
 		}
 	})
+}
+
+// listAccounts lists every ACTIVE account with its OU path and parents, sorted by ID.
+func listAccounts(ctx context.Context, client *organizations.Client) ([]OrgAccount, error) {
 	names := map[string]string{} // OU or root ID → name
 	var out []OrgAccount
 	p := organizations.NewListAccountsPaginator(client, &organizations.ListAccountsInput{})
@@ -56,14 +78,11 @@ func (o *Organization) Accounts(ctx context.Context) ([]OrgAccount, error) {
 			if err := extract.ValidateAccountID(id); err != nil {
 				return nil, fmt.Errorf("organizations:ListAccounts: %w", err)
 			}
-			ou, err := ouPath(ctx, client, id, names)
+			ou, parents, err := ouPath(ctx, client, id, names)
 			if err != nil {
 				return nil, err
 			}
-			acct := OrgAccount{ID: id, Name: sdkaws.ToString(a.Name), OUPath: ou}
-			if o.selected(acct) {
-				out = append(out, acct)
-			}
+			out = append(out, OrgAccount{ID: id, Name: sdkaws.ToString(a.Name), OUPath: ou, ParentIDs: parents})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
@@ -87,19 +106,21 @@ type orgAPI interface {
 	DescribeOrganizationalUnit(context.Context, *organizations.DescribeOrganizationalUnitInput, ...func(*organizations.Options)) (*organizations.DescribeOrganizationalUnitOutput, error)
 }
 
-// ouPath walks ListParents up to the root, naming each OU once (names caches them).
-func ouPath(ctx context.Context, c orgAPI, child string, names map[string]string) (string, error) {
-	var parts []string
+// ouPath walks ListParents up to the root, naming each OU once (names caches them). It returns the
+// path of names and the parent IDs, root first.
+func ouPath(ctx context.Context, c orgAPI, child string, names map[string]string) (string, []string, error) {
+	var parts, ids []string
 	for depth := 0; depth < 10; depth++ { // Organizations allows 5 levels of OUs below the root
 		out, err := c.ListParents(ctx, &organizations.ListParentsInput{ChildId: sdkaws.String(child)})
 		if err != nil {
-			return "", fmt.Errorf("organizations:ListParents %s: %w", child, err)
+			return "", nil, fmt.Errorf("organizations:ListParents %s: %w", child, err)
 		}
 		if len(out.Parents) == 0 {
 			break
 		}
 		parent := out.Parents[0]
 		id := sdkaws.ToString(parent.Id)
+		ids = append(ids, id)
 		if parent.Type == types.ParentTypeRoot {
 			parts = append(parts, "Root")
 			break
@@ -108,7 +129,7 @@ func ouPath(ctx context.Context, c orgAPI, child string, names map[string]string
 		if !ok {
 			ou, err := c.DescribeOrganizationalUnit(ctx, &organizations.DescribeOrganizationalUnitInput{OrganizationalUnitId: sdkaws.String(id)})
 			if err != nil {
-				return "", fmt.Errorf("organizations:DescribeOrganizationalUnit %s: %w", id, err)
+				return "", nil, fmt.Errorf("organizations:DescribeOrganizationalUnit %s: %w", id, err)
 			}
 			name = sdkaws.ToString(ou.OrganizationalUnit.Name)
 			names[id] = name
@@ -116,8 +137,7 @@ func ouPath(ctx context.Context, c orgAPI, child string, names map[string]string
 		parts = append(parts, name)
 		child = id
 	}
-	for i, j := 0, len(parts)-1; i < j; i, j = i+1, j-1 {
-		parts[i], parts[j] = parts[j], parts[i]
-	}
-	return path.Join(append([]string{"/"}, parts...)...), nil
+	slices.Reverse(parts)
+	slices.Reverse(ids)
+	return path.Join(append([]string{"/"}, parts...)...), ids, nil
 }

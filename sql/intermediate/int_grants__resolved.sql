@@ -3,6 +3,9 @@
 -- permissions boundary when the snapshot holds the boundary policy's statements. A Deny that is
 -- conditional or narrowed to some resources leaves the action granted elsewhere, so it is kept.
 -- A boundary whose policy is not in the snapshot narrows nothing (unknown is not "denied").
+-- Service control policies narrow every principal of a member account the organization snapshot
+-- lists (int_scp__allowed), except service-linked roles, which SCPs never restrict; an action an
+-- SCP allows only conditionally becomes a conditional grant.
 with policies as (
     select * from int_principal_policies__resolved
 ),
@@ -67,9 +70,21 @@ boundary_allows as (
     where s.effect = 'Deny' and not s.is_conditional and s.is_all_resources
 ),
 
+scp_accounts as (
+    select distinct account_id from int_scp__allowed
+),
+
+scp_allowed as (
+    select * from int_scp__allowed
+),
+
 final as (
-    select a.*
+    select a.account_id, a.principal_arn, a.principal_type, a.action, a.granted_by, a.granting_statements,
+        a.is_conditional or (coalesce(sa.is_conditional, false) and a.principal_arn not like '%:role/aws-service-role/%')
+            as is_conditional,
+        a.is_all_resources
     from allows as a
+    left join scp_allowed as sa on sa.account_id = a.account_id and sa.action = a.action
     where not exists (
         select 1 from denies as d
         where d.account_id = a.account_id and d.principal_arn = a.principal_arn and d.action = a.action
@@ -83,6 +98,11 @@ final as (
                 select 1 from boundary_allows as ba
                 where ba.account_id = a.account_id and ba.principal_arn = a.principal_arn and ba.action = a.action
             )
+        )
+        and (
+            sa.action is not null
+            or a.principal_arn like '%:role/aws-service-role/%'
+            or not exists (select 1 from scp_accounts as sc where sc.account_id = a.account_id)
         )
 )
 

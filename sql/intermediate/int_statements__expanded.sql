@@ -2,9 +2,12 @@
 -- against the action universe (IAM wildcards * and ?, case-insensitive), NotAction statements
 -- covering every action but the ones they list. IAM knows only * and ?; every other character is
 -- literal, so patterns become LIKE patterns with %, _ and the escape character escaped (GLOB would
--- read [..] as a character class and \ as an escape).
+-- read [..] as a character class and \ as an escape). Service control policies are expanded the
+-- same way (account_id is then the management account, policy_key the SCP's ARN).
 with statements as (
     select * from stg_aws__iam_policy_statements
+    union all
+    select * from stg_aws__organizations_policy_statements
 ),
 
 universe as (

@@ -203,6 +203,12 @@ func writeFixtureLake(t *testing.T) string {
 
 func build(t *testing.T, fsys fs.FS, extra ...map[string]Seed) (*sql.DB, error) {
 	t.Helper()
+	return buildLake(t, fsys, writeFixtureLake(t), extra...)
+}
+
+// buildLake builds the models over the lake at root.
+func buildLake(t *testing.T, fsys fs.FS, root string, extra ...map[string]Seed) (*sql.DB, error) {
+	t.Helper()
 	db, err := sql.Open("duckdb", "")
 	if err != nil {
 		t.Fatal(err)
@@ -215,7 +221,7 @@ func build(t *testing.T, fsys fs.FS, extra ...map[string]Seed) (*sql.DB, error) 
 			seeds[k] = v
 		}
 	}
-	_, err = Build(context.Background(), db, Options{Lake: writeFixtureLake(t), Now: now, FS: fsys, Seeds: seeds})
+	_, err = Build(context.Background(), db, Options{Lake: root, Now: now, FS: fsys, Seeds: seeds})
 	return db, err
 }
 

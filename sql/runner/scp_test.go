@@ -1,0 +1,83 @@
+package runner
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	sqlfiles "github.com/permlake/permlake/sql"
+
+	"github.com/permlake/permlake/load"
+	"github.com/permlake/permlake/schemas"
+)
+
+// TestServiceControlPoliciesNarrowGrants adds an organization snapshot to the fixture lake: the
+// fixture account sits in OU ou-work under the root; FullAWSAccess is attached to the root and the
+// OU, a guardrail SCP on the OU denies iam:CreateUser and s3:PutObject, and the account itself
+// has only an allow-list of iam, s3 and sts (no FullAWSAccess), so ec2 is allowed at two levels
+// out of three and must not count as granted.
+func TestServiceControlPoliciesNarrowGrants(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	root := writeFixtureLake(t)
+	l, err := load.Open(ctx, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	const mgmt = "111122223333"
+	arn := func(id string) string {
+		return "arn:aws:organizations::" + mgmt + ":policy/o-pl7demo4x2/service_control_policy/" + id
+	}
+	part := load.Partition{AccountID: mgmt, Hour: now.Add(-time.Hour)}
+	must := func(_ load.PartitionStats, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(load.ReplacePartition(ctx, l, schemas.OrgAccounts, part, []schemas.OrgAccount{
+		{MemberAccountID: mgmt, OrganizationID: "o-pl7demo4x2", OUPath: "/Root", ParentIDs: []string{"r-ab12"}, IsManagementAccount: true, SnapshotAt: snapAt},
+		{MemberAccountID: acct, OrganizationID: "o-pl7demo4x2", OUPath: "/Root/Workloads", ParentIDs: []string{"r-ab12", "ou-work"}, SnapshotAt: snapAt},
+	}))
+	must(load.ReplacePartition(ctx, l, schemas.OrgPolicies, part, []schemas.OrgPolicy{
+		{ARN: arn("p-FullAWSAccess"), PolicyID: "p-FullAWSAccess", PolicyName: "FullAWSAccess", IsAWSManaged: true, TargetIDs: []string{"r-ab12", "ou-work", mgmt}, SnapshotAt: snapAt},
+		{ARN: arn("p-guard"), PolicyID: "p-guard", PolicyName: "guard", TargetIDs: []string{"ou-work"}, SnapshotAt: snapAt},
+		{ARN: arn("p-allowlist"), PolicyID: "p-allowlist", PolicyName: "allowlist", TargetIDs: []string{acct}, SnapshotAt: snapAt},
+	}))
+	st := func(key string, i int32, effect string, actions ...string) schemas.IAMPolicyStatement {
+		return schemas.IAMPolicyStatement{PolicyKey: key, StatementIndex: i, Effect: effect, Actions: actions, NotActions: []string{},
+			Resources: []string{"*"}, NotResources: []string{}, SnapshotAt: snapAt}
+	}
+	must(load.ReplacePartition(ctx, l, schemas.OrgPolicyStatements, part, []schemas.IAMPolicyStatement{
+		st(arn("p-FullAWSAccess"), 0, "Allow", "*"),
+		st(arn("p-guard"), 0, "Deny", "iam:CreateUser", "s3:PutObject"),
+		st(arn("p-allowlist"), 0, "Allow", "iam:*", "s3:*", "sts:*"),
+	}))
+
+	db, err := buildLake(t, sqlfiles.FS, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := rowsOf(t, db, `select concat_ws(' ', split_part(principal_arn, ':', 6), action, status)
+		from permission_usage where principal_arn like '%:user/u1' or principal_arn like '%:role/r1' order by principal_arn, action`)
+	want := []string{
+		// iam:CreateUser is denied by the OU's guardrail.
+		"role/r1 iam:AttachRolePolicy unused",
+		"role/r1 iam:ListRoles used",
+		"role/r1 iam:PassRole unknown",
+		"role/r1 kms:Decrypt used_not_granted",
+		"role/r1 sts:AssumeRole unused",
+		// ec2 is not allowed at the account level; s3:PutObject is denied.
+		"user/u1 ec2:DescribeInstances used_not_granted",
+		"user/u1 s3:GetObject unknown",
+		"user/u1 s3:ListAllMyBuckets used",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("permission_usage:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if got := rowsOf(t, db, `select count(*)::varchar from int_scp__allowed where account_id = '`+mgmt+`'`); got[0] != "0" {
+		t.Errorf("the management account is never restricted by SCPs: %v rows", got)
+	}
+}
