@@ -316,7 +316,8 @@ type Directory struct {
 	Users             []User             // sorted by ID
 	Groups            []Group            // sorted by ID
 	ServicePrincipals []ServicePrincipal // sorted by ID; managed identities included
-	// Members maps each group in Groups to its transitive members.
+	// Members maps each requested (assigned) group to its transitive members; nested groups'
+	// members are already among their parent's.
 	Members map[string][]Member
 	// Missing are requested IDs Graph does not know: principals deleted while their role
 	// assignments remain (the portal's "Identity not found"), or objects of other tenants.

@@ -47,7 +47,7 @@ func definitions() []azapitest.RoleDefinition {
 		{Name: customGUID, RoleName: "Pipeline Deployer", Type: "CustomRole", Description: "Deploys the app.",
 			Actions:    []string{"Microsoft.Web/sites/*", "Microsoft.Resources/deployments/*"},
 			NotActions: []string{"Microsoft.Web/sites/delete"}, DataActions: []string{"Microsoft.Storage/storageAccounts/blobServices/containers/blobs/*"},
-			NotDataActions: []string{"Microsoft.Storage/storageAccounts/blobServices/containers/blobs/delete"},
+			NotDataActions:   []string{"Microsoft.Storage/storageAccounts/blobServices/containers/blobs/delete"},
 			AssignableScopes: []string{"/subscriptions/" + subProd, "/providers/Microsoft.Management/managementGroups/contoso-root"}},
 	}
 }
