@@ -78,6 +78,7 @@ func (a *app) demo(ctx context.Context, f demoFlags) error {
 	}
 	c.AWS.Trail = TrailConfig{URL: "file://" + filepath.Join(src, "s3", org.TrailBucket), Prefix: org.TrailPrefix, OrganizationID: org.OrganizationID}
 	c.AWS.IAMSnapshots = StoreConfig{URL: "file://" + filepath.Join(src, "iam")}
+	c.AWS.Organization.Export = StoreConfig{URL: "file://" + filepath.Join(src, "organization")}
 	var accounts []extract.Account
 	for _, acct := range org.Accounts {
 		c.AWS.Accounts = append(c.AWS.Accounts, AccountConfig{ID: acct.ID, Name: acct.Name})
@@ -122,7 +123,7 @@ func writeDemoConfig(path string, c *Config) error {
 	if c.AWS.Region != "" {
 		b = fmt.Appendf(b, "  region: %q\n", c.AWS.Region)
 	}
-	if o := c.AWS.Organization; o.Role.ARN != "" {
+	if o := c.AWS.Organization; o.Role.ARN != "" || o.Export.URL != "" {
 		q := func(xs []string) string {
 			var out []string
 			for _, x := range xs {
@@ -130,7 +131,13 @@ func writeDemoConfig(path string, c *Config) error {
 			}
 			return strings.Join(out, ", ")
 		}
-		b = fmt.Appendf(b, "  organization:\n    include: [%s]\n    exclude: [%s]\n    role:\n      arn: %q\n      session_name: %q\n", q(o.Include), q(o.Exclude), o.Role.ARN, o.Role.SessionName)
+		b = fmt.Appendf(b, "  organization:\n")
+		if o.Role.ARN != "" {
+			b = fmt.Appendf(b, "    include: [%s]\n    exclude: [%s]\n    role:\n      arn: %q\n      session_name: %q\n", q(o.Include), q(o.Exclude), o.Role.ARN, o.Role.SessionName)
+		}
+		if e := o.Export; e.URL != "" {
+			b = fmt.Appendf(b, "    # the organization's OU tree and service control policies, exported (organization.json)\n    export:\n      url: %q\n      prefix: %q\n", e.URL, e.Prefix)
+		}
 	}
 	if r := c.AWS.MemberRole; r.Name != "" {
 		b = fmt.Appendf(b, "  member_role:\n    name: %q\n    external_id: %q\n    session_name: %q\n    duration: %s\n", r.Name, r.ExternalID, r.SessionName, r.Duration)

@@ -31,6 +31,10 @@ type groundTruth struct {
 		AccountID     string `json:"account_id"`
 		PrincipalType string `json:"principal_type"`
 	} `json:"inactive_identities"`
+	SCPDenied []struct {
+		AccountID string `json:"account_id"`
+		Action    string `json:"action"`
+	} `json:"scp_denied"`
 	Stats map[string]int `json:"stats"`
 }
 
@@ -172,6 +176,26 @@ func TestDemoEndToEnd(t *testing.T) {
 		}
 		if len(want) == 0 {
 			t.Fatal("ground truth has no inactive identity")
+		}
+	})
+
+	t.Run("service control policies take away what they deny, except in the management account", func(t *testing.T) {
+		if len(gt.SCPDenied) == 0 {
+			t.Fatal("ground truth has no SCP-denied action")
+		}
+		for _, d := range gt.SCPDenied {
+			if n := queryInt(t, wh, `select count(*) from permission_usage where account_id = ? and lower(action) = lower(?) and status <> 'used_not_granted'`,
+				d.AccountID, d.Action); n != 0 {
+				t.Errorf("%s in %s: %d principals granted it though an SCP denies it", d.Action, d.AccountID, n)
+			}
+		}
+		// AdministratorAccess holders keep every action in the management account, which SCPs never
+		// restrict, and every other action in the members.
+		if n := queryInt(t, wh, `select count(*) from permission_usage where account_id = '111122223333' and action = 'cloudtrail:StopLogging'`); n == 0 {
+			t.Error("the management account lost cloudtrail:StopLogging to an SCP")
+		}
+		if n := queryInt(t, wh, `select count(*) from permission_usage where account_id = ? and action = 'cloudtrail:LookupEvents'`, gt.SCPDenied[0].AccountID); n == 0 {
+			t.Errorf("account %s lost actions no SCP denies", gt.SCPDenied[0].AccountID)
 		}
 	})
 

@@ -794,3 +794,53 @@ func BenchmarkGenerate(b *testing.B) {
 		}
 	}
 }
+
+// TestOrganizationSnapshot: the OU tree and SCPs cover every account, root first, and the SCPs
+// never deny an action the ground truth says was used in that account.
+func TestOrganizationSnapshot(t *testing.T) {
+	t.Parallel()
+	g := loadRecords(t, generateDefault(t))
+	b := g.tree["organization/organization.json"]
+	if b == nil {
+		t.Fatal("no organization/organization.json")
+	}
+	var snap orgSnapshot
+	if err := json.Unmarshal(b, &snap); err != nil {
+		t.Fatal(err)
+	}
+	if snap.ManagementAccountID != g.org.ManagementAccountID || snap.OrganizationID != g.org.OrganizationID || len(snap.Accounts) != len(g.org.Accounts) {
+		t.Fatalf("snapshot %s %s with %d accounts", snap.OrganizationID, snap.ManagementAccountID, len(snap.Accounts))
+	}
+	sandbox := 0
+	for _, a := range snap.Accounts {
+		if len(a.ParentIDs) == 0 || a.ParentIDs[0] != demoRootID || !strings.HasPrefix(a.OUPath, "/Root") {
+			t.Errorf("account %s: parents %v, path %s", a.ID, a.ParentIDs, a.OUPath)
+		}
+		if a.OUPath == "/Root/Sandbox" {
+			sandbox++
+		}
+	}
+	if sandbox == 0 {
+		t.Error("no sandbox account: the sandbox SCP would narrow nothing")
+	}
+	if len(snap.Policies) != 3 || len(snap.Policies[0].Targets) != 5+len(g.org.Accounts) {
+		t.Errorf("policies = %+v", snap.Policies)
+	}
+	denied := map[AccountAction]bool{}
+	for _, d := range g.truth.SCPDenied {
+		denied[d] = true
+		if d.AccountID == g.org.ManagementAccountID {
+			t.Errorf("SCPs never restrict the management account: %v", d)
+		}
+	}
+	if len(denied) < 4*(len(g.org.Accounts)-1)+3*sandbox {
+		t.Errorf("SCPDenied has %d pairs", len(denied))
+	}
+	for _, p := range g.truth.Principals {
+		for _, a := range p.UsedActions {
+			if denied[AccountAction{p.AccountID, a}] {
+				t.Errorf("%s used %s, which an SCP denies in %s", p.PrincipalARN, a, p.AccountID)
+			}
+		}
+	}
+}

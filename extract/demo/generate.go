@@ -176,6 +176,9 @@ func Generate(ctx context.Context, dir string, cfg Config) (*Org, error) {
 	if err := g.writeIAM(); err != nil {
 		return nil, err
 	}
+	if err := g.writeOrganization(); err != nil {
+		return nil, err
+	}
 	if err := g.writeTruth(); err != nil {
 		return nil, err
 	}

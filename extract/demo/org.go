@@ -1,6 +1,7 @@
 // Package demo generates a deterministic synthetic AWS organization as files in the real layouts:
 // an organization trail bucket of CloudTrail log files (with a digest file per account), paged
-// GetAccountAuthorizationDetails responses and a credential report per account, and a ground
+// GetAccountAuthorizationDetails responses and a credential report per account, the
+// organization's OU tree and service control policies (organization/organization.json), and a ground
 // truth of what every identity used and which identities are inactive. The ground truth is
 // written from the generator's own intent (the principal and IAM action it meant each call to
 // exercise, from its own small table), never by running the pipeline's attribution or mapping

@@ -42,12 +42,15 @@ type Identity struct {
 // event's hour; failed_calls = calls with an errorCode; cross_account_calls = calls whose caller
 // belongs to another account than the one called; service_events = AWSService events.
 type GroundTruth struct {
-	WindowStart        time.Time      `json:"window_start"`
-	WindowEnd          time.Time      `json:"window_end"`
-	LookbackDays       int            `json:"lookback_days"`
-	Principals         []Principal    `json:"principals"`
-	InactiveIdentities []Identity     `json:"inactive_identities"`
-	Stats              map[string]int `json:"stats"`
+	WindowStart        time.Time   `json:"window_start"`
+	WindowEnd          time.Time   `json:"window_end"`
+	LookbackDays       int         `json:"lookback_days"`
+	Principals         []Principal `json:"principals"`
+	InactiveIdentities []Identity  `json:"inactive_identities"`
+	// SCPDenied are the actions the organization's service control policies deny unconditionally
+	// in each account: no identity there is granted them, whatever its own policies say.
+	SCPDenied []AccountAction `json:"scp_denied"`
+	Stats     map[string]int  `json:"stats"`
 }
 
 func sortSlots(keys []slotKey) {
@@ -276,14 +279,7 @@ func (g *generator) writeTruth() error {
 			}
 		}
 	}
-	slices.SortFunc(gt.InactiveIdentities, func(x, y Identity) int {
-		switch {
-		case x.PrincipalARN < y.PrincipalARN:
-			return -1
-		case x.PrincipalARN > y.PrincipalARN:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(gt.InactiveIdentities, func(x, y Identity) int { return compareStrings(x.PrincipalARN, y.PrincipalARN) })
+	_, gt.SCPDenied = g.organizationSnapshot()
 	return writeJSON(filepath.Join(g.dir, "ground-truth.json"), gt)
 }
