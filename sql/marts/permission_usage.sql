@@ -1,5 +1,5 @@
 -- Per principal and action, granted or used in the look-back window: used, unused, unknown (the
--- trail could not have recorded it) or used_not_granted (no identity policy here grants it: a
+-- trail could not have recorded it, or recorded nothing for the account in the window) or used_not_granted (no identity policy here grants it: a
 -- resource policy, another account's principal, or a snapshot gap).
 with grants as (
     select * from int_grants__resolved
@@ -37,6 +37,10 @@ excluded as (
     select account_id, lower(service) as service from aws_trail_excluded_services
 ),
 
+coverage as (
+    select * from int_trail__coverage
+),
+
 joined as (
     select
         coalesce(g.account_id, u.account_id) as account_id,
@@ -69,6 +73,8 @@ final as (
         case
             when j.uses > 0 and (j.is_granted or j.principal_type = 'root') then 'used'
             when j.uses > 0 then 'used_not_granted'
+            -- no event of the account's trail in the window: nothing could have been seen
+            when cov.account_id is null then 'unknown'
             when (dp.action_lc is not null and not exists (
                     select 1 from data_events as de
                     where de.data_event_class = dp.data_event_class and de.account_id in (j.account_id, '*')))
@@ -91,9 +97,12 @@ final as (
         case when hr.action_lc is not null then hr.reason
             when x.access_level = 'Permissions management' then 'permissions management' end as high_risk_reason,
         getvariable('window_start') as window_start,
-        getvariable('now') as window_end
+        getvariable('now') as window_end,
+        cov.evidence_start,
+        cov.evidence_end
     from joined as j
     inner join universe as x on x.action_lc = j.action_lc
+    left join coverage as cov on cov.account_id = j.account_id
     left join data_plane as dp on dp.action_lc = j.action_lc
     left join high_risk as hr on hr.action_lc = j.action_lc
     where j.is_granted or j.uses > 0

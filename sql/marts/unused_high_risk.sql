@@ -20,7 +20,9 @@ final as (
         resource_scope,
         attempts,
         window_start,
-        window_end
+        window_end,
+        evidence_start,
+        evidence_end
     from usage
 )
 

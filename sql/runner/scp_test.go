@@ -81,3 +81,47 @@ func TestServiceControlPoliciesNarrowGrants(t *testing.T) {
 		t.Errorf("the management account is never restricted by SCPs: %v rows", got)
 	}
 }
+
+// TestNoTrailCoverageIsUnknown: an account whose trail recorded nothing in the window has its
+// unseen grants unknown, never unused; a covered account's rows say the evidence they rest on.
+func TestNoTrailCoverageIsUnknown(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	root := writeFixtureLake(t)
+	l, err := load.Open(ctx, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	const dark = "444455556666"
+	user := "arn:aws:iam::" + dark + ":user/quiet"
+	part := load.Partition{AccountID: dark, Hour: now.Add(-time.Hour)}
+	must := func(_ load.PartitionStats, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(load.ReplacePartition(ctx, l, schemas.IAMUsers, part, []schemas.IAMUser{{ARN: user, UserName: "quiet", CreatedAt: now.AddDate(-1, 0, 0), SnapshotAt: snapAt}}))
+	must(load.ReplacePartition(ctx, l, schemas.IAMPolicyAttachments, part, []schemas.IAMPolicyAttachment{
+		{PrincipalARN: user, PrincipalType: "iam_user", PolicyType: "inline", PolicyKey: user + "#inline/q", PolicyName: "q", SnapshotAt: snapAt}}))
+	must(load.ReplacePartition(ctx, l, schemas.IAMPolicyStatements, part, []schemas.IAMPolicyStatement{
+		{PolicyKey: user + "#inline/q", Effect: "Allow", Actions: []string{"iam:CreateUser", "ec2:RunInstances"}, NotActions: []string{},
+			Resources: []string{"*"}, NotResources: []string{}, SnapshotAt: snapAt}}))
+	db, err := buildLake(t, sqlfiles.FS, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rowsOf(t, db, `select action || ' ' || status || ' ' || coalesce(evidence_start::varchar, 'none') from permission_usage
+		where account_id = '`+dark+`' order by 1`); strings.Join(got, ",") != "ec2:RunInstances unknown none,iam:CreateUser unknown none" {
+		t.Errorf("uncovered account = %v", got)
+	}
+	// The fixture account's first event in the window is at hour; its rows carry that evidence.
+	if got := rowsOf(t, db, `select distinct evidence_start::varchar || ' ' || evidence_end::varchar from permission_usage where account_id = '`+acct+`'`); len(got) != 1 ||
+		got[0] != hour.Format("2006-01-02 15:04:05")+" "+hour.Add(6*time.Minute).Format("2006-01-02 15:04:05") {
+		t.Errorf("evidence = %v", got)
+	}
+	if got := rowsOf(t, db, `select count(*)::varchar from unused_high_risk where account_id = '`+dark+`'`); got[0] != "0" {
+		t.Errorf("an uncovered account has unused high-risk rows: %v", got)
+	}
+}
