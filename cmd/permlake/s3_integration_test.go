@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -85,6 +87,9 @@ func TestRunThroughMemberRoles(t *testing.T) {
 	}
 	iamSrv := awstest.NewIAMServer(t, pages, reports)
 	iamSrv.Throttle = 1
+	// The organization's tree and SCPs, served through the Organizations API from the demo's
+	// export, so the remote run (API) and the local run (export file) read the same organization.
+	scpSrv := organizationsFromExport(t, filepath.Join(src, "organization"))
 
 	useMinIOCredentials(t, m, dir)
 
@@ -94,13 +99,15 @@ func TestRunThroughMemberRoles(t *testing.T) {
 		c.AWS.Region, c.AWS.Accounts = "us-east-1", accounts
 		c.AWS.Trail = TrailConfig{Prefix: org.TrailPrefix, OrganizationID: org.OrganizationID}
 		if remote {
-			c.AWS.Endpoints = EndpointsConfig{IAM: iamSrv.URL + "/{account}", S3: m.Endpoint, STS: m.Endpoint, S3PathStyle: true}
+			c.AWS.Endpoints = EndpointsConfig{IAM: iamSrv.URL + "/{account}", Organizations: scpSrv.URL, S3: m.Endpoint, STS: m.Endpoint, S3PathStyle: true}
+			c.AWS.Organization.Role = RoleConfig{ARN: "arn:aws:iam::" + org.ManagementAccountID + ":role/PermlakeOrganizationReader", SessionName: "permlake"}
 			c.AWS.MemberRole = RoleConfig{Name: "PermlakeReader", ExternalID: "permlake-test", SessionName: "permlake", Duration: 15 * time.Minute}
 			c.AWS.Trail.URL = "s3://" + org.TrailBucket
 			c.AWS.Trail.Role = RoleConfig{ARN: "arn:aws:iam::" + org.LogArchiveAccountID + ":role/PermlakeLogReader", SessionName: "permlake"}
 		} else {
 			c.AWS.Trail.URL = "file://" + filepath.Join(src, "s3", org.TrailBucket)
 			c.AWS.IAMSnapshots = StoreConfig{URL: "file://" + filepath.Join(src, "iam")}
+			c.AWS.Organization.Export = StoreConfig{URL: "file://" + filepath.Join(src, "organization")}
 		}
 		cfg := filepath.Join(dir, name+".yaml")
 		if err := writeDemoConfig(cfg, c); err != nil {
@@ -127,8 +134,11 @@ func TestRunThroughMemberRoles(t *testing.T) {
 			t.Errorf("check does not say why: %q", line)
 		}
 	}
-	if n := strings.Count(out, "\n"); n != 1+5*4 {
-		t.Errorf("check printed %d lines, want a header and 4 checks for each of 5 accounts:\n%s", n, out)
+	if n := strings.Count(out, "\n"); n != 1+6+5*4 {
+		t.Errorf("check printed %d lines, want a header, 6 organization checks and 4 checks for each of 5 accounts:\n%s", n, out)
+	}
+	if !strings.Contains(out, org.ManagementAccountID+"  organizations:ListTargetsForPolicy") {
+		t.Errorf("check does not try the SCP reads through the organization role:\n%s", out)
 	}
 	if code, out, _ := runCLI(t, ctx, "accounts", "--config", remoteCfg); code != exitOK || !strings.Contains(out, broken.ID) || !strings.Contains(out, "role/PermlakeReader") {
 		t.Errorf("accounts: exit %d\n%s", code, out)
@@ -174,4 +184,58 @@ func TestRunThroughMemberRoles(t *testing.T) {
 	if got, want := lakeFingerprint(t, filepath.Join(dir, "remote")), lakeFingerprint(t, filepath.Join(dir, "local")); got != want {
 		t.Errorf("lake through member roles and MinIO differs from the local one:\n%s\nwant\n%s", got, want)
 	}
+	if fp := lakeFingerprint(t, filepath.Join(dir, "remote")); !strings.Contains(fp, "aws_organizations_policies: rows=3 ") {
+		t.Errorf("the organization's 3 SCPs did not reach the lake:\n%s", fp)
+	}
+
+	// The marts of the collected accounts: the SCPs the fixtures attach take their actions away
+	// from every member principal, the management account keeps them.
+	if code, _, stderr := runCLI(t, ctx, "models", "--config", remoteCfg, "--now", org.WindowEnd.Format("2006-01-02T15")); code != exitOK {
+		t.Fatalf("models: exit %d\n%s", code, stderr)
+	}
+	wh := openDuck(t, filepath.Join(dir, "remote.duckdb")+"?access_mode=read_only")
+	if n := queryInt(t, wh, `select count(*) from permission_usage where action = 'cloudtrail:StopLogging' and account_id <> ? and status <> 'used_not_granted'`, org.ManagementAccountID); n != 0 {
+		t.Errorf("%d member principals keep cloudtrail:StopLogging, which the root's SCP denies", n)
+	}
+	if n := queryInt(t, wh, `select count(*) from permission_usage where action = 'cloudtrail:StopLogging' and account_id = ?`, org.ManagementAccountID); n == 0 {
+		t.Error("the management account lost cloudtrail:StopLogging to an SCP")
+	}
+	if n := queryInt(t, wh, `select count(*) from permission_usage where action = 'iam:CreateUser' and account_id = ?`, org.Accounts[4].ID); n != 0 {
+		t.Errorf("the sandbox account %s keeps iam:CreateUser (%d rows)", org.Accounts[4].ID, n)
+	}
+	if n := queryInt(t, wh, `select count(*) from permission_usage where action = 'iam:CreateUser' and account_id = ?`, org.Accounts[2].ID); n == 0 {
+		t.Errorf("the prod account %s lost iam:CreateUser, which only the sandbox SCP denies", org.Accounts[2].ID)
+	}
+}
+
+// organizationsFromExport starts an Organizations server holding the organization an exported
+// organization.json (extract/aws.OrgSnapshot's JSON form) describes.
+func organizationsFromExport(t *testing.T, dir string) *awstest.OrganizationsServer {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "organization.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var snap aws.OrgSnapshot
+	if err := json.Unmarshal(b, &snap); err != nil {
+		t.Fatal(err)
+	}
+	var accounts []awstest.OrgAccount
+	ous := map[string][2]string{}
+	for _, a := range snap.Accounts {
+		accounts = append(accounts, awstest.OrgAccount{ID: a.ID, Name: a.Name, State: "ACTIVE", Parent: a.ParentIDs[len(a.ParentIDs)-1]})
+		names := strings.Split(strings.TrimPrefix(a.OUPath, "/"), "/") // Root, OU, OU…
+		for i := 1; i < len(a.ParentIDs); i++ {
+			ous[a.ParentIDs[i]] = [2]string{names[i], a.ParentIDs[i-1]}
+		}
+	}
+	srv := awstest.NewOrganizationsServer(t, accounts, ous)
+	for _, p := range snap.Policies {
+		pol := awstest.OrgPolicy{ID: p.ID, Name: p.Name, Content: p.Content, AWSManaged: p.AWSManaged}
+		for _, tg := range p.Targets {
+			pol.Targets = append(pol.Targets, tg.ID)
+		}
+		srv.Policies = append(srv.Policies, pol)
+	}
+	return srv
 }
