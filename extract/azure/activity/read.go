@@ -34,7 +34,20 @@ type State struct {
 	// CreatedAt is the blob's creation time as last seen: a different one means the blob was
 	// deleted and written again, and the saved Offset means nothing in the new blob.
 	CreatedAt time.Time `json:"created_at,omitzero"`
+	// Format is how the blob is written, decided once from its first non-blank line and then
+	// kept, so that a blob read in several goes is split the same way as if read at once.
+	Format Format `json:"format,omitempty"`
 }
+
+// Format is the layout of a blob's body.
+type Format string
+
+// Formats of a blob body (FORMATS.md §4.1).
+const (
+	FormatUndecided Format = ""         // only blank lines seen so far
+	FormatLines     Format = "lines"    // JSON Lines: one record (or one {"records":[…]} wrapper) per line
+	FormatDocument  Format = "document" // JSON values spread over lines: a pretty-printed {"records":[…]}
+)
 
 // States maps blob names to their State, the form a caller persists.
 type States map[string]State
@@ -221,8 +234,19 @@ func (r *Reader) scan(ctx context.Context, body io.Reader, containerName, blobNa
 		maxLine = DefaultMaxLineBytes
 	}
 	br := bufio.NewReaderSize(body, 64<<10)
-	// Peek past a BOM and white space: a pretty-printed document needs whole-document decoding.
-	if head, _ := br.Peek(4096); prettyDocument.Match(trimLeftSpaceBOM(head)) {
+	if st.Format == FormatUndecided {
+		// Peek past a BOM and blank lines; the first line that has content decides.
+		const peek = 4096
+		head, _ := br.Peek(peek)
+		first := trimLeftSpaceBOM(head)
+		switch {
+		case prettyDocument.Match(first):
+			st.Format = FormatDocument
+		case bytes.IndexByte(first, '\n') >= 0 || len(head) == peek:
+			st.Format = FormatLines
+		}
+	}
+	if st.Format == FormatDocument {
 		return r.scanDocument(ctx, br, containerName, blobName, st, fn)
 	}
 	res := scanResult{state: st}
@@ -302,8 +326,8 @@ func readLine(br *bufio.Reader, buf *[]byte, max int) (line []byte, n int64, too
 // scanDocument decodes body as a sequence of JSON values separated by white space (a pretty-printed
 // {"records":[…]} document, possibly followed by more). Such documents come from exports written
 // once per hour, so the rest of the blob is decoded in memory, bounded by MaxDocumentBytes. A value
-// still incomplete at the end is left for a later read; a syntax error reports the value's line and
-// consumes the rest of the blob, since there is no line boundary to resynchronise on.
+// still incomplete at the end is left for a later read; after a syntax error the value's line is
+// reported and decoding resumes at the next line.
 func (r *Reader) scanDocument(ctx context.Context, br *bufio.Reader, containerName, blobName string, st State, fn func(Record) error) (scanResult, error) {
 	maxDoc := r.MaxDocumentBytes
 	if maxDoc <= 0 {
@@ -349,12 +373,20 @@ func (r *Reader) scanDocument(ctx context.Context, br *bufio.Reader, containerNa
 			return res, nil
 		}
 		if err != nil {
-			res.errs = append(res.errs, &LineError{Container: containerName, Blob: blobName, Line: lineNo, Offset: off, Err: fmt.Errorf("%w: %w", ErrNotJSON, err)})
-			end := len(data)
-			if data[end-1] != '\n' {
-				end = bytes.LastIndexByte(data, '\n') + 1 // an unterminated tail may still be written
+			// Skip to the next line and go on: the only boundary there is to resynchronise on. Until
+			// that line is complete it counts as still being written.
+			nl := bytes.IndexByte(data[q:], '\n')
+			if nl < 0 {
+				res.pending = int64(len(data))
+				return res, nil
 			}
-			consume(end)
+			res.errs = append(res.errs, &LineError{Container: containerName, Blob: blobName, Line: lineNo, Offset: off, Err: fmt.Errorf("%w: %w", ErrNotJSON, err)})
+			consume(q + nl + 1)
+			continue
+		}
+		end := q + int(dec.InputOffset())
+		if last := data[end-1]; end == len(data) && last != '}' && last != ']' && last != '"' {
+			// A number or literal at the very end may still grow ("12" → "123").
 			res.pending = int64(len(data))
 			return res, nil
 		}
@@ -363,7 +395,7 @@ func (r *Reader) scanDocument(ctx context.Context, br *bufio.Reader, containerNa
 			return res, err
 		}
 		res.errs = append(res.errs, errs...)
-		consume(q + int(dec.InputOffset()))
+		consume(end)
 	}
 }
 
