@@ -18,6 +18,8 @@ import (
 
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/fileblob"
+
+	"github.com/permlake/permlake/schemas"
 )
 
 // Lake is a lake root. It is safe for concurrent use.
@@ -70,7 +72,10 @@ func (l *Lake) Root() string { return l.root }
 // Bucket is the lake's storage.
 func (l *Lake) Bucket() *blob.Bucket { return l.bucket }
 
-var accountIDPattern = regexp.MustCompile(`^[0-9]{12}$`)
+var (
+	accountIDPattern = regexp.MustCompile(`^[0-9]{12}$`)
+	uuidPattern      = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+)
 
 func validateAccountID(id string) error {
 	if !accountIDPattern.MatchString(id) {
@@ -79,28 +84,52 @@ func validateAccountID(id string) error {
 	return nil
 }
 
-// Partition is one (account, hour) partition of a table.
-type Partition struct {
-	AccountID string
-	Hour      time.Time // truncated to the UTC hour by Dir
-}
-
-// Validate rejects account IDs that are not 12 digits (before they reach a path) and a zero hour.
-func (p Partition) Validate() error {
-	if err := validateAccountID(p.AccountID); err != nil {
-		return err
+// validateID checks a partition or ledger ID for its kind before it reaches a path: 12 digits for
+// an AWS account, a lower-case UUID for an Azure subscription or tenant.
+func validateID(by schemas.Partitioning, id string) error {
+	if by == schemas.ByAccountHour {
+		return validateAccountID(id)
 	}
-	if p.Hour.IsZero() {
-		return fmt.Errorf("partition of account %s has no hour", p.AccountID)
+	if !uuidPattern.MatchString(id) {
+		return fmt.Errorf("invalid %s %q: want a lower-case UUID", by.Key(), id)
 	}
 	return nil
 }
 
+// Partition is one (account, hour) partition of a table: the AWS account, or the Azure
+// subscription or tenant, that By names.
+type Partition struct {
+	ID   string               // 12-digit AWS account ID, or the Azure subscription or tenant ID (lower-case UUID)
+	By   schemas.Partitioning // ByAccountHour (the zero value), BySubscriptionHour or ByTenantHour
+	Hour time.Time            // truncated to the UTC hour by Dir
+}
+
+// Validate rejects IDs that are not of the partitioning's kind (before they reach a path) and a
+// zero hour.
+func (p Partition) Validate() error {
+	if err := validateID(p.By, p.ID); err != nil {
+		return err
+	}
+	if p.Hour.IsZero() {
+		return fmt.Errorf("partition %s=%s has no hour", p.By.Key(), p.ID)
+	}
+	return nil
+}
+
+// validateFor checks p and that it is partitioned as t is.
+func (p Partition) validateFor(t *schemas.Table) error {
+	if p.By != t.Partitioning {
+		return fmt.Errorf("table %s is partitioned by %s, not %s", t.Name, t.Partitioning.Key(), p.By.Key())
+	}
+	return p.Validate()
+}
+
 // Dir is the partition's folder under the lake root:
-// "<table>/account_id=012345678901/date=2026-11-02/hour=07".
+// "<table>/account_id=012345678901/date=2026-11-02/hour=07" (subscription_id=… or tenant_id=… for
+// Azure tables).
 func (p Partition) Dir(table string) string {
 	h := p.Hour.UTC().Truncate(time.Hour)
-	return fmt.Sprintf("%s/account_id=%s/date=%s/hour=%02d", table, p.AccountID, h.Format("2006-01-02"), h.Hour())
+	return fmt.Sprintf("%s/%s=%s/date=%s/hour=%02d", table, p.By.Key(), p.ID, h.Format("2006-01-02"), h.Hour())
 }
 
 // dataKey is the one object holding a partition's rows.

@@ -21,7 +21,7 @@ import (
 // twice by accident.
 type SourceObject struct {
 	Source      string    `json:"source"`
-	AccountID   string    `json:"account_id"`
+	AccountID   string    `json:"account_id"` // AWS account, or Azure subscription or tenant, the object belongs to
 	Key         string    `json:"key"`
 	ETag        string    `json:"etag"`
 	Size        int64     `json:"size"`
@@ -40,6 +40,18 @@ var (
 	runIDPattern      = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 )
 
+// validateScopeID accepts an AWS account ID or an Azure subscription or tenant ID.
+func validateScopeID(id string) error {
+	if uuidPattern.MatchString(id) {
+		return nil
+	}
+	if err := validateAccountID(id); err != nil {
+		return fmt.Errorf("invalid ID %q: want a 12-digit AWS account ID or a lower-case Azure UUID", id)
+	}
+	return nil
+}
+
+// ledgerDir is where the ledger of (source, account or subscription/tenant, delivery day) lives.
 func ledgerDir(source, accountID string, day time.Time) string {
 	return fmt.Sprintf("_manifests/ingested/source=%s/account_id=%s/date=%s/", source, accountID, day.UTC().Format("2006-01-02"))
 }
@@ -50,7 +62,7 @@ func (l *Lake) Ingested(ctx context.Context, source, accountID string, day time.
 	if !sourceNamePattern.MatchString(source) {
 		return nil, fmt.Errorf("invalid source name %q", source)
 	}
-	if err := validateAccountID(accountID); err != nil {
+	if err := validateScopeID(accountID); err != nil {
 		return nil, err
 	}
 	dir := ledgerDir(source, accountID, day)
@@ -109,7 +121,7 @@ func (l *Lake) RecordIngested(ctx context.Context, runID string, objs []SourceOb
 		if !sourceNamePattern.MatchString(o.Source) {
 			return fmt.Errorf("invalid source name %q", o.Source)
 		}
-		if err := validateAccountID(o.AccountID); err != nil {
+		if err := validateScopeID(o.AccountID); err != nil {
 			return err
 		}
 		d := ledgerDir(o.Source, o.AccountID, o.DeliveredAt.Truncate(24*time.Hour))

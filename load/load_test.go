@@ -106,7 +106,7 @@ func TestMergeIntoOlderSchema(t *testing.T) {
 	ctx := context.Background()
 	l := openLake(t, t.TempDir())
 	tab := &schemas.Table{Name: "evolving", DedupeKey: []string{"id"}}
-	p := Partition{AccountID: "012345678901", Hour: hour}
+	p := Partition{ID: "012345678901", Hour: hour}
 	w1, err := NewMergeWriter(ctx, l, tab, p, func(r *rowV1) string { return r.ID })
 	if err != nil {
 		t.Fatal(err)
@@ -146,7 +146,7 @@ func TestMergeWriterMisuse(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	l := openLake(t, t.TempDir())
-	p := Partition{AccountID: "012345678901", Hour: hour}
+	p := Partition{ID: "012345678901", Hour: hour}
 	key := func(e *schemas.CloudTrailEvent) string { return e.EventID }
 
 	t.Run("two key columns", func(t *testing.T) {
@@ -204,5 +204,38 @@ func TestLedgerObjectsAreNeverOverwritten(t *testing.T) {
 	}
 	if len(got) != 3 {
 		t.Errorf("ledger = %v, want k1, k2, k3", got)
+	}
+}
+
+func TestAzurePartitions(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	l := openLake(t, t.TempDir())
+	sub := "0b1f6471-1bf0-4dda-aec3-cb9272f09590"
+	p := Partition{ID: sub, By: schemas.BySubscriptionHour, Hour: hour}
+	rows := []schemas.AzureRoleAssignment{{RoleAssignmentID: "a", ID: "/x", Scope: "/subscriptions/" + sub, ScopeLC: "/subscriptions/" + sub,
+		ScopeLevel: "subscription", RoleDefinitionID: "r", PrincipalID: "p", PrincipalType: "user", SnapshotAt: hour}}
+	st, err := ReplacePartition(ctx, l, schemas.AzureRoleAssignments, p, rows)
+	if err != nil || st.Dir != "azure_role_assignments/subscription_id="+sub+"/date=2026-11-02/hour=07" {
+		t.Fatalf("ReplacePartition = %+v, %v", st, err)
+	}
+	for name, bad := range map[string]Partition{
+		"an account partition for a subscription table": {ID: "012345678901", Hour: hour},
+		"upper-case UUID":         {ID: strings.ToUpper(sub), By: schemas.BySubscriptionHour, Hour: hour},
+		"path characters":         {ID: "../../etc", By: schemas.BySubscriptionHour, Hour: hour},
+		"a tenant partition here": {ID: sub, By: schemas.ByTenantHour, Hour: hour},
+	} {
+		if _, err := ReplacePartition(ctx, l, schemas.AzureRoleAssignments, bad, rows); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	if _, err := ReplacePartition(ctx, l, schemas.IAMRoles, p, []schemas.IAMRole{}); err == nil {
+		t.Error("a subscription partition accepted for an AWS table")
+	}
+	if _, err := l.Ingested(ctx, "azure_activity", sub, hour); err != nil {
+		t.Errorf("ledger refuses a subscription ID: %v", err)
+	}
+	if _, err := l.Ingested(ctx, "azure_activity", "not-an-id", hour); err == nil {
+		t.Error("ledger accepted a bad ID")
 	}
 }

@@ -41,7 +41,7 @@ type MergeWriter[T any] struct {
 // the previous object are read back without decoding its rows. The previous object, if any, is
 // downloaded to an unlinked temporary file and its keys loaded.
 func NewMergeWriter[T any](ctx context.Context, l *Lake, t *schemas.Table, p Partition, key func(*T) string) (*MergeWriter[T], error) {
-	if err := p.Validate(); err != nil {
+	if err := p.validateFor(t); err != nil {
 		return nil, err
 	}
 	if len(t.DedupeKey) != 1 {

@@ -218,7 +218,7 @@ func eachBatch[T any](f *os.File, fn func([]T) error) error {
 // replaces the partition with an empty file, so a removed entity disappears.
 func ReplacePartition[T any](ctx context.Context, l *Lake, t *schemas.Table, p Partition, rows []T) (PartitionStats, error) {
 	st := PartitionStats{Table: t.Name, Dir: p.Dir(t.Name)}
-	if err := p.Validate(); err != nil {
+	if err := p.validateFor(t); err != nil {
 		return st, err
 	}
 	w, err := newObjectWriter[T](ctx, l.bucket, p.dataKey(t.Name))

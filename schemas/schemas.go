@@ -23,7 +23,23 @@ type Partitioning int
 const (
 	// ByAccountHour is `account_id=<12 digits>/date=YYYY-MM-DD/hour=HH`.
 	ByAccountHour Partitioning = iota
+	// BySubscriptionHour is `subscription_id=<lower-case UUID>/date=YYYY-MM-DD/hour=HH`.
+	BySubscriptionHour
+	// ByTenantHour is `tenant_id=<lower-case UUID>/date=YYYY-MM-DD/hour=HH`.
+	ByTenantHour
 )
+
+// Key is the Hive key of the partitioning's first level: account_id, subscription_id or
+// tenant_id.
+func (p Partitioning) Key() string {
+	switch p {
+	case BySubscriptionHour:
+		return "subscription_id"
+	case ByTenantHour:
+		return "tenant_id"
+	}
+	return "account_id"
+}
 
 // Column describes one column of a lake table as analysts see it.
 type Column struct {
@@ -49,8 +65,15 @@ type Table struct {
 
 // PartitionColumns are the Hive keys of t, in path order, with their DuckDB types.
 func (t *Table) PartitionColumns() []Column {
+	first := Column{Name: "account_id", Type: "VARCHAR", Doc: "12-digit AWS account ID the partition belongs to (kept as text: leading zeros matter)."}
+	switch t.Partitioning {
+	case BySubscriptionHour:
+		first = Column{Name: "subscription_id", Type: "VARCHAR", Doc: "Azure subscription ID the partition belongs to (lower-case UUID)."}
+	case ByTenantHour:
+		first = Column{Name: "tenant_id", Type: "VARCHAR", Doc: "Entra ID tenant ID the partition belongs to (lower-case UUID)."}
+	}
 	return []Column{
-		{Name: "account_id", Type: "VARCHAR", Doc: "12-digit AWS account ID the partition belongs to (kept as text: leading zeros matter)."},
+		first,
 		{Name: "date", Type: "DATE", Doc: "UTC date of the partition hour."},
 		{Name: "hour", Type: "INTEGER", Doc: "UTC hour (0-23) of the partition: event hour for activity, snapshot hour for entitlements."},
 	}
@@ -77,8 +100,13 @@ func (t *Table) HiveTypes() string {
 // newTable derives the columns of a table from the parquet tags of row's struct type and attaches
 // docs; it panics at init if a column lacks a doc, so undocumented columns cannot ship.
 func newTable(name, doc, grain string, row any, dedupe []string, docs map[string]string) *Table {
+	return newTableBy(ByAccountHour, name, doc, grain, row, dedupe, docs)
+}
+
+// newTableBy is newTable with another partitioning.
+func newTableBy(part Partitioning, name, doc, grain string, row any, dedupe []string, docs map[string]string) *Table {
 	rt := reflect.TypeOf(row)
-	t := &Table{Name: name, Doc: doc, Grain: grain, Partitioning: ByAccountHour, DedupeKey: dedupe, rowType: rt}
+	t := &Table{Name: name, Doc: doc, Grain: grain, Partitioning: part, DedupeKey: dedupe, rowType: rt}
 	for i := 0; i < rt.NumField(); i++ {
 		f := rt.Field(i)
 		tag := f.Tag.Get("parquet")
@@ -137,6 +165,8 @@ var All = []*Table{
 	CloudTrailEvents, IAMUsers, IAMGroups, IAMRoles, IAMPolicies, IAMGroupMemberships,
 	IAMPolicyAttachments, IAMPolicyStatements, IAMCredentialReport,
 	OrgAccounts, OrgPolicies, OrgPolicyStatements,
+	AzureActivityEvents, AzureSignInEvents, AzureRoleDefinitions, AzureRoleAssignments, AzurePrincipals,
+	AzureGroupMembers, AzureProviderOperations,
 }
 
 // ByName returns the table called name, or nil.

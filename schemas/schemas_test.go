@@ -26,3 +26,16 @@ func TestTablesAreDocumented(t *testing.T) {
 		t.Errorf("HiveTypes = %s", got)
 	}
 }
+
+func TestAzurePartitioning(t *testing.T) {
+	t.Parallel()
+	if got := AzureActivityEvents.HiveTypes(); got != "{'subscription_id': 'VARCHAR', 'date': 'DATE', 'hour': 'INTEGER'}" {
+		t.Errorf("activity HiveTypes = %s", got)
+	}
+	if got := AzurePrincipals.HiveTypes(); got != "{'tenant_id': 'VARCHAR', 'date': 'DATE', 'hour': 'INTEGER'}" {
+		t.Errorf("principals HiveTypes = %s", got)
+	}
+	if OrgAccounts.Partitioning.Key() != "account_id" || AzureRoleAssignments.Partitioning.Key() != "subscription_id" {
+		t.Error("partition keys")
+	}
+}

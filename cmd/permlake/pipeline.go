@@ -142,7 +142,7 @@ func (p *pipeline) snapshot(ctx context.Context, accountID string, w window) ([]
 			return nil, fmt.Errorf("account %s: %w", accountID, err)
 		}
 	}
-	part := load.Partition{AccountID: accountID, Hour: w.SnapshotHour}
+	part := load.Partition{ID: accountID, Hour: w.SnapshotHour}
 	var out []load.PartitionStats
 	add := func(st load.PartitionStats, err error) error {
 		if err == nil {
@@ -195,7 +195,7 @@ func (p *pipeline) organization(ctx context.Context, w window) (res accountResul
 		if err != nil {
 			return err
 		}
-		part := load.Partition{AccountID: raw.ManagementAccountID, Hour: w.SnapshotHour}
+		part := load.Partition{ID: raw.ManagementAccountID, Hour: w.SnapshotHour}
 		for _, step := range []func() (load.PartitionStats, error){
 			func() (load.PartitionStats, error) {
 				return load.ReplacePartition(ctx, p.lake, schemas.OrgAccounts, part, snap.Accounts)
@@ -342,7 +342,7 @@ func (p *pipeline) ingestGroup(ctx context.Context, accountID string, files []aw
 			log.Warn("cloudtrail records skipped", "key", f.Key, "bad_records", bad, "error", firstBad.Error())
 		}
 		for i := range rows {
-			part := load.Partition{AccountID: accountID, Hour: rows[i].EventTime.Truncate(time.Hour)}
+			part := load.Partition{ID: accountID, Hour: rows[i].EventTime.Truncate(time.Hour)}
 			pending[part] = append(pending[part], rows[i])
 			if len(pending[part]) >= batchRows {
 				if err := flush(part); err != nil {

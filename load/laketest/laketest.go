@@ -216,7 +216,7 @@ func queryInt(t *testing.T, db *sql.DB, q string, args ...any) int64 {
 func testMergeTypesAndNulls(t *testing.T, l *load.Lake) {
 	ctx := context.Background()
 	// The hour is given mid-hour in another zone: the partition is its UTC hour.
-	p := load.Partition{AccountID: acct, Hour: hour.Add(30 * time.Minute).In(time.FixedZone("CEST", 2*3600))}
+	p := load.Partition{ID: acct, Hour: hour.Add(30 * time.Minute).In(time.FixedZone("CEST", 2*3600))}
 	at := hour.Add(17*time.Minute + 123456*time.Microsecond)
 	rows := []schemas.CloudTrailEvent{event("nulls", at), fullEvent("full", at.Add(time.Second)), event("no-actions", at)}
 	rows[2].IAMActions = nil
@@ -277,7 +277,7 @@ func testMergeTypesAndNulls(t *testing.T, l *load.Lake) {
 
 func testMergeDedupe(t *testing.T, l *load.Lake) {
 	ctx := context.Background()
-	p := load.Partition{AccountID: acct, Hour: hour}
+	p := load.Partition{ID: acct, Hour: hour}
 	first := event("a", hour)
 	first.EventName = "first"
 	w, err := load.NewMergeWriter(ctx, l, schemas.CloudTrailEvents, p, eventKey)
@@ -308,7 +308,7 @@ func testMergeDedupe(t *testing.T, l *load.Lake) {
 		t.Errorf("second Commit = %+v", st)
 	}
 	// Another partition of the same table is independent.
-	other := load.Partition{AccountID: "111111111111", Hour: hour}
+	other := load.Partition{ID: "111111111111", Hour: hour}
 	if st := merge(t, ctx, l, other, []schemas.CloudTrailEvent{event("a", hour)}); st.RowsAdded != 1 {
 		t.Errorf("other partition = %+v", st)
 	}
@@ -338,7 +338,7 @@ func testNoNewRows(t *testing.T, l *load.Lake) {
 		{"empty Write", [][]schemas.CloudTrailEvent{{}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := load.Partition{AccountID: fmt.Sprintf("%012d", i+1), Hour: hour}
+			p := load.Partition{ID: fmt.Sprintf("%012d", i+1), Hour: hour}
 			key := p.Dir(schemas.CloudTrailEvents.Name) + "/data.parquet"
 			merge(t, ctx, l, p, []schemas.CloudTrailEvent{event("a", hour), event("b", hour)})
 			before, err := l.Bucket().Attributes(ctx, key)
@@ -385,7 +385,7 @@ func testNothingPublished(t *testing.T, l *load.Lake) {
 		{"ctx done between writes", false, []int{write, cancel, writeFails}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := load.Partition{AccountID: fmt.Sprintf("%012d", 100+i), Hour: hour}
+			p := load.Partition{ID: fmt.Sprintf("%012d", 100+i), Hour: hour}
 			dir := p.Dir(schemas.CloudTrailEvents.Name)
 			var want []string
 			var content []byte
@@ -437,7 +437,7 @@ func testNothingPublished(t *testing.T, l *load.Lake) {
 	}
 
 	t.Run("replace with ctx done", func(t *testing.T) {
-		p := load.Partition{AccountID: "000000000199", Hour: hour}
+		p := load.Partition{ID: "000000000199", Hour: hour}
 		roles := []schemas.IAMRole{{ARN: "arn:aws:iam::000000000199:role/a", RoleName: "a"}}
 		if _, err := load.ReplacePartition(context.Background(), l, schemas.IAMRoles, p, roles); err != nil {
 			t.Fatal(err)
@@ -477,7 +477,7 @@ func testRowGroups(t *testing.T, l *load.Lake) {
 	load.RowGroupRows = 100
 	defer func() { load.RowGroupRows = old }()
 	ctx := context.Background()
-	p := load.Partition{AccountID: acct, Hour: hour}
+	p := load.Partition{ID: acct, Hour: hour}
 	var rows []schemas.CloudTrailEvent
 	for i := range 1300 {
 		rows = append(rows, event(fmt.Sprintf("e%05d", i), hour.Add(time.Duration(i)*time.Second)))
@@ -508,7 +508,7 @@ func testRowGroups(t *testing.T, l *load.Lake) {
 
 func testReplace(t *testing.T, l *load.Lake) {
 	ctx := context.Background()
-	p := load.Partition{AccountID: acct, Hour: hour}
+	p := load.Partition{ID: acct, Hour: hour}
 	last := time.Date(2026, 10, 1, 12, 30, 0, 0, time.UTC)
 	roles := []schemas.IAMRole{
 		{ARN: "arn:aws:iam::012345678901:role/a", RoleName: "a", CreatedAt: last, RoleLastUsedAt: &last, RoleLastUsedRegion: strp("eu-west-1"), SnapshotAt: hour},
@@ -554,7 +554,7 @@ func testValidate(t *testing.T, l *load.Lake) {
 		{time.Date(2026, 11, 3, 0, 30, 0, 0, time.FixedZone("CET", 3600)), "t/account_id=012345678901/date=2026-11-02/hour=23"},
 		{time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), "t/account_id=012345678901/date=2026-01-01/hour=00"},
 	} {
-		p := load.Partition{AccountID: acct, Hour: tc.hour}
+		p := load.Partition{ID: acct, Hour: tc.hour}
 		if err := p.Validate(); err != nil {
 			t.Errorf("Validate(%v): %v", tc.hour, err)
 		}
@@ -562,16 +562,16 @@ func testValidate(t *testing.T, l *load.Lake) {
 			t.Errorf("Dir(%v) = %s, want %s", tc.hour, got, tc.want)
 		}
 	}
-	if err := (load.Partition{AccountID: "000000000000", Hour: hour}).Validate(); err != nil {
+	if err := (load.Partition{ID: "000000000000", Hour: hour}).Validate(); err != nil {
 		t.Errorf("all-zero account: %v", err)
 	}
-	if err := (load.Partition{AccountID: acct}).Validate(); err == nil {
+	if err := (load.Partition{ID: acct}).Validate(); err == nil {
 		t.Error("zero hour accepted")
 	}
 	for _, id := range []string{"12345", "1234567890123", "../x", "../../../../tmp", "01234567890/", "12345678901a",
 		"", " 12345678901", "012345678901\n", "0123456789ab", "٠١٢٣٤٥٦٧٨٩٠١"} {
 		t.Run(fmt.Sprintf("%q", id), func(t *testing.T) {
-			p := load.Partition{AccountID: id, Hour: hour}
+			p := load.Partition{ID: id, Hour: hour}
 			err := p.Validate()
 			if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("%q", id)) {
 				t.Errorf("Validate = %v, want an error naming %q", err, id)

@@ -83,7 +83,7 @@ func TestExpansionMatchesCatalog(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	if _, err := load.ReplacePartition(ctx, l, schemas.IAMPolicyStatements, load.Partition{AccountID: acct, Hour: now.Add(-1)}, stmts); err != nil {
+	if _, err := load.ReplacePartition(ctx, l, schemas.IAMPolicyStatements, load.Partition{ID: acct, Hour: now.Add(-1)}, stmts); err != nil {
 		t.Fatal(err)
 	}
 	seed := fullCatalogSeed()
@@ -153,7 +153,7 @@ func TestLeastPrivilegeSplitsLargePolicies(t *testing.T) {
 	for i, a := range ec2 {
 		rows = append(rows, ev(fmt.Sprintf("e%d", i), role, "iam_role", []string{a}, true, hour))
 	}
-	w, err := load.NewMergeWriter(ctx, l, schemas.CloudTrailEvents, load.Partition{AccountID: acct, Hour: hour}, func(e *schemas.CloudTrailEvent) string { return e.EventID })
+	w, err := load.NewMergeWriter(ctx, l, schemas.CloudTrailEvents, load.Partition{ID: acct, Hour: hour}, func(e *schemas.CloudTrailEvent) string { return e.EventID })
 	if err != nil {
 		t.Fatal(err)
 	}

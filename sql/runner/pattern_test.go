@@ -49,7 +49,7 @@ func TestActionPatternsAreIAMWildcards(t *testing.T) {
 		stmts = append(stmts, schemas.IAMPolicyStatement{PolicyKey: "p", StatementIndex: int32(i), Effect: "Allow", Actions: a,
 			NotActions: n, Resources: []string{"*"}, NotResources: []string{}, SnapshotAt: snapAt})
 	}
-	if _, err := load.ReplacePartition(ctx, l, schemas.IAMPolicyStatements, load.Partition{AccountID: acct, Hour: now.Add(-1)}, stmts); err != nil {
+	if _, err := load.ReplacePartition(ctx, l, schemas.IAMPolicyStatements, load.Partition{ID: acct, Hour: now.Add(-1)}, stmts); err != nil {
 		t.Fatal(err)
 	}
 	db, err := sql.Open("duckdb", "")

@@ -297,7 +297,7 @@ func Build(ctx context.Context, db *sql.DB, opts Options) (*Result, error) {
 }
 
 // loadSources creates src_<table> for every lake table: its Parquet files read with the partition
-// keys typed from schemas (account_id stays VARCHAR: DuckDB would otherwise read 012345678901 as a
+// keys typed from schemas (account_id, subscription_id and tenant_id stay VARCHAR: DuckDB would otherwise read 012345678901 as a
 // number), or an empty typed table when the lake has no file for it yet.
 //
 // The files are found with the partition layout's own pattern, both here and in DuckDB's glob, so
@@ -309,7 +309,7 @@ func loadSources(ctx context.Context, conn *sql.Conn, lake string) error {
 	}
 	for _, t := range schemas.All {
 		name := "src_" + t.Name
-		layout := path.Join(t.Name, "account_id=*", "date=*", "hour=*", "*.parquet")
+		layout := path.Join(t.Name, t.Partitioning.Key()+"=*", "date=*", "hour=*", "*.parquet")
 		var files []string
 		if lake != "" {
 			var err error

@@ -116,7 +116,7 @@ func writeFixtureLake(t *testing.T) string {
 	created := now.AddDate(-1, 0, 0)
 	young := now.AddDate(0, 0, -5)
 	yes := true
-	part := load.Partition{AccountID: acct, Hour: now.Add(-time.Hour)}
+	part := load.Partition{ID: acct, Hour: now.Add(-time.Hour)}
 	must := func(_ load.PartitionStats, err error) {
 		t.Helper()
 		if err != nil {
@@ -183,9 +183,9 @@ func writeFixtureLake(t *testing.T) string {
 		ev("e8", u1, "iam_user", []string{"ec2:DescribeInstances"}, true, now.AddDate(0, 0, -100)), // before the window
 	}
 	for _, r := range rows {
-		p := load.Partition{AccountID: acct, Hour: r.EventTime}
+		p := load.Partition{ID: acct, Hour: r.EventTime}
 		if r.RecipientAccountID == acct2 {
-			p.AccountID = acct2
+			p.ID = acct2
 		}
 		w, err := load.NewMergeWriter(ctx, l, schemas.CloudTrailEvents, p, func(e *schemas.CloudTrailEvent) string { return e.EventID })
 		if err != nil {

@@ -30,7 +30,7 @@ func TestServiceControlPoliciesNarrowGrants(t *testing.T) {
 	arn := func(id string) string {
 		return "arn:aws:organizations::" + mgmt + ":policy/o-pl7demo4x2/service_control_policy/" + id
 	}
-	part := load.Partition{AccountID: mgmt, Hour: now.Add(-time.Hour)}
+	part := load.Partition{ID: mgmt, Hour: now.Add(-time.Hour)}
 	must := func(_ load.PartitionStats, err error) {
 		t.Helper()
 		if err != nil {
@@ -95,7 +95,7 @@ func TestNoTrailCoverageIsUnknown(t *testing.T) {
 	defer l.Close()
 	const dark = "444455556666"
 	user := "arn:aws:iam::" + dark + ":user/quiet"
-	part := load.Partition{AccountID: dark, Hour: now.Add(-time.Hour)}
+	part := load.Partition{ID: dark, Hour: now.Add(-time.Hour)}
 	must := func(_ load.PartitionStats, err error) {
 		t.Helper()
 		if err != nil {
