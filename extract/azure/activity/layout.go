@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 )
@@ -219,24 +220,20 @@ func List(ctx context.Context, c *container.Client, e Export, w Window) ([]Blob,
 	}
 	want := make(map[time.Time]bool, len(hours))
 	var days []time.Time
-	perDay := map[time.Time]int{}
+	perDay := map[time.Time][]time.Time{}
 	for _, h := range hours {
 		want[h] = true
-		d := time.Date(h.Year(), h.Month(), h.Day(), 0, 0, 0, 0, time.UTC)
-		if perDay[d] == 0 {
+		d := h.Truncate(24 * time.Hour) // UTC midnight: hours are UTC
+		if perDay[d] == nil {
 			days = append(days, d)
 		}
-		perDay[d]++
+		perDay[d] = append(perDay[d], h)
 	}
 	var out []Blob
 	for _, d := range days {
 		prefix := e.dayPrefix(d)
-		if perDay[d] == 1 {
-			for _, h := range hours {
-				if h.Year() == d.Year() && h.YearDay() == d.YearDay() {
-					prefix = e.HourPrefix(h)
-				}
-			}
+		if hs := perDay[d]; len(hs) == 1 {
+			prefix = e.HourPrefix(hs[0])
 		}
 		pager := c.NewListBlobsFlatPager(&container.ListBlobsFlatOptions{Prefix: &prefix})
 		for pager.More() {
@@ -255,9 +252,7 @@ func List(ctx context.Context, c *container.Client, e Export, w Window) ([]Blob,
 				b := Blob{Name: *it.Name, Container: e.Container, Hour: h}
 				if p := it.Properties; p != nil {
 					b.Size = deref(p.ContentLength)
-					if p.ETag != nil {
-						b.ETag = string(*p.ETag)
-					}
+					b.ETag = normETag(p.ETag)
 					b.CreatedAt = derefTime(p.CreationTime)
 					b.LastModified = derefTime(p.LastModified)
 					b.Append = p.BlobType != nil && *p.BlobType == blob.BlobTypeAppendBlob
@@ -284,13 +279,20 @@ func Stat(ctx context.Context, c *container.Client, containerName, name string) 
 	}
 	b := Blob{Name: name, Container: containerName, Size: deref(p.ContentLength), CreatedAt: derefTime(p.CreationTime),
 		LastModified: derefTime(p.LastModified), Append: p.BlobType != nil && *p.BlobType == blob.BlobTypeAppendBlob}
-	if p.ETag != nil {
-		b.ETag = string(*p.ETag)
-	}
+	b.ETag = normETag(p.ETag)
 	if i := strings.Index(name, "/y="); i >= 0 {
 		b.Hour, _ = parseHour(name[:i+1], name)
 	}
 	return b, nil
+}
+
+// normETag drops the quotes around an ETag: headers quote it, blob listings do not (real Azure
+// and Azurite alike), and the State compares the two.
+func normETag(e *azcore.ETag) string {
+	if e == nil {
+		return ""
+	}
+	return strings.Trim(strings.TrimPrefix(string(*e), "W/"), `"`)
 }
 
 func deref[T any](p *T) T {

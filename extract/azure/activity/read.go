@@ -168,7 +168,7 @@ func (r *Reader) Read(ctx context.Context, b Blob, st State, fn func(Record) err
 			continue
 		}
 		next := start
-		next.ETag = string(deref(resp.ETag))
+		next.ETag = normETag(resp.ETag)
 		next.CreatedAt = created
 		next.Size = start.Offset + deref(resp.ContentLength)
 		if total, ok := contentRangeTotal(deref(resp.ContentRange)); ok {

@@ -111,15 +111,7 @@ func StartAzurite(t *testing.T) *Azurite {
 		<-exited
 	})
 	a := &Azurite{Endpoint: fmt.Sprintf("http://127.0.0.1:%d/%s", port, Account)}
-	cred, err := azblob.NewSharedKeyCredential(Account, AccountKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// A test must not sit in the SDK's default backoff (up to minutes) when the emulator is gone.
-	opts := &azblob.ClientOptions{ClientOptions: policy.ClientOptions{Retry: policy.RetryOptions{MaxRetries: 2, RetryDelay: 50 * time.Millisecond, MaxRetryDelay: time.Second}}}
-	if a.Client, err = azblob.NewClientWithSharedKeyCredential(a.Endpoint+"/", cred, opts); err != nil {
-		t.Fatal(err)
-	}
+	a.Client = a.NewClient(t, nil)
 	deadline := time.Now().Add(60 * time.Second)
 	hc := &http.Client{Timeout: 2 * time.Second}
 	for {
@@ -140,6 +132,30 @@ func StartAzurite(t *testing.T) *Azurite {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// NewClient returns another shared-key client of the emulator's account with opts (for example
+// with a policy that records requests). Unless opts sets retries, a test does not sit in the
+// SDK's default backoff (minutes) when the emulator is gone.
+func (a *Azurite) NewClient(t *testing.T, opts *azblob.ClientOptions) *azblob.Client {
+	t.Helper()
+	cred, err := azblob.NewSharedKeyCredential(Account, AccountKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := azblob.ClientOptions{}
+	if opts != nil {
+		o = *opts // the caller's options are not modified
+	}
+	opts = &o
+	if opts.Retry.MaxRetries == 0 && opts.Retry.RetryDelay == 0 && opts.Retry.TryTimeout == 0 {
+		opts.Retry = policy.RetryOptions{MaxRetries: 2, RetryDelay: 50 * time.Millisecond, MaxRetryDelay: time.Second}
+	}
+	c, err := azblob.NewClientWithSharedKeyCredential(a.Endpoint+"/", cred, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 // Container creates a container (or reuses an existing one) and returns its client.
