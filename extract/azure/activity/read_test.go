@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	json "github.com/goccy/go-json"
 )
 
 // rec is a small valid Activity Log line for record n.
@@ -214,4 +216,23 @@ func FuzzScanIncremental(f *testing.F) {
 			t.Fatalf("states %+v vs %+v, errors %d+%d vs %d", second.state, whole.state, len(first.errs), len(second.errs), len(whole.errs))
 		}
 	})
+}
+
+// TestStateJSON pins the persisted form of State: callers store it between runs, so its field
+// names are a contract.
+func TestStateJSON(t *testing.T) {
+	t.Parallel()
+	st := States{"a/PT1H.json": {Offset: 1876, Lines: 3, Size: 1900, ETag: "0x8DCB1", CreatedAt: time.Date(2026, 11, 22, 7, 0, 1, 0, time.UTC), Format: FormatLines}, "b/PT1H.json": {}}
+	b, err := json.Marshal(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"a/PT1H.json":{"offset":1876,"lines":3,"size":1900,"etag":"0x8DCB1","created_at":"2026-11-22T07:00:01Z","format":"lines"},"b/PT1H.json":{"offset":0,"lines":0,"size":0}}`
+	if string(b) != want {
+		t.Errorf("json = %s\nwant   %s", b, want)
+	}
+	var back States
+	if err := json.Unmarshal(b, &back); err != nil || back["a/PT1H.json"] != st["a/PT1H.json"] || back["b/PT1H.json"] != (State{}) {
+		t.Errorf("round trip = %+v, %v", back, err)
+	}
 }
