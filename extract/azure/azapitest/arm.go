@@ -37,6 +37,7 @@ type RoleAssignment struct {
 //	GET /subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions         Role Definitions - List
 //	GET /subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{guid}  Role Definitions - Get By Id
 //	GET /subscriptions/{sub}/providers/Microsoft.Authorization/roleAssignments         Role Assignments - List For Subscription
+//	GET /providers/Microsoft.Authorization/providerOperations                          Provider Operations Metadata - List
 //
 // every list paged PageSize entries at a time through nextLink. Subscriptions - List returns
 // the subscriptions of the token's tenant (and those it manages through Lighthouse). A
@@ -54,8 +55,12 @@ type ARM struct {
 	HiddenDefinitions map[string][]RoleDefinition
 	RoleAssignments   map[string][]RoleAssignment
 	Denied            map[string]bool
-	Throttle          int
-	RetryAfter        string // default "1" (seconds, as ARM sends it)
+	// ProviderOperations is the permission catalog, PageSize providers a page.
+	ProviderOperations []Provider
+	// DeniedOperations answers the catalog with 403 AuthorizationFailed.
+	DeniedOperations bool
+	Throttle         int
+	RetryAfter       string // default "1" (seconds, as ARM sends it)
 
 	requests counter
 	thr      throttle
@@ -111,6 +116,10 @@ func (a *ARM) serve(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", retry)
 		writeError(w, http.StatusTooManyRequests, "TooManyRequests",
 			"The request is being throttled as the limit has been reached for operation type - Read_ObservationWindow_00:05:00.")
+		return
+	}
+	if r.Method == http.MethodGet && r.URL.Path == "/providers/Microsoft.Authorization/providerOperations" {
+		a.serveProviderOperations(w, r, claims)
 		return
 	}
 	m := armPath.FindStringSubmatch(r.URL.Path)
