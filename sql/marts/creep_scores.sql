@@ -1,7 +1,8 @@
--- The permission creep score of each user and role, 0 (uses what it holds) to 100.
+-- The permission creep score of each AWS user and role and each Azure user, service principal and
+-- managed identity (per subscription), 0 (uses what it holds) to 100.
 with usage as (
     select * from permission_usage
-    where principal_type in ('iam_user', 'iam_role')
+    where principal_type in ('iam_user', 'iam_role', 'user', 'service_principal', 'managed_identity')
 ),
 
 counts as (

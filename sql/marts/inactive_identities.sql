@@ -1,4 +1,4 @@
--- Users and roles with no sign of activity in the look-back window, and users' passwords and
+-- Users and roles (and Azure principals holding a role) with no sign of activity in the look-back window, and users' passwords and
 -- access keys unused in it. Service-linked roles are left out (AWS services use them, people
 -- cannot remove them), and so is anything created inside the window: too young to judge.
 with principals as (
@@ -58,6 +58,29 @@ final as (
     from (select * from identities union all select * from unused_credentials)
     where (last_activity_at is null or last_activity_at < getvariable('window_start'))
         and (created_at is null or created_at < getvariable('window_start'))
+),
+
+-- Azure principals holding a role assignment with no sign-in or activity in the window, judged
+-- only where a source could have seen them.
+azure as (
+    select
+        'azure' as cloud,
+        tenant_id as account_id,
+        principal_id as principal_arn,
+        principal_type,
+        'identity' as credential,
+        identity_name,
+        created_at,
+        last_activity_at,
+        last_activity_source,
+        date_diff('second', coalesce(last_activity_at, created_at), getvariable('now')) // 86400 as days_inactive,
+        getvariable('lookback_days') as window_days
+    from int_azure_principals__activity
+    where has_evidence
+        and (last_activity_at is null or last_activity_at < getvariable('window_start'))
+        and (created_at is null or created_at < getvariable('window_start'))
 )
 
 select * from final
+union all
+select * from azure

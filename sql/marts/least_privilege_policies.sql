@@ -1,9 +1,38 @@
 -- Least-privilege identity policies per user and role: exactly the actions it used in the window,
 -- one statement per service (service:* only when every catalog action of the service was used),
 -- split into several policies so that none exceeds the 6,144-character managed-policy limit.
+-- For Azure principals: a custom role definition (the JSON `az role definition create` takes)
+-- holding exactly the operations used in the subscription, assignable at that subscription.
 with used as (
     select * from permission_usage
-    where status in ('used', 'used_not_granted') and principal_type in ('iam_user', 'iam_role')
+    where cloud = 'aws' and status in ('used', 'used_not_granted') and principal_type in ('iam_user', 'iam_role')
+),
+
+azure_used as (
+    select * from permission_usage
+    where cloud = 'azure' and status in ('used', 'used_not_granted')
+),
+
+azure_roles as (
+    select
+        cloud,
+        account_id,
+        principal_arn,
+        principal_type,
+        1 as policy_number,
+        count(*) as action_count,
+        cast(json_object(
+            'Name', 'permlake least privilege ' || principal_arn,
+            'IsCustom', true,
+            'Description', 'The operations ' || principal_arn || ' used in the look-back window',
+            'Actions', to_json(list_sort(list(action))),
+            'NotActions', to_json(cast([] as varchar[])),
+            'DataActions', to_json(cast([] as varchar[])),
+            'NotDataActions', to_json(cast([] as varchar[])),
+            'AssignableScopes', to_json(['/subscriptions/' || account_id])
+        ) as varchar) as policy_document
+    from azure_used
+    group by cloud, account_id, principal_arn, principal_type
 ),
 
 service_sizes as (
@@ -67,3 +96,6 @@ final as (
 )
 
 select * from final
+union all
+select cloud, account_id, principal_arn, principal_type, cast(policy_number as integer), cast(action_count as bigint), policy_document
+from azure_roles

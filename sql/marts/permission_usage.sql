@@ -1,4 +1,5 @@
--- Per principal and action, granted or used in the look-back window: used, unused, unknown (the
+-- Per principal and action (AWS) or operation (Azure: int_azure__permission_usage), granted or
+-- used in the look-back window: used, unused, unknown (the
 -- trail could not have recorded it, or recorded nothing for the account in the window) or used_not_granted (no identity policy here grants it: a
 -- resource policy, another account's principal, or a snapshot gap).
 with grants as (
@@ -106,6 +107,12 @@ final as (
     left join data_plane as dp on dp.action_lc = j.action_lc
     left join high_risk as hr on hr.action_lc = j.action_lc
     where j.is_granted or j.uses > 0
+),
+
+azure as (
+    select * from int_azure__permission_usage
 )
 
 select * from final
+union all
+select * from azure

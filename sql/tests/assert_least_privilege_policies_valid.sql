@@ -1,5 +1,6 @@
--- Least-privilege policies are valid JSON, within the managed-policy size limit, and allow only
--- actions the principal used (a service:* wildcard only when the whole service was used).
+-- Least-privilege policies are valid JSON, within the managed-policy size limit (AWS), and allow
+-- only actions the principal used (a service:* wildcard only when the whole service was used);
+-- Azure custom roles name their actions and an assignable scope.
 with policies as (
     select * from least_privilege_policies
 ),
@@ -7,18 +8,27 @@ with policies as (
 statements as (
     select principal_arn, unnest(from_json(json_extract(policy_document, '$.Statement'), '["json"]')) as statement
     from policies
-    where json_valid(policy_document)
+    where cloud = 'aws' and json_valid(policy_document)
 ),
 
 actions as (
     select principal_arn, unnest(from_json(json_extract(statement, '$.Action'), '["varchar"]')) as action
     from statements
+    union all
+    select principal_arn, unnest(from_json(json_extract(policy_document, '$.Actions'), '["varchar"]'))
+    from policies
+    where cloud = 'azure' and json_valid(policy_document)
 ),
 
 invalid as (
     select principal_arn, 'invalid JSON or over 6144 characters' as problem
     from policies
-    where not json_valid(policy_document) or length(policy_document) > 6144
+    where not json_valid(policy_document) or (cloud = 'aws' and length(policy_document) > 6144)
+    union all
+    select principal_arn, 'Azure custom role without Actions or AssignableScopes'
+    from policies
+    where cloud = 'azure' and json_valid(policy_document)
+        and (json_array_length(policy_document, '$.Actions') = 0 or json_array_length(policy_document, '$.AssignableScopes') = 0)
 ),
 
 ungranted as (

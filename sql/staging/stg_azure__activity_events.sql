@@ -1,0 +1,31 @@
+-- Azure Activity Log records, each once per subscription: the same record delivered twice (a
+-- re-read blob, a late append) has the same record_key.
+with source as (
+    select * from src_azure_activity_events
+),
+
+final as (
+    select
+        subscription_id,
+        record_key,
+        event_time,
+        resource_id_lc,
+        resource_group,
+        resource_provider,
+        operation_name,
+        action,
+        category,
+        result_type,
+        is_success,
+        correlation_id,
+        principal_id,
+        principal_type,
+        app_id,
+        caller,
+        role_assignment_id,
+        _source_key as source_key
+    from source
+    qualify row_number() over (partition by subscription_id, record_key order by _source_key, _source_line) = 1
+)
+
+select * from final

@@ -1,0 +1,22 @@
+-- Entra ID sign-ins, each once per tenant.
+with source as (
+    select * from src_azure_signin_events
+),
+
+final as (
+    select
+        tenant_id,
+        sign_in_id,
+        event_time,
+        category,
+        principal_id,
+        principal_type,
+        user_principal_name,
+        app_id,
+        is_success,
+        is_interactive
+    from source
+    qualify row_number() over (partition by tenant_id, sign_in_id order by _source_key, _source_line) = 1
+)
+
+select * from final
