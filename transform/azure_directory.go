@@ -143,7 +143,7 @@ func AzureDirectory(in DirectoryInput, meta SnapshotMeta) (*AzureDirectorySnapsh
 			if !ok {
 				return nil, fmt.Errorf("group %s member %d: id %q is not a GUID", group, i+1, m.ID)
 			}
-			typ, known := azMemberType(m.ODataType, id, typeOf)
+			typ, known := azMemberType(m, id, typeOf)
 			if !known {
 				return nil, fmt.Errorf("group %s member %s: unknown @odata.type %q", group, id, m.ODataType)
 			}
@@ -164,19 +164,24 @@ func AzureDirectory(in DirectoryInput, meta SnapshotMeta) (*AzureDirectorySnapsh
 	return snap, nil
 }
 
-// azMemberType types a transitive member from its @odata.type (compared case-insensitively).
-// It returns "" with known true for directory objects that are not principals (devices,
-// contacts), and known false for a type it cannot place. A member without @odata.type takes
-// the type of the principal with its ID, when the snapshot has one.
-func azMemberType(odataType, id string, typeOf map[string]string) (typ string, known bool) {
-	switch strings.ToLower(strings.TrimPrefix(odataType, "#")) {
+// azMemberType types a transitive member (its normalised id given) from its @odata.type,
+// compared case-insensitively. It returns "" with known true for directory objects that are not
+// principals (devices, contacts), and known false for a type it cannot place. A service principal
+// is a managed identity when the snapshot's service principals say so, or, for one the snapshot
+// lacks, when the member object itself carries servicePrincipalType. A member without
+// @odata.type takes the type of the principal with its ID, when the snapshot has one.
+func azMemberType(m azGraphObject, id string, typeOf map[string]string) (typ string, known bool) {
+	switch strings.ToLower(strings.TrimPrefix(m.ODataType, "#")) {
 	case "microsoft.graph.user":
 		return schemas.AzureUser, true
 	case "microsoft.graph.group":
 		return schemas.AzureGroup, true
 	case "microsoft.graph.serviceprincipal":
-		if t, ok := typeOf[id]; ok && t == schemas.AzureManagedIdentity {
+		if t, ok := typeOf[id]; ok {
 			return t, true
+		}
+		if strings.EqualFold(m.ServicePrincipalType, "ManagedIdentity") {
+			return schemas.AzureManagedIdentity, true
 		}
 		return schemas.AzureServicePrincipal, true
 	case "microsoft.graph.device", "microsoft.graph.orgcontact":
