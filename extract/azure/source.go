@@ -237,7 +237,7 @@ func (s *API) RBAC(ctx context.Context, subscriptionID string) (*RBACSnapshot, e
 		if err != nil {
 			return nil, classify("armauthorization:RoleDefinitions.GetByID "+defID, sub, "", err)
 		}
-		snap.RoleDefinitions = append(snap.RoleDefinitions, bytes.Clone(body))
+		snap.RoleDefinitions = append(snap.RoleDefinitions, bytes.Clone(bytes.TrimSpace(body)))
 	}
 	return snap, nil
 }
