@@ -1,4 +1,5 @@
-// Package activity reads Azure diagnostic-settings exports from Blob Storage: the Activity Log
+// Package activity reads Azure diagnostic-settings exports from Blob Storage, or from a copy of
+// them in a directory or any gocloud.dev/blob bucket (NewBucketReader): the Activity Log
 // (container insights-activity-logs, one folder per subscription) and the Entra ID sign-in and
 // audit logs (containers insights-logs-<category>, one folder per tenant), FORMATS.md §4.1 and
 // §4.4. It lists the hourly PT1H.json blobs that can hold a range of hours, reads each one
@@ -8,5 +9,6 @@
 //
 // It is part of the extract layer: it must not import transform, load or cmd, nor
 // extract/azure (which knows ARM and Graph; this package knows only Blob Storage, through
-// azblob, and takes a container client built by its caller).
+// azblob, and copies of it, through gocloud.dev/blob, and takes a container client or bucket
+// built by its caller).
 package activity

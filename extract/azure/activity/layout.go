@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 )
 
@@ -204,13 +202,18 @@ func parseHour(prefix, name string) (time.Time, bool) {
 	return t, true
 }
 
-// List returns the export's blobs whose path hour is one of w.PathHours(), oldest hour first.
+// List returns the export's blobs whose path hour is one of w.PathHours(), oldest hour first,
+// through c, a client of e's container.
 //
 // It never lists the container or the scope: each day of the window is listed by its hour
 // prefix when one hour of it is wanted, and by its day prefix (which holds at most 24 PT1H.json
 // blobs of this scope) when several are, filtering names by hour. Names that do not follow the
 // layout are ignored.
 func List(ctx context.Context, c *container.Client, e Export, w Window) ([]Blob, error) {
+	return listExport(ctx, containerStore{c}, e, w)
+}
+
+func listExport(ctx context.Context, s store, e Export, w Window) ([]Blob, error) {
 	if err := e.Validate(); err != nil {
 		return nil, err
 	}
@@ -229,34 +232,23 @@ func List(ctx context.Context, c *container.Client, e Export, w Window) ([]Blob,
 		}
 		perDay[d] = append(perDay[d], h)
 	}
+	keep := func(name string) bool {
+		h, ok := parseHour(e.Prefix(), name)
+		return ok && want[h]
+	}
 	var out []Blob
 	for _, d := range days {
 		prefix := e.dayPrefix(d)
 		if hs := perDay[d]; len(hs) == 1 {
 			prefix = e.HourPrefix(hs[0])
 		}
-		pager := c.NewListBlobsFlatPager(&container.ListBlobsFlatOptions{Prefix: &prefix})
-		for pager.More() {
-			page, err := pager.NextPage(ctx)
-			if err != nil {
-				return nil, fmt.Errorf("list %s/%s: %w", e.Container, prefix, err)
-			}
-			for _, it := range page.Segment.BlobItems {
-				if it == nil || it.Name == nil {
-					continue
-				}
-				h, ok := parseHour(e.Prefix(), *it.Name)
-				if !ok || !want[h] {
-					continue
-				}
-				b := Blob{Name: *it.Name, Container: e.Container, Hour: h}
-				if p := it.Properties; p != nil {
-					b.Size = deref(p.ContentLength)
-					b.ETag = normETag(p.ETag)
-					b.CreatedAt = derefTime(p.CreationTime)
-					b.LastModified = derefTime(p.LastModified)
-					b.Append = p.BlobType != nil && *p.BlobType == blob.BlobTypeAppendBlob
-				}
+		bs, err := s.list(ctx, prefix, keep)
+		if err != nil {
+			return nil, fmt.Errorf("list %s/%s: %w", e.Container, prefix, err)
+		}
+		for _, b := range bs {
+			if b.Hour, _ = parseHour(e.Prefix(), b.Name); keep(b.Name) {
+				b.Container = e.Container
 				out = append(out, b)
 			}
 		}
@@ -270,29 +262,23 @@ func List(ctx context.Context, c *container.Client, e Export, w Window) ([]Blob,
 	return out, nil
 }
 
-// Stat returns the current properties of one export blob, for a caller that knows its name but
-// has not listed it. The path hour is parsed from the name when it follows the layout.
+// Stat returns the current properties of one export blob, through c, a client of its container,
+// for a caller that knows its name but has not listed it. The path hour is parsed from the name
+// when it follows the layout.
 func Stat(ctx context.Context, c *container.Client, containerName, name string) (Blob, error) {
-	p, err := c.NewBlobClient(name).GetProperties(ctx, nil)
+	return statBlob(ctx, containerStore{c}, containerName, name)
+}
+
+func statBlob(ctx context.Context, s store, containerName, name string) (Blob, error) {
+	b, err := s.stat(ctx, name)
 	if err != nil {
 		return Blob{}, fmt.Errorf("stat %s/%s: %w", containerName, name, err)
 	}
-	b := Blob{Name: name, Container: containerName, Size: deref(p.ContentLength), CreatedAt: derefTime(p.CreationTime),
-		LastModified: derefTime(p.LastModified), Append: p.BlobType != nil && *p.BlobType == blob.BlobTypeAppendBlob}
-	b.ETag = normETag(p.ETag)
+	b.Name, b.Container = name, containerName
 	if i := strings.Index(name, "/y="); i >= 0 {
 		b.Hour, _ = parseHour(name[:i+1], name)
 	}
 	return b, nil
-}
-
-// normETag drops the quotes around an ETag: headers quote it, blob listings do not (real Azure
-// and Azurite alike), and the State compares the two.
-func normETag(e *azcore.ETag) string {
-	if e == nil {
-		return ""
-	}
-	return strings.Trim(strings.TrimPrefix(string(*e), "W/"), `"`)
 }
 
 func deref[T any](p *T) T {

@@ -12,8 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
-	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 	json "github.com/goccy/go-json"
 )
@@ -86,10 +84,14 @@ const (
 	DefaultMaxDocumentBytes = 512 << 20 // a multi-line {"records":[…]} document is decoded in memory
 )
 
-// Reader lists and reads the export blobs of one container. It holds no per-blob state and is
-// safe for concurrent use.
+// Reader lists and reads the export blobs of one container, in Blob Storage (NewReader) or in a
+// copy of the export (NewBucketReader), with the same State and results. It holds no per-blob
+// state and is safe for concurrent use.
 type Reader struct {
-	client *container.Client
+	store store
+	// container is the one container the store holds, checked against each Export; "" when the
+	// caller's client decides (NewReader).
+	container string
 	// MaxLineBytes bounds one line; 0 means DefaultMaxLineBytes.
 	MaxLineBytes int
 	// MaxDocumentBytes bounds a pretty-printed {"records":[…]} document; 0 means
@@ -99,16 +101,31 @@ type Reader struct {
 
 // NewReader reads through c, a client of the export's container built by the caller (so that
 // its credential and endpoint apply).
-func NewReader(c *container.Client) *Reader { return &Reader{client: c} }
+func NewReader(c *container.Client) *Reader { return &Reader{store: containerStore{c}} }
 
 // List returns the export's blobs that can hold the window's event hours; see List.
 func (r *Reader) List(ctx context.Context, e Export, w Window) ([]Blob, error) {
-	return List(ctx, r.client, e, w)
+	if err := r.check(e.Container); err != nil {
+		return nil, err
+	}
+	return listExport(ctx, r.store, e, w)
 }
 
 // Stat returns the current properties of one blob of the export; see Stat.
 func (r *Reader) Stat(ctx context.Context, e Export, name string) (Blob, error) {
-	return Stat(ctx, r.client, e.Container, name)
+	if err := r.check(e.Container); err != nil {
+		return Blob{}, err
+	}
+	return statBlob(ctx, r.store, e.Container, name)
+}
+
+// check refuses an export of another container than the one a bucket reader reads: its
+// names would be looked up in the wrong directory.
+func (r *Reader) check(containerName string) error {
+	if r.container != "" && containerName != r.container {
+		return fmt.Errorf("export of container %q given to a reader of container %q", containerName, r.container)
+	}
+	return nil
 }
 
 // ReadAll is Read collecting the records in memory: for tests and small blobs.
@@ -125,7 +142,8 @@ func (r *Reader) ReadAll(ctx context.Context, b Blob, st State) ([]Record, Resul
 // passes every record of each complete line to fn in blob order. b is the blob as listed (List or
 // Stat); st is what the caller saved for it (zero for a blob never read).
 //
-// Nothing is downloaded when b's ETag and size equal st's. When the saved offset cannot be
+// Nothing is downloaded when the blob is unchanged since st: for Blob Storage, b's ETag and size
+// equal st's; for a bucket, its size does (see NewBucketReader). When the saved offset cannot be
 // trusted (the blob shrank, was recreated, or is not an append blob and changed) the blob is read
 // from 0 and Result.Reset says why. Lines that do not decode are reported in Result.Errors and
 // skipped.
@@ -135,10 +153,13 @@ func (r *Reader) ReadAll(ctx context.Context, b Blob, st State) ([]Record, Resul
 // that keeps what fn received may persist it; a caller that drops the batch keeps its old State.
 func (r *Reader) Read(ctx context.Context, b Blob, st State, fn func(Record) error) (Result, error) {
 	res := Result{Container: b.Container, Blob: b.Name, State: st}
+	if err := r.check(b.Container); err != nil {
+		return res, err
+	}
 	start := st
 	if why := resetReason(b, st); why != ResetNone {
 		start, res.Reset = State{}, why
-	} else if st.ETag != "" && b.ETag == st.ETag && b.Size == st.Size {
+	} else if r.store.unchanged(b, st) {
 		res.Unchanged = true
 		res.Pending = st.Size - st.Offset
 		return res, nil
@@ -149,34 +170,26 @@ func (r *Reader) Read(ctx context.Context, b Blob, st State, fn func(Record) err
 		res.State.Size, res.State.ETag, res.State.CreatedAt = b.Size, b.ETag, b.CreatedAt
 		return res, nil
 	}
-	bc := r.client.NewBlobClient(b.Name)
 	for attempt := 0; ; attempt++ {
-		resp, err := bc.DownloadStream(ctx, &blob.DownloadStreamOptions{Range: blob.HTTPRange{Offset: start.Offset}})
+		d, err := r.store.download(ctx, b.Name, start.Offset)
 		if err != nil {
-			if bloberror.HasCode(err, bloberror.InvalidRange) && start.Offset > 0 && attempt == 0 {
+			if errors.Is(err, errBeyondEnd) && start.Offset > 0 && attempt == 0 {
 				// Shorter than the offset although the listing said otherwise: replaced since.
 				start, res.Reset = State{}, ResetShrunk
 				continue
 			}
 			return res, fmt.Errorf("read %s/%s from %d: %w", b.Container, b.Name, start.Offset, err)
 		}
-		created := derefTime(resp.CreationTime)
-		if start.Offset > 0 && !b.CreatedAt.IsZero() && !created.IsZero() && !created.Equal(b.CreatedAt) && attempt == 0 {
+		if start.Offset > 0 && !b.CreatedAt.IsZero() && !d.createdAt.IsZero() && !d.createdAt.Equal(b.CreatedAt) && attempt == 0 {
 			// Recreated between listing and download: the bytes at this offset are another blob's.
-			_ = resp.Body.Close()
+			_ = d.body.Close()
 			start, res.Reset = State{}, ResetRecreated
 			continue
 		}
 		next := start
-		next.ETag = normETag(resp.ETag)
-		next.CreatedAt = created
-		next.Size = start.Offset + deref(resp.ContentLength)
-		if total, ok := contentRangeTotal(deref(resp.ContentRange)); ok {
-			next.Size = total
-		}
-		body := resp.NewRetryReader(ctx, &blob.RetryReaderOptions{MaxRetries: 3})
-		sr, scanErr := r.scan(ctx, body, b.Container, b.Name, next, fn)
-		closeErr := body.Close()
+		next.ETag, next.CreatedAt, next.Size = d.etag, d.createdAt, d.size
+		sr, scanErr := r.scan(ctx, d.body, b.Container, b.Name, next, fn)
+		closeErr := d.body.Close()
 		res.State, res.Records, res.Lines, res.Bytes, res.Pending, res.Errors = sr.state, sr.records, sr.lines, sr.bytes, sr.pending, sr.errs
 		if scanErr != nil {
 			return res, scanErr
