@@ -31,8 +31,12 @@ type SourceObject struct {
 	Duplicates  int       `json:"duplicates"`
 	Error       string    `json:"error,omitempty"`    // set when the object could not be read: it is then not ingested
 	Attempts    int       `json:"attempts,omitempty"` // failed reads of this version so far (with Error)
-	RunID       string    `json:"run_id"`
-	IngestedAt  time.Time `json:"ingested_at"`
+	// Cursor is where reading stopped in an object that keeps growing (an Azure PT1H.json append
+	// blob): opaque to load, JSON the source defines; the latest record of a key holds the
+	// cursor to continue from.
+	Cursor     json.RawMessage `json:"cursor,omitempty"`
+	RunID      string          `json:"run_id"`
+	IngestedAt time.Time       `json:"ingested_at"`
 }
 
 var (
@@ -181,8 +185,9 @@ type RunManifest struct {
 
 // AccountOutcome is one account's result in a run.
 type AccountOutcome struct {
-	AccountID string `json:"account_id"`
-	Status    string `json:"status"` // ok, failed, skipped
+	AccountID string `json:"account_id"`      // AWS account, or Azure subscription or tenant ID
+	Cloud     string `json:"cloud,omitempty"` // "azure" for Azure subscriptions and tenants; empty for AWS
+	Status    string `json:"status"`          // ok, failed, skipped
 	Error     string `json:"error,omitempty"`
 	Objects   int    `json:"objects"`
 	Records   int    `json:"records"`

@@ -7,10 +7,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"time"
 
+	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/cobra"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/permlake/permlake/extract"
 	"github.com/permlake/permlake/extract/demo"
@@ -154,7 +157,73 @@ func writeDemoConfig(path string, c *Config) error {
 	for _, a := range c.AWS.Accounts {
 		b = fmt.Appendf(b, "    - id: %q\n      name: %q\n", a.ID, a.Name)
 	}
+	if c.Azure.enabled() {
+		az, err := azureYAML(c.Azure)
+		if err != nil {
+			return err
+		}
+		b = append(b, az...)
+	}
 	return os.WriteFile(path, b, 0o644)
+}
+
+// azureYAML renders the azure section in the config file's own key names (the mapstructure tags
+// viper reads back), leaving out what is unset.
+func azureYAML(ac AzureConfig) ([]byte, error) {
+	var m map[string]any
+	if err := mapstructure.Decode(ac, &m); err != nil {
+		return nil, fmt.Errorf("encode azure config: %w", err)
+	}
+	out, err := yaml.Marshal(map[string]any{"azure": pruneEmpty(m)})
+	if err != nil {
+		return nil, fmt.Errorf("encode azure config: %w", err)
+	}
+	return out, nil
+}
+
+// pruneEmpty drops zero values from a decoded config map, recursively, and writes durations as
+// text ("10ms"), which is how a person would write them and how viper reads them back.
+func pruneEmpty(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := map[string]any{}
+		for k, e := range x {
+			if p := pruneEmpty(e); p != nil {
+				out[k] = p
+			}
+		}
+		if len(out) == 0 {
+			return nil
+		}
+		return out
+	case time.Duration:
+		if x == 0 {
+			return nil
+		}
+		return x.String()
+	}
+	rv := reflect.ValueOf(v)
+	if !rv.IsValid() || rv.IsZero() {
+		return nil
+	}
+	switch rv.Kind() {
+	case reflect.Slice:
+		var out []any
+		for i := range rv.Len() {
+			if p := pruneEmpty(rv.Index(i).Interface()); p != nil {
+				out = append(out, p)
+			}
+		}
+		return out
+	case reflect.Struct:
+		var m map[string]any
+		if err := mapstructure.Decode(v, &m); err == nil {
+			return pruneEmpty(m)
+		}
+	case reflect.Pointer:
+		return pruneEmpty(rv.Elem().Interface())
+	}
+	return v
 }
 
 func appendRole(b []byte, r RoleConfig) []byte {

@@ -116,6 +116,9 @@ func (f *runFlags) hours(now time.Time) (time.Time, time.Time, error) {
 // resolveAccounts is the configured accounts plus, when aws.organization.role is set, the
 // organization's ACTIVE accounts (filtered), narrowed by --accounts.
 func resolveAccounts(ctx context.Context, c *Config, only []string) ([]extract.Account, error) {
+	if len(c.AWS.Accounts) == 0 && c.AWS.Organization.Role.ARN == "" && len(only) == 0 && c.Azure.enabled() {
+		return nil, nil // Azure only
+	}
 	if c.AWS.Organization.Role.ARN != "" {
 		org, err := organization(ctx, c)
 		if err != nil {
@@ -264,15 +267,27 @@ func (a *app) runPipeline(ctx context.Context, c *Config, command string, accoun
 		defer b.Close()
 		p.org = &aws.OrgSnapshotFile{Bucket: b, Prefix: o.Export.Prefix}
 	}
-	if p.trail == nil && p.iam == nil {
-		return withCode(exitUsage, fmt.Errorf("nothing to collect: set aws.trail.url and aws.iam_snapshots.url or aws.member_role.name"))
+	if p.az, err = openAzure(ctx, c); err != nil {
+		return withCode(exitUsage, err)
+	}
+	if p.az != nil {
+		defer p.az.close()
+	}
+	if p.trail == nil && p.iam == nil && p.az == nil {
+		return withCode(exitUsage, fmt.Errorf("nothing to collect: set aws.trail.url and aws.iam_snapshots.url or aws.member_role.name, or azure"))
 	}
 	p.log.Info("run started", "accounts", len(accounts), "from", w.From.Format(time.RFC3339), "to", w.To.Format(time.RFC3339))
-	results := p.run(ctx, accounts, w)
+	var results []accountResult
+	if len(accounts) > 0 && (p.trail != nil || p.iam != nil) {
+		results = p.run(ctx, accounts, w)
+	}
 	if p.org != nil {
 		// The organization's SCPs narrow every account's grants; its failure leaves the accounts'
 		// own data committed (exit 3) and the models without SCPs for this snapshot.
 		results = append(results, p.organization(ctx, w))
+	}
+	if p.az != nil {
+		results = append(results, p.azureRun(ctx, w)...)
 	}
 	m, code := runManifest(p.runID, command, started, a.now(), w, results)
 	if err := lake.WriteRunManifest(context.WithoutCancel(ctx), m); err != nil {

@@ -28,6 +28,7 @@ type Config struct {
 	LateMargin   time.Duration `mapstructure:"late_margin"`
 	Concurrency  int           `mapstructure:"concurrency"`
 	AWS          AWSConfig     `mapstructure:"aws"`
+	Azure        AzureConfig   `mapstructure:"azure"`
 }
 
 // AWSConfig says where AWS data comes from.
@@ -126,6 +127,11 @@ var configDefaults = map[string]any{
 	"aws.iam_snapshots.prefix":       "",
 	"aws.organization.export.url":    "",
 	"aws.organization.export.prefix": "",
+	"azure.snapshots.url":            "",
+	"azure.snapshots.prefix":         "",
+	"azure.logs.url":                 "",
+	"azure.logs.tenant_id":           "",
+	"azure.logs.shared_key_env":      "",
 }
 
 func newViper() *viper.Viper {

@@ -46,6 +46,7 @@ type pipeline struct {
 	trail       *aws.Trail
 	iam         aws.IAMSource
 	org         aws.OrgSource // nil: no organization snapshot (no SCPs)
+	az          *azureSources // nil: Azure not configured
 	runID       string
 	log         *slog.Logger
 	concurrency int
@@ -491,11 +492,15 @@ func runManifest(runID, command string, started, finished time.Time, w window, r
 func failedAccounts(results []accountResult) error {
 	var errs []error
 	for _, r := range results {
+		what := "account " + r.outcome.AccountID
+		if r.outcome.Cloud == "azure" {
+			what = "azure " + r.outcome.AccountID
+		}
 		if r.outcome.Status != "ok" {
-			errs = append(errs, fmt.Errorf("account %s: %s", r.outcome.AccountID, r.outcome.Error))
+			errs = append(errs, fmt.Errorf("%s: %s", what, r.outcome.Error))
 		}
 		for _, e := range r.outcome.ObjectErrors {
-			errs = append(errs, fmt.Errorf("account %s: unreadable object: %s", r.outcome.AccountID, e))
+			errs = append(errs, fmt.Errorf("%s: unreadable object: %s", what, e))
 		}
 	}
 	return errors.Join(errs...)

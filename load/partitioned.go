@@ -1,0 +1,125 @@
+package load
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/permlake/permlake/schemas"
+)
+
+// PartitionedWriter routes rows of one table to the partitions they belong to (one MergeWriter
+// each, opened on first use) and commits them together, oldest hour first. Rows wait in small
+// per-partition batches, so memory is bounded by the open writers' key sets and batches. Like
+// MergeWriter it is not safe for concurrent use; Abort, or an error from Add or Commit, publishes
+// nothing more (partitions committed before the failing one stay committed: each is whole).
+type PartitionedWriter[T any] struct {
+	ctx     context.Context
+	lake    *Lake
+	table   *schemas.Table
+	key     func(*T) string
+	batch   int
+	writers map[Partition]*MergeWriter[T]
+	pending map[Partition][]T
+	added   map[Partition]int
+}
+
+// NewPartitionedWriter returns a writer of table t whose rows are identified by key (see
+// NewMergeWriter) and flushed to their partition every batch rows (500 when batch <= 0).
+func NewPartitionedWriter[T any](ctx context.Context, l *Lake, t *schemas.Table, key func(*T) string, batch int) *PartitionedWriter[T] {
+	if batch <= 0 {
+		batch = 500
+	}
+	return &PartitionedWriter[T]{ctx: ctx, lake: l, table: t, key: key, batch: batch,
+		writers: map[Partition]*MergeWriter[T]{}, pending: map[Partition][]T{}, added: map[Partition]int{}}
+}
+
+// Add queues row for partition p.
+func (w *PartitionedWriter[T]) Add(p Partition, row T) error {
+	w.pending[p] = append(w.pending[p], row)
+	if len(w.pending[p]) >= w.batch {
+		return w.flush(p)
+	}
+	return nil
+}
+
+// Flush writes every queued row to its partition's writer and returns how many of them were new
+// (not already in the partition or written before): what the rows added since the last Flush
+// contributed.
+func (w *PartitionedWriter[T]) Flush() (int, error) {
+	before := 0
+	for _, n := range w.added {
+		before += n
+	}
+	for p := range w.pending {
+		if err := w.flush(p); err != nil {
+			return 0, err
+		}
+	}
+	after := 0
+	for _, n := range w.added {
+		after += n
+	}
+	return after - before, nil
+}
+
+func (w *PartitionedWriter[T]) flush(p Partition) error {
+	rows := w.pending[p]
+	if len(rows) == 0 {
+		return nil
+	}
+	mw, ok := w.writers[p]
+	if !ok {
+		var err error
+		if mw, err = NewMergeWriter(w.ctx, w.lake, w.table, p, w.key); err != nil {
+			return err
+		}
+		w.writers[p] = mw
+	}
+	n, err := mw.Write(rows)
+	if err != nil {
+		return err
+	}
+	w.added[p] += n
+	w.pending[p] = rows[:0]
+	return nil
+}
+
+// Commit flushes and commits every partition, oldest hour first, and returns their stats.
+func (w *PartitionedWriter[T]) Commit() ([]PartitionStats, error) {
+	if _, err := w.Flush(); err != nil {
+		return nil, errors.Join(err, w.Abort())
+	}
+	parts := make([]Partition, 0, len(w.writers))
+	for p := range w.writers {
+		parts = append(parts, p)
+	}
+	sort.Slice(parts, func(i, j int) bool {
+		if !parts[i].Hour.Equal(parts[j].Hour) {
+			return parts[i].Hour.Before(parts[j].Hour)
+		}
+		return parts[i].ID < parts[j].ID
+	})
+	var out []PartitionStats
+	for _, p := range parts {
+		st, err := w.writers[p].Commit()
+		delete(w.writers, p)
+		if err != nil {
+			return out, errors.Join(fmt.Errorf("commit %s: %w", p.Dir(w.table.Name), err), w.Abort())
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+// Abort discards every partition not yet committed.
+func (w *PartitionedWriter[T]) Abort() error {
+	var errs []error
+	for p, mw := range w.writers {
+		errs = append(errs, mw.Abort())
+		delete(w.writers, p)
+	}
+	clear(w.pending)
+	return errors.Join(errs...)
+}
