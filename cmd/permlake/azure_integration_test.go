@@ -159,4 +159,29 @@ func TestAzureRunThroughAPIsAndAzurite(t *testing.T) {
 	if got := events(); len(got) != len(want) {
 		t.Errorf("a re-run changed the activity: %d rows, want %d", len(got), len(want))
 	}
+
+	// permlake check: every read works; then dev's role assignments are denied and named.
+	code, out, stderr := runCLI(t, ctx, "check", "--config", cfg)
+	if code != exitOK || strings.Count(out, itProd) < 5 || strings.Count(out, itDev) < 5 {
+		t.Errorf("check: exit %d, want 0 with rows for both subscriptions:\n%s%s", code, out, stderr)
+	}
+	arm.Denied = map[string]bool{itDev: true}
+	code, out, _ = runCLI(t, ctx, "check", "--config", cfg)
+	var missing []string
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, "MISSING") {
+			missing = append(missing, line)
+		}
+	}
+	if code != exitFailed || len(missing) == 0 {
+		t.Fatalf("check with dev denied: exit %d\n%s", code, out)
+	}
+	for _, line := range missing {
+		if !strings.HasPrefix(line, itDev) || !strings.Contains(line, "AuthorizationFailed") {
+			t.Errorf("check line %q: only dev's ARM reads may be missing, with ARM's reason", line)
+		}
+	}
+	if !strings.Contains(out, "Microsoft.Authorization/roleAssignments/read") {
+		t.Errorf("check does not name the missing permission:\n%s", out)
+	}
 }

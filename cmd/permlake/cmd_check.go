@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/permlake/permlake/extract/aws"
+	"github.com/permlake/permlake/extract/azure"
 )
 
 func newCheckCmd(a *app) *cobra.Command {
@@ -20,7 +21,9 @@ role and the IAM calls of a snapshot (GetAccountAuthorizationDetails, GenerateCr
 a listing of the account's CloudTrail folder through the trail bucket's role, and, with an
 organization role, the Organizations reads of account discovery and service control policies
 (DescribeOrganization, ListAccounts, ListParents, ListPolicies, DescribePolicy,
-ListTargetsForPolicy). It prints one
+ListTargetsForPolicy), and for each Azure subscription reached through the APIs, the token, the
+role definition, role assignment and provider operations reads and the Graph directory reads. It
+prints one
 line per check and exits 1 when anything is missing, naming the permission and the error.` + exitStatusHelp,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -98,5 +101,34 @@ func runChecks(ctx context.Context, c *Config, accounts []string) ([]aws.Check, 
 			checks = append(checks, trail.Check(ctx, id))
 		}
 	}
-	return checks, nil
+	az, err := azureChecks(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	return append(checks, az...), nil
+}
+
+// azureChecks tries, for every selected subscription reached through the APIs, each ARM and
+// Graph read a run makes (extract/azure.API.Check), as rows of the same table.
+func azureChecks(ctx context.Context, c *Config) ([]aws.Check, error) {
+	az, err := openAzure(ctx, c)
+	if err != nil || az == nil {
+		return nil, withCode(exitUsage, err)
+	}
+	defer az.close()
+	api, ok := az.src.(*azure.API)
+	if !ok {
+		return nil, nil // offline snapshots: nothing to reach
+	}
+	subs, err := api.Subscriptions(ctx)
+	if err != nil {
+		return []aws.Check{{AccountID: "azure", What: "Microsoft.Resources/subscriptions/read", Detail: err.Error()}}, nil
+	}
+	var out []aws.Check
+	for _, s := range subs {
+		for _, ch := range api.Check(ctx, s.ID) {
+			out = append(out, aws.Check{AccountID: ch.SubscriptionID, What: ch.What, OK: ch.OK, Detail: ch.Detail})
+		}
+	}
+	return out, nil
 }
