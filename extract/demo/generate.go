@@ -179,6 +179,9 @@ func Generate(ctx context.Context, dir string, cfg Config) (*Org, error) {
 	if err := g.writeOrganization(); err != nil {
 		return nil, err
 	}
+	if err := g.writeAzure(); err != nil {
+		return nil, err
+	}
 	if err := g.writeTruth(); err != nil {
 		return nil, err
 	}

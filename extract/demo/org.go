@@ -99,6 +99,16 @@ type Org struct {
 	Events              int       `json:"events"` // records written to log files, re-deliveries included
 	Files               int       `json:"files"`  // CloudTrail log files (digests not counted)
 	DigestFiles         int       `json:"digest_files"`
+
+	// The Azure tenant, written under azure/ (see azure.go).
+	AzureTenantID          string              `json:"azure_tenant_id"`
+	AzureManagementGroupID string              `json:"azure_management_group_id"`
+	AzureSubscriptions     []AzureSubscription `json:"azure_subscriptions"`
+	AzureActivityRecords   int                 `json:"azure_activity_records"` // Activity Log records in PT1H.json blobs
+	AzureSignInRecords     int                 `json:"azure_signin_records"`   // sign-in records in the four sign-in containers
+	AzureBlobs             int                 `json:"azure_blobs"`            // PT1H.json blobs written
+
+	azureTruth *AzureTruth // for the ground truth file
 }
 
 // accounts lays out the organization: management, log-archive, then the members. The first

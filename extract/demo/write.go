@@ -51,6 +51,8 @@ type GroundTruth struct {
 	// in each account: no identity there is granted them, whatever its own policies say.
 	SCPDenied []AccountAction `json:"scp_denied"`
 	Stats     map[string]int  `json:"stats"`
+	// Azure is the Azure tenant's ground truth (see AzureTruth).
+	Azure *AzureTruth `json:"azure"`
 }
 
 func sortSlots(keys []slotKey) {
@@ -281,5 +283,6 @@ func (g *generator) writeTruth() error {
 	}
 	slices.SortFunc(gt.InactiveIdentities, func(x, y Identity) int { return compareStrings(x.PrincipalARN, y.PrincipalARN) })
 	_, gt.SCPDenied = g.organizationSnapshot()
+	gt.Azure = g.org.azureTruth
 	return writeJSON(filepath.Join(g.dir, "ground-truth.json"), gt)
 }
