@@ -118,15 +118,16 @@ func AzureActivity(line []byte, meta RecordMeta) (schemas.AzureActivityEvent, er
 		ev.ResourceProvider = azProviderOfOperation(op)
 	}
 
-	// properties.eventCategory carries the REST category (Administrative, Policy, …); the
-	// top-level category of storage records may say "Write" instead (§4.2).
+	// properties.eventCategory carries the REST category (Administrative, Policy, …). The
+	// top-level category of storage records may instead say "Write" (the schema sample), which
+	// FORMATS.md §4.2 maps to Administrative: the kind of operation, not a category.
 	var props struct {
 		EventCategory azText `json:"eventCategory"`
 	}
 	if p := bytes.TrimSpace(r.Properties); len(p) > 0 && p[0] == '{' && json.Unmarshal(p, &props) == nil && props.EventCategory != "" {
 		ev.Category = opt(string(props.EventCategory))
 	} else {
-		ev.Category = opt(string(r.Category))
+		ev.Category = opt(azCategory(string(r.Category)))
 	}
 
 	var id azIdentity
@@ -209,6 +210,17 @@ func azProviderOfOperation(op string) *string {
 		return nil
 	}
 	return opt(strings.ToLower(ns))
+}
+
+// azCategory is the top-level category of an Activity Log record, with the operation-kind
+// spellings of the storage-schema sample ("Write", also "Delete" and "Action") read as the
+// Administrative category they stand for (FORMATS.md §4.2).
+func azCategory(c string) string {
+	switch strings.ToLower(c) {
+	case "write", "delete", "action":
+		return "Administrative"
+	}
+	return c
 }
 
 // azIsWriteLike reports whether an operation name is a write, delete or action: the operations

@@ -234,6 +234,22 @@ func TestAzureActivityFields(t *testing.T) {
 				}
 				return ""
 			}},
+		{"category: a top-level Write without eventCategory is Administrative",
+			`{"time":"2026-11-22T07:00:00Z","operationName":"microsoft.support/supporttickets/write","category":"Write","resultType":"Success","properties":{"statusCode":"Created"}}`,
+			func(ev schemas.AzureActivityEvent) string {
+				if str(ev.Category) != "Administrative" || str(ev.ResourceProvider) != "microsoft.support" {
+					return "category " + str(ev.Category)
+				}
+				return ""
+			}},
+		{"category: a top-level category other than an operation kind is kept",
+			`{"time":"2026-11-22T07:00:00Z","operationName":"Microsoft.Security/locations/alerts/activate/action","category":"Security","resultType":"Succeeded"}`,
+			func(ev schemas.AzureActivityEvent) string {
+				if str(ev.Category) != "Security" {
+					return "category " + str(ev.Category)
+				}
+				return ""
+			}},
 		{"category: properties.eventCategory beats the top-level Write",
 			`{"time":"2026-11-22T07:00:00Z","operationName":"Microsoft.Authorization/policies/audit/action","category":"Write","resultType":"Success","properties":{"eventCategory":"Policy"}}`,
 			func(ev schemas.AzureActivityEvent) string {
@@ -492,4 +508,44 @@ func TestAzureSignInErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzAzureActivity: any line either fails or yields a row whose normalised columns hold their
+// contracts (UTC time, 64-hex key, lower-case hyphenated GUIDs, lower-case derived IDs).
+func FuzzAzureActivity(f *testing.F) {
+	for _, l := range readLinesF(f, "testdata/azure/activity_PT1H.json") {
+		f.Add(l)
+	}
+	f.Add([]byte(activityRecord(`"2026-11-22T07:00:00"`, `,"identity":"x"`)))
+	f.Add([]byte(signInServicePrincipal))
+	f.Fuzz(func(t *testing.T, line []byte) {
+		ev, err := AzureActivity(line, RecordMeta{})
+		if err != nil {
+			return
+		}
+		if ev.EventTime.Location() != time.UTC || len(ev.RecordKey) != 64 || ev.OperationName == "" || ev.ResourceIDLC != strings.ToLower(ev.ResourceID) {
+			t.Fatalf("row breaks its contract: %+v", ev)
+		}
+		for name, p := range map[string]*string{"principal_id": ev.PrincipalID, "tenant_id": ev.TenantID, "app_id": ev.AppID,
+			"role_assignment_id": ev.RoleAssignmentID, "role_definition_id": ev.RoleDefinitionID} {
+			if p != nil {
+				if g, ok := azGUID(*p); !ok || g != *p {
+					t.Fatalf("%s = %q is not a normalised GUID", name, *p)
+				}
+			}
+		}
+		for name, p := range map[string]*string{"action": ev.Action, "resource_group": ev.ResourceGroup, "resource_provider": ev.ResourceProvider} {
+			if p != nil && *p != strings.ToLower(*p) {
+				t.Fatalf("%s = %q is not lower case", name, *p)
+			}
+		}
+	})
+}
+
+func readLinesF(f *testing.F, path string) [][]byte {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		f.Fatal(err)
+	}
+	return bytes.Split(bytes.TrimSpace(b), []byte("\n"))
 }

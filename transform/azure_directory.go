@@ -96,9 +96,6 @@ func AzureDirectory(in DirectoryInput, meta SnapshotMeta) (*AzureDirectorySnapsh
 					}
 				}
 			}
-		case schemas.AzureGroup:
-			// Groups have no accountEnabled; a group is neither enabled nor disabled.
-			row.IsEnabled = nil
 		case schemas.AzureServicePrincipal:
 			row.AppID = azOptGUID(o.AppID)
 			if strings.EqualFold(o.ServicePrincipalType, "ManagedIdentity") {
