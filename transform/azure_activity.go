@@ -75,6 +75,7 @@ var (
 // are kept whole as JSON text.
 func AzureActivity(line []byte, meta RecordMeta) (schemas.AzureActivityEvent, error) {
 	text := azTrimRecord(line)
+	sum := sha256.Sum256(text) // before decoding: the key is of the text as read
 	var r azActivityRecord
 	if err := json.Unmarshal(text, &r); err != nil {
 		return schemas.AzureActivityEvent{}, fmt.Errorf("activity record %s: %w", meta.name(), err)
@@ -89,7 +90,6 @@ func AzureActivity(line []byte, meta RecordMeta) (schemas.AzureActivityEvent, er
 	if err != nil {
 		return schemas.AzureActivityEvent{}, fmt.Errorf("activity record %s: time: %w", meta.name(), err)
 	}
-	sum := sha256.Sum256(text)
 	resID, op := string(r.ResourceID), string(r.OperationName)
 	ev := schemas.AzureActivityEvent{
 		RecordKey:       hex.EncodeToString(sum[:]),
