@@ -209,6 +209,7 @@ type AzurePrincipal struct {
 	CreatedAt                  *time.Time `parquet:"created_at,optional,timestamp(microsecond:local)"`
 	LastSignInAt               *time.Time `parquet:"last_sign_in_at,optional,timestamp(microsecond:local)"`
 	LastNonInteractiveSignInAt *time.Time `parquet:"last_non_interactive_sign_in_at,optional,timestamp(microsecond:local)"`
+	LastSuccessfulSignInAt     *time.Time `parquet:"last_successful_sign_in_at,optional,timestamp(microsecond:local)"`
 	HasSignInActivity          bool       `parquet:"has_sign_in_activity"`
 	SnapshotAt                 time.Time  `parquet:"snapshot_at,timestamp(microsecond:local)"`
 	RunID                      string     `parquet:"_run_id"`
@@ -226,8 +227,9 @@ var AzurePrincipals = newTableBy(ByTenantHour, "azure_principals",
 		"app_id":                          "appId (service principals and managed identities).",
 		"is_enabled":                      "accountEnabled.",
 		"created_at":                      "createdDateTime.",
-		"last_sign_in_at":                 "signInActivity.lastSignInDateTime (users): last interactive sign-in.",
+		"last_sign_in_at":                 "signInActivity.lastSignInDateTime (users): last interactive sign-in attempt, successful or not.",
 		"last_non_interactive_sign_in_at": "signInActivity.lastNonInteractiveSignInDateTime (users).",
+		"last_successful_sign_in_at":      "signInActivity.lastSuccessfulSignInDateTime (users): the last sign-in that succeeded, interactive or not (the two above include failed attempts); recorded since December 2023.",
 		"has_sign_in_activity":            "False when Graph could not return sign-in activity (no Entra ID P1 licence or AuditLog.Read.All): last sign-in is then unknown, not never.",
 	}))
 

@@ -45,6 +45,7 @@ type azGraphObject struct {
 	SignInActivity       *struct {
 		LastSignInDateTime               string `json:"lastSignInDateTime"`
 		LastNonInteractiveSignInDateTime string `json:"lastNonInteractiveSignInDateTime"`
+		LastSuccessfulSignInDateTime     string `json:"lastSuccessfulSignInDateTime"`
 	} `json:"signInActivity"`
 }
 
@@ -93,6 +94,9 @@ func AzureDirectory(in DirectoryInput, meta SnapshotMeta) (*AzureDirectorySnapsh
 					}
 					if row.LastNonInteractiveSignInAt, err = azOptTime(s.LastNonInteractiveSignInDateTime); err != nil {
 						return fmt.Errorf("%s: lastNonInteractiveSignInDateTime: %w", what, err)
+					}
+					if row.LastSuccessfulSignInAt, err = azOptTime(s.LastSuccessfulSignInDateTime); err != nil {
+						return fmt.Errorf("%s: lastSuccessfulSignInDateTime: %w", what, err)
 					}
 				}
 			}

@@ -16,6 +16,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/permlake/permlake/extract"
+	"github.com/permlake/permlake/extract/azure"
 	"github.com/permlake/permlake/extract/demo"
 )
 
@@ -82,6 +83,12 @@ func (a *app) demo(ctx context.Context, f demoFlags) error {
 	c.AWS.Trail = TrailConfig{URL: "file://" + filepath.Join(src, "s3", org.TrailBucket), Prefix: org.TrailPrefix, OrganizationID: org.OrganizationID}
 	c.AWS.IAMSnapshots = StoreConfig{URL: "file://" + filepath.Join(src, "iam")}
 	c.AWS.Organization.Export = StoreConfig{URL: "file://" + filepath.Join(src, "organization")}
+	if org.AzureTenantID != "" {
+		// The tenant's ARM and Graph answers and its export storage, as offline copies.
+		c.Azure.Snapshots = StoreConfig{URL: "file://" + filepath.Join(src, "azure")}
+		c.Azure.Discovery = azure.Discovery{Discover: true}
+		c.Azure.Logs = AzureLogsConfig{URL: "file://" + filepath.Join(src, "azure", "blob")}
+	}
 	var accounts []extract.Account
 	for _, acct := range org.Accounts {
 		c.AWS.Accounts = append(c.AWS.Accounts, AccountConfig{ID: acct.ID, Name: acct.Name})
@@ -240,19 +247,21 @@ func demoSummary(ctx context.Context, w io.Writer, warehouse, out string) error 
 		return err
 	}
 	defer db.Close()
-	var accounts, events, principals, used, unused, unknown, inactive int64
+	var accounts, events, subs, azEvents, principals, used, unused, unknown, inactive int64
 	q := `select
 	  (select count(distinct account_id) from src_aws_cloudtrail_events),
 	  (select count(*) from src_aws_cloudtrail_events),
+	  (select count(distinct subscription_id) from src_azure_role_assignments),
+	  (select count(*) from src_azure_activity_events),
 	  (select count(distinct principal_arn) from permission_usage),
 	  (select count(*) from permission_usage where status = 'used'),
 	  (select count(*) from permission_usage where status = 'unused'),
 	  (select count(*) from permission_usage where status = 'unknown'),
 	  (select count(*) from inactive_identities)`
-	if err := db.QueryRowContext(ctx, q).Scan(&accounts, &events, &principals, &used, &unused, &unknown, &inactive); err != nil {
+	if err := db.QueryRowContext(ctx, q).Scan(&accounts, &events, &subs, &azEvents, &principals, &used, &unused, &unknown, &inactive); err != nil {
 		return fmt.Errorf("summary: %w", err)
 	}
-	fmt.Fprintf(w, "permlake demo: %d accounts, %d CloudTrail events, %d principals\n", accounts, events, principals)
+	fmt.Fprintf(w, "permlake demo: %d accounts, %d CloudTrail events; %d Azure subscriptions, %d Activity Log records; %d principals\n", accounts, events, subs, azEvents, principals)
 	fmt.Fprintf(w, "permissions: %d used, %d granted but unused, %d unknown (not observable); %d inactive identities\n", used, unused, unknown, inactive)
 	rows, err := db.QueryContext(ctx, `select principal_arn, score, band, unused_count, unused_high_risk_count
 	  from creep_scores order by score desc, principal_arn limit 5`)

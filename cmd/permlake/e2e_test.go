@@ -36,6 +36,25 @@ type groundTruth struct {
 		Action    string `json:"action"`
 	} `json:"scp_denied"`
 	Stats map[string]int `json:"stats"`
+	Azure *struct {
+		TenantID        string   `json:"tenant_id"`
+		SubscriptionIDs []string `json:"subscription_ids"`
+		Principals      []struct {
+			SubscriptionID string   `json:"subscription_id"`
+			PrincipalID    string   `json:"principal_id"`
+			UsedActions    []string `json:"used_actions"`
+		} `json:"principals"`
+		InactivePrincipals []struct {
+			PrincipalID   string `json:"principal_id"`
+			PrincipalType string `json:"principal_type"`
+		} `json:"inactive_principals"`
+		Expectations []struct {
+			SubscriptionID string `json:"subscription_id"`
+			PrincipalID    string `json:"principal_id"`
+			Action         string `json:"action"`
+			Status         string `json:"status"`
+		} `json:"expectations"`
+	} `json:"azure"`
 }
 
 func runCLI(t *testing.T, ctx context.Context, args ...string) (int, string, string) {
@@ -156,7 +175,7 @@ func TestDemoEndToEnd(t *testing.T) {
 			}
 		}
 		got := queryStrings(t, wh, `select lower(account_id || ' ' || principal_arn || ' ' || action) from permission_usage
-			where status in ('used', 'used_not_granted')`)
+			where cloud = 'aws' and status in ('used', 'used_not_granted')`)
 		if missing, extra := diffSets(want, got); len(missing)+len(extra) > 0 {
 			t.Errorf("used actions differ from the ground truth\nmissing (%d): %s\nextra (%d): %s", len(missing), strings.Join(missing, "\n  "), len(extra), strings.Join(extra, "\n  "))
 		}
@@ -170,7 +189,7 @@ func TestDemoEndToEnd(t *testing.T) {
 		for _, p := range gt.InactiveIdentities {
 			want = append(want, p.AccountID+" "+p.PrincipalType+" "+p.PrincipalARN)
 		}
-		got := queryStrings(t, wh, `select account_id || ' ' || principal_type || ' ' || principal_arn from inactive_identities where credential = 'identity'`)
+		got := queryStrings(t, wh, `select account_id || ' ' || principal_type || ' ' || principal_arn from inactive_identities where cloud = 'aws' and credential = 'identity'`)
 		if missing, extra := diffSets(want, got); len(missing)+len(extra) > 0 {
 			t.Errorf("inactive identities differ\nmissing: %v\nextra: %v", missing, extra)
 		}
@@ -196,6 +215,47 @@ func TestDemoEndToEnd(t *testing.T) {
 		}
 		if n := queryInt(t, wh, `select count(*) from permission_usage where account_id = ? and action = 'cloudtrail:LookupEvents'`, gt.SCPDenied[0].AccountID); n == 0 {
 			t.Errorf("account %s lost actions no SCP denies", gt.SCPDenied[0].AccountID)
+		}
+	})
+
+	t.Run("azure marts equal the ground truth", func(t *testing.T) {
+		az := gt.Azure
+		if az == nil || len(az.SubscriptionIDs) != 2 {
+			t.Fatalf("ground truth has no Azure tenant with two subscriptions: %+v", az)
+		}
+		var want []string
+		for _, p := range az.Principals {
+			for _, a := range p.UsedActions {
+				want = append(want, p.SubscriptionID+" "+p.PrincipalID+" "+strings.ToLower(a))
+			}
+		}
+		got := queryStrings(t, wh, `select account_id || ' ' || principal_arn || ' ' || lower(action) from permission_usage
+			where cloud = 'azure' and status in ('used', 'used_not_granted')`)
+		if missing, extra := diffSets(want, got); len(missing)+len(extra) > 0 || len(want) == 0 {
+			t.Errorf("azure used actions differ from the ground truth\nmissing: %v\nextra: %v", missing, extra)
+		}
+		for _, e := range az.Expectations {
+			status := queryStrings(t, wh, `select status from permission_usage where cloud = 'azure' and account_id = ? and principal_arn = ? and lower(action) = ?`,
+				e.SubscriptionID, e.PrincipalID, e.Action)
+			switch {
+			case e.Status == "not_granted" && len(status) == 1 && status[0] != "used_not_granted":
+				t.Errorf("%s %s %s: %s, want not granted", e.SubscriptionID, e.PrincipalID, e.Action, status[0])
+			case e.Status != "not_granted" && (len(status) != 1 || status[0] != e.Status):
+				t.Errorf("%s %s %s: %v, want %s", e.SubscriptionID, e.PrincipalID, e.Action, status, e.Status)
+			}
+		}
+		want = nil
+		for _, p := range az.InactivePrincipals {
+			want = append(want, az.TenantID+" "+p.PrincipalType+" "+p.PrincipalID)
+		}
+		got = queryStrings(t, wh, `select account_id || ' ' || principal_type || ' ' || principal_arn from inactive_identities where cloud = 'azure'`)
+		if missing, extra := diffSets(want, got); len(missing)+len(extra) > 0 || len(want) == 0 {
+			t.Errorf("azure inactive principals differ\nmissing: %v\nextra: %v", missing, extra)
+		}
+		for _, mart := range []string{"permission_usage", "service_usage", "creep_scores", "account_creep_scores", "least_privilege_policies", "unused_high_risk", "inactive_identities"} {
+			if n := queryInt(t, wh, `select count(*) from `+mart+` where cloud = 'azure'`); n == 0 {
+				t.Errorf("mart %s has no Azure row", mart)
+			}
 		}
 	})
 

@@ -105,7 +105,8 @@ type AzureTruth struct {
 	// subscription then principal ID. Callers whose operations all failed appear with no
 	// used actions.
 	Principals []AzurePrincipalUse `json:"principals"`
-	// InactivePrincipals are the users, service principals and managed identities created
+	// InactivePrincipals are the users, service principals and managed identities holding a role
+	// (directly or through a group) created
 	// before the look-back (LookbackDays before WindowEnd) with no successful sign-in and no
 	// Succeeded operation in it (a failed sign-in, a disabled account or a sign-in before the
 	// look-back does not make them active). Sorted by ID.
@@ -690,8 +691,20 @@ func (az *azureGen) truth() *AzureTruth {
 		return compareStrings(x.PrincipalID, y.PrincipalID)
 	})
 	since := az.end.AddDate(0, 0, -azLookbackDay)
+	// Only principals that hold a role (directly or through a group, transitively) are judged:
+	// the directory snapshot holds just the principals role assignments name, since a permission
+	// analysis has nothing to say about an identity with no permission.
+	holds := map[string]bool{}
+	for _, a := range m.assignments {
+		holds[a.principal] = true
+		if m.byKey[a.principal].kind == azGroup {
+			for _, k := range m.transitive(a.principal) {
+				holds[k] = true
+			}
+		}
+	}
 	for _, p := range m.principals {
-		if p.kind == azGroup || !p.created.Before(since) {
+		if p.kind == azGroup || !p.created.Before(since) || !holds[p.key] {
 			continue
 		}
 		last := az.lastOK[p.id]

@@ -1,9 +1,10 @@
--- The latest sign of life of each Azure principal that holds a role assignment: a sign-in (any
--- of the four sign-in logs, failed ones included: someone tried to use it), an Activity Log record
--- by it, or Graph's signInActivity. has_evidence is false when none of those sources could have
--- seen it — no sign-in log exported for the tenant in the window, no Activity Log record of any
--- subscription in it, and no signInActivity from Graph — so that it is never called inactive on
--- no evidence.
+-- The latest sign of use of each Azure principal that holds a role assignment: a successful
+-- sign-in (any of the four sign-in logs), a successful Activity Log operation by it, or Graph's
+-- lastSuccessfulSignInDateTime. Failed sign-ins and failed operations are not use: a disabled
+-- account, or someone spraying passwords at a forgotten one, does not make it active.
+-- has_evidence is false when none of those sources could have seen it — no sign-in log exported
+-- for the tenant in the window, no Activity Log record of any subscription in it, and no
+-- signInActivity from Graph — so that it is never called inactive on no evidence.
 with holders as (
     select distinct principal_id from int_azure_assignments__expanded
 ),
@@ -18,14 +19,14 @@ principals as (
 signins as (
     select principal_id, max(event_time) as last_at
     from stg_azure__signin_events
-    where principal_id is not null and event_time < getvariable('now')
+    where principal_id is not null and is_success and event_time < getvariable('now')
     group by principal_id
 ),
 
 activity as (
     select principal_id, max(event_time) as last_at
     from stg_azure__activity_events
-    where principal_id is not null and event_time < getvariable('now')
+    where principal_id is not null and is_success and event_time < getvariable('now')
     group by principal_id
 ),
 
@@ -46,9 +47,9 @@ sources as (
     union all
     select p.tenant_id, p.principal_id, a.last_at, 'activity_log' from principals as p inner join activity as a on a.principal_id = p.principal_id
     union all
-    select tenant_id, principal_id, greatest(last_sign_in_at, last_non_interactive_sign_in_at), 'graph_sign_in_activity'
+    select tenant_id, principal_id, last_successful_sign_in_at, 'graph_sign_in_activity'
     from principals
-    where has_sign_in_activity and coalesce(last_sign_in_at, last_non_interactive_sign_in_at) is not null
+    where has_sign_in_activity and last_successful_sign_in_at is not null
 ),
 
 latest as (

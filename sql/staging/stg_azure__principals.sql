@@ -19,6 +19,7 @@ final as (
         s.created_at,
         s.last_sign_in_at,
         s.last_non_interactive_sign_in_at,
+        s.last_successful_sign_in_at,
         s.has_sign_in_activity
     from source as s
     inner join latest as l on s.tenant_id = l.tenant_id and s.snapshot_at = l.snapshot_at
