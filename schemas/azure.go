@@ -274,3 +274,46 @@ var AzureProviderOperations = newTableBy(ByTenantHour, "azure_provider_operation
 		"display_name":   "displayName.",
 		"is_data_action": "isDataAction: a data-plane operation (dataActions).",
 	}))
+
+// AzureAuditEvent is one row of azure_audit_events: one Entra ID directory audit record (who
+// changed what in the directory: users, groups, role assignments, applications).
+type AzureAuditEvent struct {
+	AuditID             string    `parquet:"audit_id"`
+	EventTime           time.Time `parquet:"event_time,timestamp(microsecond:local)"`
+	Category            *string   `parquet:"category,optional"`
+	ActivityDisplayName *string   `parquet:"activity_display_name,optional"`
+	OperationType       *string   `parquet:"operation_type,optional"`
+	Result              *string   `parquet:"result,optional"`
+	IsSuccess           bool      `parquet:"is_success"`
+	LoggedByService     *string   `parquet:"logged_by_service,optional"`
+	InitiatedByID       *string   `parquet:"initiated_by_id,optional"`
+	InitiatedByType     *string   `parquet:"initiated_by_type,optional"`
+	InitiatedByName     *string   `parquet:"initiated_by_name,optional"`
+	CorrelationID       *string   `parquet:"correlation_id,optional"`
+	TargetResources     *string   `parquet:"target_resources,optional"`
+	Properties          *string   `parquet:"properties,optional"`
+	RunID               string    `parquet:"_run_id"`
+	SourceKey           string    `parquet:"_source_key"`
+	SourceLine          int64     `parquet:"_source_line"`
+}
+
+// AzureAuditEvents is the azure_audit_events table.
+var AzureAuditEvents = newTableBy(ByTenantHour, "azure_audit_events",
+	"Entra ID directory audit records from the diagnostic-settings export (insights-logs-auditlogs).",
+	"one row per audit record (audit_id) per event hour", AzureAuditEvent{}, []string{"audit_id"}, withLineage(map[string]string{
+		"audit_id":              "properties.id of the audit record.",
+		"event_time":            "time (else properties.activityDateTime), UTC.",
+		"category":              "properties.category (UserManagement, GroupManagement, RoleManagement, ApplicationManagement, ...).",
+		"activity_display_name": "properties.activityDisplayName (\"Add member to role\").",
+		"operation_type":        "properties.operationType (Add, Update, Delete, Assign, ...).",
+		"result":                "properties.result (success, failure, timeout, unknownFutureValue).",
+		"is_success":            "True when result is success.",
+		"logged_by_service":     "properties.loggedByService (Core Directory, PIM, ...).",
+		"initiated_by_id":       "Object ID of who made the change: initiatedBy.user.id, else initiatedBy.app.servicePrincipalId (lower-case UUID).",
+		"initiated_by_type":     "user or service_principal.",
+		"initiated_by_name":     "initiatedBy.user.userPrincipalName, else initiatedBy.app.displayName.",
+		"correlation_id":        "properties.correlationId.",
+		"target_resources":      "properties.targetResources as JSON text (what was changed, with modifiedProperties).",
+		"properties":            "properties as JSON text.",
+		"_source_line":          "1-based line of the record in its blob.",
+	}))

@@ -166,7 +166,7 @@ var All = []*Table{
 	IAMPolicyAttachments, IAMPolicyStatements, IAMCredentialReport,
 	OrgAccounts, OrgPolicies, OrgPolicyStatements,
 	AzureActivityEvents, AzureSignInEvents, AzureRoleDefinitions, AzureRoleAssignments, AzurePrincipals,
-	AzureGroupMembers, AzureProviderOperations,
+	AzureGroupMembers, AzureProviderOperations, AzureAuditEvents,
 }
 
 // ByName returns the table called name, or nil.

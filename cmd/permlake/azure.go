@@ -65,6 +65,7 @@ func (c AzureConfig) enabled() bool {
 const (
 	sourceAzureActivity = "azure_activity"
 	sourceAzureSignIns  = "azure_signins"
+	sourceAzureAudit    = "azure_audit"
 )
 
 // blobsPerCommit bounds how many export blobs (hours) one commit covers, so that few partition
@@ -314,7 +315,7 @@ func (p *pipeline) azureSubscription(ctx context.Context, sub azure.Subscription
 
 // azureTenant writes the tenant's directory snapshot (the principals its subscriptions' role
 // assignments name, with groups' transitive members), the operations catalog, and ingests its
-// sign-in exports.
+// audit and sign-in exports.
 func (p *pipeline) azureTenant(ctx context.Context, tenantID string, principals []string, operations func() ([]byte, error), w window, log *slog.Logger) (res accountResult) {
 	res.outcome = load.AccountOutcome{AccountID: tenantID, Cloud: "azure", Status: "ok"}
 	fail := func(err error) accountResult {
@@ -366,6 +367,17 @@ func (p *pipeline) azureTenant(ctx context.Context, tenantID string, principals 
 	}
 	if p.az.reader == nil {
 		return res
+	}
+	audit, err := activity.EntraExport(activity.ContainerAuditLogs, tenantID)
+	if err != nil {
+		return fail(err)
+	}
+	if err := ingestExport(ctx, p, audit, tenantID, schemas.ByTenantHour, schemas.AzureAuditEvents, sourceAzureAudit,
+		func(e *schemas.AzureAuditEvent) string { return e.AuditID }, func(raw []byte, m transform.RecordMeta) (schemas.AzureAuditEvent, time.Time, error) {
+			ev, err := transform.AzureAudit(raw, m)
+			return ev, ev.EventTime, err
+		}, w, log, &res); err != nil {
+		return fail(fmt.Errorf("%s: %w", activity.ContainerAuditLogs, err))
 	}
 	containers := make([]string, 0, len(signInCategories))
 	for c := range signInCategories {

@@ -88,6 +88,10 @@ func TestAzureRunThroughAPIsAndAzurite(t *testing.T) {
 			activityLine(itProd, itAlice, start, ok, "c-2", hour.Add(3*time.Minute))[:40])) // a half line, completed later
 	azuretest.Append(ctx, t, actC, blobName(devExp, hour), []byte(activityLine(itDev, itAlice, write, "Failed", "c-3", hour.Add(5*time.Minute))+"\n"))
 	azuretest.Append(ctx, t, sigC, blobName(sigExp, hour), []byte(signInLine("s-1", itAlice, hour.Add(10*time.Minute))+"\n"))
+	audC := az.Container(ctx, t, activity.ContainerAuditLogs)
+	audExp, _ := activity.EntraExport(activity.ContainerAuditLogs, itTenant)
+	azuretest.Append(ctx, t, audC, blobName(audExp, hour), []byte(fmt.Sprintf(`{"time":"%s","category":"AuditLogs","properties":{"id":"Directory_1","category":"RoleManagement","result":"success","activityDisplayName":"Add member to role","initiatedBy":{"user":{"id":"%s","userPrincipalName":"alice@example.com"}}}}`+"\n",
+		hour.Add(20*time.Minute).Format(time.RFC3339), itAlice)))
 
 	dir := t.TempDir()
 	c := testConfig(dir, "azure")
@@ -128,6 +132,9 @@ func TestAzureRunThroughAPIsAndAzurite(t *testing.T) {
 	}
 	if n := count("azure_signin_events", "tenant_id"); n != 1 {
 		t.Errorf("sign-ins = %d, want 1", n)
+	}
+	if n := count("azure_audit_events", "tenant_id"); n != 1 {
+		t.Errorf("audit records = %d, want 1", n)
 	}
 	if arm.Throttled() == 0 {
 		t.Error("the ARM server's 429 was never sent")

@@ -1,6 +1,6 @@
 -- The latest sign of use of each Azure principal that holds a role assignment: a successful
--- sign-in (any of the four sign-in logs), a successful Activity Log operation by it, or Graph's
--- lastSuccessfulSignInDateTime. Failed sign-ins and failed operations are not use: a disabled
+-- sign-in (any of the four sign-in logs), a successful Activity Log operation by it, a successful
+-- directory change it made (audit log), or Graph's lastSuccessfulSignInDateTime. Failed sign-ins and failed operations are not use: a disabled
 -- account, or someone spraying passwords at a forgotten one, does not make it active.
 -- has_evidence is false when none of those sources could have seen it — no sign-in log exported
 -- for the tenant in the window, no Activity Log record of any subscription in it, and no
@@ -30,6 +30,13 @@ activity as (
     group by principal_id
 ),
 
+audits as (
+    select initiated_by_id as principal_id, max(event_time) as last_at
+    from stg_azure__audit_events
+    where initiated_by_id is not null and is_success and event_time < getvariable('now')
+    group by initiated_by_id
+),
+
 signin_tenants as (
     select distinct tenant_id
     from stg_azure__signin_events
@@ -46,6 +53,8 @@ sources as (
     select p.tenant_id, p.principal_id, s.last_at, 'sign_in_log' as source from principals as p inner join signins as s on s.principal_id = p.principal_id
     union all
     select p.tenant_id, p.principal_id, a.last_at, 'activity_log' from principals as p inner join activity as a on a.principal_id = p.principal_id
+    union all
+    select p.tenant_id, p.principal_id, a.last_at, 'audit_log' from principals as p inner join audits as a on a.principal_id = p.principal_id
     union all
     select tenant_id, principal_id, last_successful_sign_in_at, 'graph_sign_in_activity'
     from principals

@@ -149,3 +149,38 @@ func TestAzureMarts(t *testing.T) {
 		t.Errorf("alice's creep score = %v", got)
 	}
 }
+
+// TestAzureAuditLogIsActivity: a successful directory change is a sign of use; a failed one is
+// not.
+func TestAzureAuditLogIsActivity(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	root := writeFixtureLake(t)
+	writeAzureFixture(t, root)
+	l, err := load.Open(ctx, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	sp := func(s string) *string { return &s }
+	if _, err := load.ReplacePartition(ctx, l, schemas.AzureAuditEvents, load.Partition{ID: azTenant, By: schemas.ByTenantHour, Hour: hour}, []schemas.AzureAuditEvent{
+		{AuditID: "a1", EventTime: hour, Result: sp("success"), IsSuccess: true, InitiatedByID: sp(mi), InitiatedByType: sp("service_principal"), SourceKey: "k"},
+		{AuditID: "a2", EventTime: hour, Result: sp("failure"), InitiatedByID: sp(ci), InitiatedByType: sp("service_principal"), SourceKey: "k"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	db, err := buildLake(t, sqlfiles.FS, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rowsOf(t, db, `select last_activity_source from int_azure_principals__activity where principal_id = '`+mi+`'`); strings.Join(got, ",") != "audit_log" {
+		t.Errorf("managed identity's last activity = %v, want its directory change", got)
+	}
+	if got := rowsOf(t, db, `select count(*)::varchar from inactive_identities where cloud = 'azure'`); got[0] != "0" {
+		t.Errorf("azure inactive identities = %v, want none", got)
+	}
+	if got := rowsOf(t, db, `select last_activity_source from int_azure_principals__activity where principal_id = '`+ci+`'`); strings.Join(got, ",") != "activity_log" {
+		t.Errorf("a failed directory change counted for ci: %v", got)
+	}
+}
