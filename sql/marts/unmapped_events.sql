@@ -1,18 +1,37 @@
--- CloudTrail events no IAM action could be derived for: counted so the mapping can be improved.
-with events as (
+-- Calls no permission could be derived for, counted so the mapping can be improved: CloudTrail
+-- (eventSource, eventName) pairs that map to no IAM action, and Azure Activity Log operations by a
+-- principal that carry no RBAC action (no identity.authorization.action, and an operationName that
+-- is not a write, delete or action).
+with aws_events as (
     select * from stg_aws__cloudtrail_events
     where action_mapping = 'unmapped'
 ),
 
+azure_events as (
+    select * from stg_azure__activity_events
+    where action is null and principal_id is not null
+),
+
 final as (
     select
+        'aws' as cloud,
         event_source,
         event_name,
         count(*) as events,
         min(event_time) as first_seen_at,
         max(event_time) as last_seen_at
-    from events
+    from aws_events
     group by event_source, event_name
+    union all
+    select
+        'azure',
+        coalesce(resource_provider, 'unknown'),
+        operation_name,
+        count(*),
+        min(event_time),
+        max(event_time)
+    from azure_events
+    group by coalesce(resource_provider, 'unknown'), operation_name
 )
 
 select * from final
