@@ -202,8 +202,15 @@ type IAMPolicyStatement struct {
 
 // IAMPolicyStatements is the aws_iam_policy_statements table.
 var IAMPolicyStatements = newTable("aws_iam_policy_statements", "Statements of every managed (default version) and inline policy, normalised.",
-	"one row per (policy_key, statement_index) per snapshot", IAMPolicyStatement{}, []string{"policy_key", "statement_index"}, snapshot(map[string]string{
-		"policy_key":      "Managed policy ARN, or '<principal_arn>#inline/<name>' for an inline policy.",
+	"one row per (policy_key, statement_index) per snapshot", IAMPolicyStatement{}, []string{"policy_key", "statement_index"}, snapshot(statementDocs(
+		"Managed policy ARN, or '<principal_arn>#inline/<name>' for an inline policy.",
+		"Condition block as JSON text; a statement with a condition grants conditionally.")))
+
+// statementDocs documents the columns of a normalised statement table (IAMPolicyStatement rows)
+// whose policy_key and condition mean what keyDoc and conditionDoc say.
+func statementDocs(keyDoc, conditionDoc string) map[string]string {
+	return map[string]string{
+		"policy_key":      keyDoc,
 		"statement_index": "0-based position of the statement in the document.",
 		"sid":             "Statement Sid, when set.",
 		"effect":          "Allow or Deny.",
@@ -211,8 +218,9 @@ var IAMPolicyStatements = newTable("aws_iam_policy_statements", "Statements of e
 		"not_actions":     "NotAction patterns, empty when the statement uses Action.",
 		"resources":       "Resource patterns.",
 		"not_resources":   "NotResource patterns.",
-		"condition":       "Condition block as JSON text; a statement with a condition grants conditionally.",
-	}))
+		"condition":       conditionDoc,
+	}
+}
 
 // IAMCredential is one row of aws_iam_credential_report.
 type IAMCredential struct {

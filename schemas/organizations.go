@@ -61,14 +61,6 @@ var OrgPolicies = newTable("aws_organizations_policies", "Service control polici
 // OrgPolicyStatements is the aws_organizations_policy_statements table: the statements of every
 // service control policy, normalised like aws_iam_policy_statements (policy_key is the SCP's ARN).
 var OrgPolicyStatements = newTable("aws_organizations_policy_statements", "Statements of every service control policy, normalised.",
-	"one row per (policy_key, statement_index) per snapshot", IAMPolicyStatement{}, []string{"policy_key", "statement_index"}, snapshot(map[string]string{
-		"policy_key":      "The SCP's ARN (aws_organizations_policies.arn).",
-		"statement_index": "0-based position of the statement in the document.",
-		"sid":             "Statement Sid, when set.",
-		"effect":          "Allow or Deny.",
-		"actions":         "Action patterns (wildcards * and ?), empty when the statement uses NotAction.",
-		"not_actions":     "NotAction patterns, empty when the statement uses Action.",
-		"resources":       "Resource patterns.",
-		"not_resources":   "NotResource patterns.",
-		"condition":       "Condition block as JSON text; a conditional SCP statement narrows or allows conditionally.",
-	}))
+	"one row per (policy_key, statement_index) per snapshot", IAMPolicyStatement{}, []string{"policy_key", "statement_index"}, snapshot(statementDocs(
+		"The SCP's ARN (aws_organizations_policies.arn).",
+		"Condition block as JSON text; a conditional SCP statement narrows or allows conditionally.")))
