@@ -239,3 +239,47 @@ func TestAzurePartitions(t *testing.T) {
 		t.Error("ledger accepted a bad ID")
 	}
 }
+
+func TestPartitionedWriter(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	l := openLake(t, t.TempDir())
+	key := func(e *schemas.CloudTrailEvent) string { return e.EventID }
+	ev := func(id string, at time.Time) schemas.CloudTrailEvent {
+		return schemas.CloudTrailEvent{EventID: id, EventTime: at, RecipientAccountID: "012345678901", IAMActions: []string{}}
+	}
+	part := func(h time.Time) Partition { return Partition{ID: "012345678901", Hour: h} }
+	w := NewPartitionedWriter(ctx, l, schemas.CloudTrailEvents, key, 2)
+	for _, e := range []schemas.CloudTrailEvent{ev("a", hour), ev("b", hour), ev("a", hour), ev("c", hour.Add(time.Hour))} {
+		if err := w.Add(part(e.EventTime.Truncate(time.Hour)), e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := w.Flush(); err != nil || n != 3 {
+		t.Fatalf("Flush = %d, %v; want 3 new rows (a twice is one)", n, err)
+	}
+	if err := w.Add(part(hour), ev("b", hour)); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := w.Flush(); err != nil || n != 0 {
+		t.Fatalf("second Flush = %d, %v; want 0 (b is already there)", n, err)
+	}
+	stats, err := w.Commit()
+	if err != nil || len(stats) != 2 || stats[0].RowsAfter != 2 || stats[1].RowsAfter != 1 || !strings.HasSuffix(stats[1].Dir, "hour=08") {
+		t.Fatalf("Commit = %+v, %v; want the two hours, oldest first", stats, err)
+	}
+	// Abort publishes nothing of what was added.
+	w = NewPartitionedWriter(ctx, l, schemas.CloudTrailEvents, key, 0)
+	if err := w.Add(part(hour.Add(5*time.Hour)), ev("d", hour.Add(5*time.Hour))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Abort(); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := l.Bucket().Exists(ctx, part(hour.Add(5*time.Hour)).dataKey(schemas.CloudTrailEvents.Name)); err != nil || ok {
+		t.Errorf("aborted partition exists: %v %v", ok, err)
+	}
+}

@@ -22,7 +22,8 @@ type PartitionedWriter[T any] struct {
 	batch   int
 	writers map[Partition]*MergeWriter[T]
 	pending map[Partition][]T
-	added   map[Partition]int
+	added   int // new rows written so far
+	told    int // of which Flush has reported
 }
 
 // NewPartitionedWriter returns a writer of table t whose rows are identified by key (see
@@ -32,7 +33,7 @@ func NewPartitionedWriter[T any](ctx context.Context, l *Lake, t *schemas.Table,
 		batch = 500
 	}
 	return &PartitionedWriter[T]{ctx: ctx, lake: l, table: t, key: key, batch: batch,
-		writers: map[Partition]*MergeWriter[T]{}, pending: map[Partition][]T{}, added: map[Partition]int{}}
+		writers: map[Partition]*MergeWriter[T]{}, pending: map[Partition][]T{}}
 }
 
 // Add queues row for partition p.
@@ -44,24 +45,18 @@ func (w *PartitionedWriter[T]) Add(p Partition, row T) error {
 	return nil
 }
 
-// Flush writes every queued row to its partition's writer and returns how many of them were new
-// (not already in the partition or written before): what the rows added since the last Flush
-// contributed.
+// Flush writes every queued row to its partition's writer and returns how many new rows (not
+// already in the partition, nor written before) were written since the last Flush, those that
+// Add wrote on the way included: what the rows added since the last Flush contributed.
 func (w *PartitionedWriter[T]) Flush() (int, error) {
-	before := 0
-	for _, n := range w.added {
-		before += n
-	}
 	for p := range w.pending {
 		if err := w.flush(p); err != nil {
 			return 0, err
 		}
 	}
-	after := 0
-	for _, n := range w.added {
-		after += n
-	}
-	return after - before, nil
+	n := w.added - w.told
+	w.told = w.added
+	return n, nil
 }
 
 func (w *PartitionedWriter[T]) flush(p Partition) error {
@@ -81,7 +76,7 @@ func (w *PartitionedWriter[T]) flush(p Partition) error {
 	if err != nil {
 		return err
 	}
-	w.added[p] += n
+	w.added += n
 	w.pending[p] = rows[:0]
 	return nil
 }

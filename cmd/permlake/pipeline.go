@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
 	"sync"
 	"time"
 
@@ -283,38 +282,12 @@ func (p *pipeline) cloudTrail(ctx context.Context, accountID string, w window, l
 }
 
 func (p *pipeline) ingestGroup(ctx context.Context, accountID string, files []aws.LogFile, attempts map[string]int, log *slog.Logger, res *accountResult) (err error) {
-	writers := map[load.Partition]*load.MergeWriter[schemas.CloudTrailEvent]{}
+	pw := load.NewPartitionedWriter(ctx, p.lake, schemas.CloudTrailEvents, eventKey, batchRows)
 	defer func() {
 		if err != nil {
-			for _, w := range writers {
-				_ = w.Abort() // the commit failed or never happened: nothing of this group is published
-			}
+			err = errors.Join(err, pw.Abort()) // the commit failed or never happened: nothing more of this group is published
 		}
 	}()
-	pending := map[load.Partition][]schemas.CloudTrailEvent{}
-	added := map[string]int{} // rows added per source key
-	flush := func(part load.Partition) error {
-		rows := pending[part]
-		if len(rows) == 0 {
-			return nil
-		}
-		w, ok := writers[part]
-		if !ok {
-			var err error
-			if w, err = load.NewMergeWriter(ctx, p.lake, schemas.CloudTrailEvents, part, eventKey); err != nil {
-				return err
-			}
-			writers[part] = w
-		}
-		n, err := w.Write(rows)
-		if err != nil {
-			return err
-		}
-		// Rows of one batch come from one file (batches are flushed per file).
-		added[rows[0].SourceKey] += n
-		pending[part] = rows[:0]
-		return nil
-	}
 	var ledger []load.SourceObject
 	decoded, stop := p.decodeAhead(ctx, files)
 	defer stop()
@@ -343,37 +316,27 @@ func (p *pipeline) ingestGroup(ctx context.Context, accountID string, files []aw
 			log.Warn("cloudtrail records skipped", "key", f.Key, "bad_records", bad, "error", firstBad.Error())
 		}
 		for i := range rows {
-			part := load.Partition{ID: accountID, Hour: rows[i].EventTime.Truncate(time.Hour)}
-			pending[part] = append(pending[part], rows[i])
-			if len(pending[part]) >= batchRows {
-				if err := flush(part); err != nil {
-					return err
-				}
-			}
-		}
-		for part := range pending {
-			if err := flush(part); err != nil {
+			if err := pw.Add(load.Partition{ID: accountID, Hour: rows[i].EventTime.Truncate(time.Hour)}, rows[i]); err != nil {
 				return err
 			}
 		}
-		obj.RowsAdded = added[f.Key]
-		obj.Duplicates = len(rows) - obj.RowsAdded
+		// Flushing per file tells what this file added (rows not already in the lake).
+		added, err := pw.Flush()
+		if err != nil {
+			return err
+		}
+		obj.RowsAdded = added
+		obj.Duplicates = len(rows) - added
 		res.outcome.Records += n
 		ledger = append(ledger, obj)
 	}
-	parts := make([]load.Partition, 0, len(writers))
-	for part := range writers {
-		parts = append(parts, part)
-	}
-	sort.Slice(parts, func(i, j int) bool { return parts[i].Hour.Before(parts[j].Hour) })
-	for _, part := range parts {
-		st, err := writers[part].Commit()
-		delete(writers, part)
-		if err != nil {
-			return fmt.Errorf("commit %s: %w", part.Dir(schemas.CloudTrailEvents.Name), err)
-		}
-		res.partitions = append(res.partitions, st)
+	stats, err := pw.Commit()
+	res.partitions = append(res.partitions, stats...)
+	for _, st := range stats {
 		res.outcome.RowsAdded += st.RowsAdded
+	}
+	if err != nil {
+		return err
 	}
 	if err := p.lake.RecordIngested(ctx, p.runID, ledger); err != nil {
 		return err
