@@ -167,6 +167,10 @@ func TestAzureRunThroughAPIsAndAzurite(t *testing.T) {
 		t.Errorf("a re-run changed the activity: %d rows, want %d", len(got), len(want))
 	}
 
+	if code, out, stderr := runCLI(t, ctx, "accounts", "--config", cfg); code != exitOK || !strings.Contains(out, itProd+"  prod") || !strings.Contains(out, itDev+"  dev") {
+		t.Errorf("accounts: exit %d, want both subscriptions:\n%s%s", code, out, stderr)
+	}
+
 	// permlake check: every read works; then dev's role assignments are denied and named.
 	code, out, stderr := runCLI(t, ctx, "check", "--config", cfg)
 	if code != exitOK || strings.Count(out, itProd) < 5 || strings.Count(out, itDev) < 5 {

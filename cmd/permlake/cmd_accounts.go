@@ -10,7 +10,7 @@ import (
 func newAccountsCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:   "accounts",
-		Short: "List the accounts a run would collect, and how (sources, roles)",
+		Short: "List the accounts and Azure subscriptions a run would collect, and how (sources, roles)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := a.config()
@@ -38,6 +38,28 @@ func newAccountsCmd(a *app) *cobra.Command {
 			fmt.Fprintln(tw, "ACCOUNT\tNAME\tENTITLEMENTS\tCLOUDTRAIL")
 			for _, ac := range c.AWS.Accounts {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", ac.ID, ac.Name, iam, trail)
+			}
+			az, err := openAzure(cmd.Context(), c)
+			if err != nil {
+				return withCode(exitUsage, err)
+			}
+			if az != nil {
+				defer az.close()
+				subs, err := az.src.Subscriptions(cmd.Context())
+				if err != nil {
+					return withCode(exitFailed, fmt.Errorf("azure subscriptions: %w", err))
+				}
+				ent := "ARM and Graph APIs"
+				if c.Azure.Snapshots.URL != "" {
+					ent = "offline snapshots " + c.Azure.Snapshots.URL
+				}
+				logs := "none"
+				if c.Azure.Logs.URL != "" {
+					logs = "exports " + c.Azure.Logs.URL
+				}
+				for _, s := range subs {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.ID, s.DisplayName, ent+" (tenant "+s.TenantID+")", logs)
+				}
 			}
 			return tw.Flush()
 		},
