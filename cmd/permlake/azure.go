@@ -39,6 +39,8 @@ type AzureConfig struct {
 	// (arm/…, graph/… as extract/azure.Files documents) instead of the APIs.
 	Snapshots StoreConfig     `mapstructure:"snapshots"`
 	Logs      AzureLogsConfig `mapstructure:"logs"`
+
+	only []string // --accounts: collect only these subscriptions (lower-case IDs)
 }
 
 // AzureLogsConfig locates the Activity Log and Entra ID exports.
@@ -82,7 +84,8 @@ var signInCategories = map[string]string{
 
 // azureSources is what a run reads Azure data through.
 type azureSources struct {
-	src azure.Source
+	src  azure.Source
+	only []string // --accounts: only these subscriptions
 	// reader returns the reader of one export container; nil when no export is configured.
 	reader func(container string) (*activity.Reader, error)
 	close  func() error
@@ -99,7 +102,7 @@ func openAzure(ctx context.Context, c *Config) (*azureSources, error) {
 		return nil, nil
 	}
 	var closers []func() error
-	s := &azureSources{close: func() error {
+	s := &azureSources{only: ac.only, close: func() error {
 		var errs []error
 		for _, f := range closers {
 			errs = append(errs, f())
@@ -195,6 +198,9 @@ func blobClients(lc AzureLogsConfig, auth *azure.Auth) (func(container string) (
 func (p *pipeline) azureRun(ctx context.Context, w window) []accountResult {
 	log := p.log.With("cloud", "azure")
 	subs, err := p.az.src.Subscriptions(ctx)
+	if err == nil && len(p.az.only) > 0 {
+		subs, err = narrowSubscriptions(subs, p.az.only)
+	}
 	if err != nil {
 		log.Error("azure subscriptions failed", "error", err)
 		return []accountResult{{outcome: load.AccountOutcome{AccountID: "azure", Cloud: "azure", Status: "failed", Error: "subscriptions: " + err.Error()}}}
@@ -246,6 +252,26 @@ func (p *pipeline) azureRun(ctx context.Context, w window) []accountResult {
 	}
 	_ = g.Wait()
 	return append(results, tres...)
+}
+
+// narrowSubscriptions keeps the subscriptions --accounts names; one it names that is not among
+// the selected subscriptions is an error.
+func narrowSubscriptions(subs []azure.Subscription, only []string) ([]azure.Subscription, error) {
+	want := map[string]bool{}
+	for _, id := range only {
+		want[id] = true
+	}
+	var out []azure.Subscription
+	for _, s := range subs {
+		if want[s.ID] {
+			out = append(out, s)
+			delete(want, s.ID)
+		}
+	}
+	for id := range want {
+		return nil, fmt.Errorf("--accounts: subscription %s is not among the configured or discovered subscriptions", id)
+	}
+	return out, nil
 }
 
 func logOutcome(log *slog.Logger, r accountResult, start time.Time) {

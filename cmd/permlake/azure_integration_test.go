@@ -167,6 +167,18 @@ func TestAzureRunThroughAPIsAndAzurite(t *testing.T) {
 		t.Errorf("a re-run changed the activity: %d rows, want %d", len(got), len(want))
 	}
 
+	// --accounts narrows to named subscriptions; an unknown one is named.
+	if code, _, stderr := runCLI(t, ctx, "run", "--config", cfg, "--hour", h, "--no-models", "--accounts", strings.ToUpper(itDev)); code != exitOK || strings.Contains(stderr, itProd) {
+		t.Errorf("run --accounts dev: exit %d, and prod must not be touched:\n%s", code, stderr)
+	}
+	const unknownSub = "99999999-9999-4999-8999-999999999999"
+	if code, _, stderr := runCLI(t, ctx, "run", "--config", cfg, "--hour", h, "--no-models", "--accounts", unknownSub); code == exitOK || !strings.Contains(stderr, unknownSub) {
+		t.Errorf("run --accounts <unknown subscription>: exit %d, want a failure naming it:\n%s", code, stderr)
+	}
+	if code, _, stderr := runCLI(t, ctx, "run", "--config", cfg, "--hour", h, "--accounts", "not-an-id"); code != exitUsage {
+		t.Errorf("run --accounts not-an-id: exit %d, want 2:\n%s", code, stderr)
+	}
+
 	if code, out, stderr := runCLI(t, ctx, "accounts", "--config", cfg); code != exitOK || !strings.Contains(out, itProd+"  prod") || !strings.Contains(out, itDev+"  dev") {
 		t.Errorf("accounts: exit %d, want both subscriptions:\n%s%s", code, out, stderr)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/permlake/permlake/extract"
 	"github.com/permlake/permlake/extract/aws"
+	"github.com/permlake/permlake/extract/azure"
 	"github.com/permlake/permlake/load"
 )
 
@@ -33,7 +34,8 @@ Safe to retry: files already ingested are skipped, partitions are merged on even
 run leaves the lake as it was or as the next run will finish it. Files delivered late for earlier
 hours are found within late_margin (default 2h) before the first hour.` + exitStatusHelp,
 		Example: `  permlake run --hour 2026-11-22T07
-  permlake run --from 2026-11-01T00 --to 2026-11-21T23 --accounts 111111111111,012345678901`,
+  permlake run --from 2026-11-01T00 --to 2026-11-21T23 --accounts 111111111111,012345678901
+  permlake run --hour 2026-11-22T07 --accounts 8c2f4d1e-3a5b-4c7d-9e0f-1a2b3c4d5e6f`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := a.config()
@@ -44,10 +46,23 @@ hours are found within late_margin (default 2h) before the first hour.` + exitSt
 			if err != nil {
 				return withCode(exitUsage, err)
 			}
-			accounts, err := resolveAccounts(cmd.Context(), c, f.accounts)
+			awsOnly, subs, err := splitScope(f.accounts)
 			if err != nil {
 				return withCode(exitUsage, err)
 			}
+			var accounts []extract.Account
+			if len(subs) == 0 || len(awsOnly) > 0 {
+				if accounts, err = resolveAccounts(cmd.Context(), c, awsOnly); err != nil {
+					return withCode(exitUsage, err)
+				}
+			}
+			if len(subs) > 0 && !c.Azure.enabled() {
+				return withCode(exitUsage, fmt.Errorf("--accounts names Azure subscriptions but azure is not configured"))
+			}
+			if len(awsOnly) > 0 && len(subs) == 0 {
+				c.Azure = AzureConfig{} // only these AWS accounts
+			}
+			c.Azure.only = subs
 			// The entitlement snapshot lands in the run's last hour. Its time is the end of that hour
 			// (or now, if sooner): a backfill of old hours run today must not become the "latest"
 			// snapshot that the models read over the newer ones.
@@ -59,7 +74,7 @@ hours are found within late_margin (default 2h) before the first hour.` + exitSt
 	cmd.Flags().StringVar(&f.hour, "hour", "", "UTC hour to run, YYYY-MM-DDTHH (default: the last closed hour)")
 	cmd.Flags().StringVar(&f.from, "from", "", "first UTC hour of a backfill, YYYY-MM-DDTHH")
 	cmd.Flags().StringVar(&f.to, "to", "", "last UTC hour of a backfill, YYYY-MM-DDTHH (inclusive)")
-	cmd.Flags().StringSliceVar(&f.accounts, "accounts", nil, "only these account IDs (comma-separated)")
+	cmd.Flags().StringSliceVar(&f.accounts, "accounts", nil, "only these AWS account IDs and/or Azure subscription IDs (comma-separated)")
 	cmd.Flags().BoolVar(&f.noModels, "no-models", false, "load the lake only; do not rebuild the warehouse")
 	return cmd
 }
@@ -152,6 +167,24 @@ func organization(ctx context.Context, c *Config) (*aws.Organization, error) {
 		return nil, err
 	}
 	return &aws.Organization{Config: cfg, Endpoint: c.AWS.Endpoints.Organizations, Include: c.AWS.Organization.Include, Exclude: c.AWS.Organization.Exclude}, nil
+}
+
+// splitScope sorts --accounts values into AWS account IDs (12 digits) and Azure subscription IDs
+// (UUIDs, lower-cased), refusing anything else.
+func splitScope(ids []string) (awsIDs, subs []string, err error) {
+	for _, id := range ids {
+		id = strings.TrimSpace(id)
+		if extract.ValidateAccountID(id) == nil {
+			awsIDs = append(awsIDs, id)
+			continue
+		}
+		sub, err := azure.ParseID("subscription", id)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--accounts: %q is neither a 12-digit AWS account ID nor an Azure subscription ID", id)
+		}
+		subs = append(subs, sub)
+	}
+	return awsIDs, subs, nil
 }
 
 func selectAccounts(c *Config, only []string) ([]extract.Account, error) {

@@ -1,0 +1,49 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/permlake/permlake/extract/demo"
+)
+
+// BenchmarkIngest runs `permlake run --no-models` in-process over a small generated CloudTrail
+// set (4 accounts, 24 hours, ~190k records), each iteration into a fresh lake, for profiling the
+// ingest path:
+//
+//	go test ./cmd/permlake -run '^$' -bench Ingest -benchtime 3x -cpuprofile cpu.out -memprofile mem.out
+//	go tool pprof -top cmd/permlake/permlake.test cpu.out
+//
+// Throughput side by side with DuckDB is `make bench` (bench/), not this benchmark.
+func BenchmarkIngest(b *testing.B) {
+	dir := b.TempDir()
+	src := filepath.Join(dir, "src")
+	org, err := demo.Generate(context.Background(), src, demo.Config{MemberAccounts: 2, EventsPerHour: 2000, Days: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	from, to := org.WindowStart.Format("2006-01-02T15"), org.WindowEnd.Add(-time.Hour).Format("2006-01-02T15")
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		b.StopTimer()
+		c := readLocal(testConfig(dir, fmt.Sprintf("lake%d", i)), org, src, nil)
+		c.AWS.IAMSnapshots = StoreConfig{} // CloudTrail only
+		c.LateMargin = 12 * time.Hour      // every late delivery of the demo
+		cfg := filepath.Join(dir, fmt.Sprintf("lake%d.yaml", i))
+		if err := writeDemoConfig(cfg, c); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		var errb strings.Builder
+		if code := run(context.Background(), []string{"--config", cfg, "run", "--from", from, "--to", to, "--no-models"},
+			strings.NewReader(""), io.Discard, &errb); code != exitOK {
+			b.Fatalf("exit %d: %s", code, errb.String())
+		}
+	}
+	b.ReportMetric(float64(org.Events)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
