@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -183,8 +184,14 @@ func TestAzureRunThroughAPIsAndAzurite(t *testing.T) {
 		t.Errorf("accounts: exit %d, want both subscriptions:\n%s%s", code, out, stderr)
 	}
 
+	code, out, _ := runCLI(t, ctx, "accounts", "--config", cfg, "--json")
+	var rows []scopeRow
+	if err := json.Unmarshal([]byte(out), &rows); code != exitOK || err != nil || len(rows) != 2 || rows[0].Cloud != "azure" || rows[0].TenantID != itTenant {
+		t.Errorf("accounts --json: exit %d, %v: %s", code, err, out)
+	}
+
 	// permlake check: every read works; then dev's role assignments are denied and named.
-	code, out, stderr := runCLI(t, ctx, "check", "--config", cfg)
+	code, out, stderr = runCLI(t, ctx, "check", "--config", cfg)
 	if code != exitOK || strings.Count(out, itProd) < 5 || strings.Count(out, itDev) < 5 {
 		t.Errorf("check: exit %d, want 0 with rows for both subscriptions:\n%s%s", code, out, stderr)
 	}

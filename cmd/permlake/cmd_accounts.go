@@ -1,14 +1,26 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 )
 
+// scopeRow is one account or subscription a run would collect, for --json.
+type scopeRow struct {
+	Cloud        string `json:"cloud"`
+	ID           string `json:"id"`
+	Name         string `json:"name"`
+	TenantID     string `json:"tenant_id,omitempty"`
+	Entitlements string `json:"entitlements"`
+	Activity     string `json:"activity"`
+}
+
 func newAccountsCmd(a *app) *cobra.Command {
-	return &cobra.Command{
+	var asJSON bool
+	cmd := &cobra.Command{
 		Use:   "accounts",
 		Short: "List the accounts and Azure subscriptions a run would collect, and how (sources, roles)",
 		Args:  cobra.NoArgs,
@@ -34,10 +46,9 @@ func newAccountsCmd(a *app) *cobra.Command {
 					trail += " as " + c.AWS.Trail.Role.ARN
 				}
 			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "ACCOUNT\tNAME\tENTITLEMENTS\tCLOUDTRAIL")
+			var rows []scopeRow
 			for _, ac := range c.AWS.Accounts {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", ac.ID, ac.Name, iam, trail)
+				rows = append(rows, scopeRow{Cloud: "aws", ID: ac.ID, Name: ac.Name, Entitlements: iam, Activity: trail})
 			}
 			az, err := openAzure(cmd.Context(), c)
 			if err != nil {
@@ -58,10 +69,26 @@ func newAccountsCmd(a *app) *cobra.Command {
 					logs = "exports " + c.Azure.Logs.URL
 				}
 				for _, s := range subs {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.ID, s.DisplayName, ent+" (tenant "+s.TenantID+")", logs)
+					rows = append(rows, scopeRow{Cloud: "azure", ID: s.ID, Name: s.DisplayName, TenantID: s.TenantID, Entitlements: ent, Activity: logs})
 				}
+			}
+			if asJSON {
+				enc := json.NewEncoder(a.stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(rows)
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "ACCOUNT\tNAME\tENTITLEMENTS\tACTIVITY")
+			for _, r := range rows {
+				ent := r.Entitlements
+				if r.TenantID != "" {
+					ent += " (tenant " + r.TenantID + ")"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.ID, r.Name, ent, r.Activity)
 			}
 			return tw.Flush()
 		},
 	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array of {cloud, id, name, tenant_id, entitlements, activity} (for schedulers)")
+	return cmd
 }
