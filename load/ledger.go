@@ -14,7 +14,6 @@ import (
 
 	json "github.com/goccy/go-json"
 	"gocloud.dev/blob"
-	"gocloud.dev/gcerrors"
 )
 
 // SourceObject records one source object a run read: auditable, and the reason nothing is read
@@ -153,13 +152,13 @@ func (l *Lake) RecordIngested(ctx context.Context, runID string, objs []SourceOb
 }
 
 // writeNew writes data as a new object "<dir><runID>-<seq>.jsonl", never over an existing one:
-// the write is conditional (IfNotExist), and a taken name (the same run ID through another Lake
-// value) moves on to the next sequence number.
+// the write is conditional (If-None-Match: *, under the directory lock on a file lake), and a
+// taken name (the same run ID through another Lake value) moves on to the next sequence number.
 func (l *Lake) writeNew(ctx context.Context, dir, runID string, data []byte) error {
 	for range 1000 {
 		key := fmt.Sprintf("%s%s-%06d.jsonl", dir, runID, l.seq.Add(1))
-		err := l.bucket.WriteAll(ctx, key, data, &blob.WriterOptions{ContentType: "application/x-ndjson", IfNotExist: true})
-		if gcerrors.Code(err) == gcerrors.FailedPrecondition {
+		err := l.createObject(ctx, key, "application/x-ndjson", data)
+		if errors.Is(err, ErrConflict) {
 			continue
 		}
 		if err != nil {
@@ -168,6 +167,22 @@ func (l *Lake) writeNew(ctx context.Context, dir, runID string, data []byte) err
 		return nil
 	}
 	return fmt.Errorf("write %s%s-*.jsonl: no free sequence number", dir, runID)
+}
+
+// createObject writes data at key if no object is there; ErrConflict if one is.
+func (l *Lake) createObject(ctx context.Context, key, contentType string, data []byte) error {
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w, err := l.bucket.NewWriter(wctx, key, l.writerOptions(contentType, ifAbsent))
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(data); err != nil {
+		cancel()
+		_ = w.Close()
+		return err
+	}
+	return l.closeWriter(key, w, ifAbsent, cancel)
 }
 
 // RunManifest describes one run: what it covered, each account's outcome, the partitions it
@@ -187,6 +202,7 @@ type RunManifest struct {
 type AccountOutcome struct {
 	AccountID string `json:"account_id"`      // AWS account, or Azure subscription or tenant ID
 	Cloud     string `json:"cloud,omitempty"` // "azure" for Azure subscriptions and tenants; empty for AWS
+	Kind      string `json:"kind,omitempty"`  // "" for an AWS account, "organization", "subscription" or "tenant"
 	Status    string `json:"status"`          // ok, failed, skipped
 	Error     string `json:"error,omitempty"`
 	Objects   int    `json:"objects"`

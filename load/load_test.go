@@ -58,8 +58,11 @@ func TestOpen(t *testing.T) {
 		{"plain absolute path", filepath.Join(base, "plain"), filepath.Join(base, "plain"), ""},
 		{"relative path", rel, filepath.Join(base, "rel"), ""},
 		{"existing file", "file://" + file, "", file},
-		{"s3 not yet", "s3://bucket/prefix", "", `"s3"`},
-		{"azblob not yet", "azblob://container/prefix", "", `"azblob"`},
+		{"s3 without a client", "s3://bucket/prefix", "", "needs an S3 client"},
+		{"azblob without a client", "azblob://container/prefix", "", "needs a container client"},
+		{"unknown scheme", "gs://bucket", "", `scheme "gs"`},
+		{"s3 with a query", "s3://bucket?region=x", "", "without query"},
+		{"s3 without a bucket", "s3:///prefix", "", "s3://<name>"},
 		{"empty", "", "", "empty"},
 		{"empty file URL", "file://", "", "empty"},
 	} {

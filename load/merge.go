@@ -17,10 +17,13 @@ import (
 // Commit that adds nothing leaves the old object untouched. Abort, a failed Write or Commit, or a
 // done context publish nothing.
 //
+// Commit is conditional on the partition being as NewMergeWriter read it (If-Match on its ETag,
+// If-None-Match when it did not exist; see the package doc): of two writers of one partition at
+// once (two runs of one hour), one commits and the other's Commit returns ErrConflict and
+// publishes nothing; a new MergeWriter then merges the same rows into the winner's file.
+//
 // Memory is bounded by the key set and one row group: rows stream into the new file and are
-// flushed every RowGroupRows rows. A MergeWriter is not safe for concurrent use; two writers of
-// the same partition at once (two runs of one hour) each produce a complete file and the last
-// rename wins, which the ingestion ledger then repairs on the next run.
+// flushed every RowGroupRows rows. A MergeWriter is not safe for concurrent use.
 type MergeWriter[T any] struct {
 	ctx    context.Context
 	lake   *Lake
@@ -29,6 +32,7 @@ type MergeWriter[T any] struct {
 	key    func(*T) string
 	keys   map[string]struct{}
 	old    *os.File // previous content, downloaded; nil when the partition is new
+	read   version  // what old is: the commit's precondition
 	before int
 	added  int
 	out    *objectWriter[T] // nil until the first new row
@@ -48,10 +52,11 @@ func NewMergeWriter[T any](ctx context.Context, l *Lake, t *schemas.Table, p Par
 		return nil, fmt.Errorf("merge into %s: want one dedupe key column, have %v", t.Name, t.DedupeKey)
 	}
 	w := &MergeWriter[T]{ctx: ctx, lake: l, table: t, part: p, key: key, keys: map[string]struct{}{}}
-	old, err := download(ctx, l.bucket, p.dataKey(t.Name))
+	old, read, err := l.readObject(ctx, p.dataKey(t.Name))
 	if err != nil {
 		return nil, err
 	}
+	w.read = read
 	if old != nil {
 		w.old = old
 		pf, err := openParquet(old)
@@ -119,7 +124,7 @@ func (w *MergeWriter[T]) fail(err error) error {
 // start opens the new object and copies the previous rows into it.
 func (w *MergeWriter[T]) start() error {
 	key := w.part.dataKey(w.table.Name)
-	out, err := newObjectWriter[T](w.ctx, w.lake.bucket, key)
+	out, err := newObjectWriter[T](w.ctx, w.lake, key, ifUnchanged(w.read))
 	if err != nil {
 		return err
 	}
@@ -155,7 +160,9 @@ func copyRows[T any](out *objectWriter[T], f *os.File) error {
 }
 
 // Commit publishes the merged partition atomically (no-op when nothing was added) and says what
-// it did. A done context publishes nothing and returns its error.
+// it did. A done context publishes nothing and returns its error; a partition changed by
+// another writer since NewMergeWriter read it publishes nothing and returns an error naming
+// the partition that matches ErrConflict.
 func (w *MergeWriter[T]) Commit() (PartitionStats, error) {
 	st := PartitionStats{Table: w.table.Name, Dir: w.part.Dir(w.table.Name), RowsBefore: w.before, RowsAfter: w.before}
 	if w.done {

@@ -10,7 +10,6 @@ import (
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress/zstd"
 	"gocloud.dev/blob"
-	"gocloud.dev/gcerrors"
 
 	"github.com/permlake/permlake/schemas"
 )
@@ -46,8 +45,12 @@ type PartitionStats struct {
 }
 
 // objectWriter streams a Parquet file of T into a blob object that becomes visible only on a
-// successful close (fileblob: temp file + rename; object stores: the upload completes on Close).
+// successful commit (fileblob: temp file + rename; object stores: the upload completes on
+// Close), and only if its precondition still holds then (see closeWriter).
 type objectWriter[T any] struct {
+	lake   *Lake
+	key    string
+	cond   precondition
 	cancel context.CancelFunc
 	bw     *countingWriter
 	pw     *parquet.GenericWriter[T]
@@ -67,15 +70,16 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-func newObjectWriter[T any](ctx context.Context, b *blob.Bucket, key string) (*objectWriter[T], error) {
+func newObjectWriter[T any](ctx context.Context, l *Lake, key string, cond precondition) (*objectWriter[T], error) {
 	wctx, cancel := context.WithCancel(ctx)
-	bw, err := b.NewWriter(wctx, key, &blob.WriterOptions{ContentType: "application/vnd.apache.parquet"})
+	bw, err := l.bucket.NewWriter(wctx, key, l.writerOptions("application/vnd.apache.parquet", cond))
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("create %s: %w", key, err)
 	}
 	cw := &countingWriter{Writer: bw}
-	return &objectWriter[T]{cancel: cancel, bw: cw, pw: parquet.NewGenericWriter[T](cw, writerOptions()...)}, nil
+	return &objectWriter[T]{lake: l, key: key, cond: cond, cancel: cancel, bw: cw,
+		pw: parquet.NewGenericWriter[T](cw, writerOptions()...)}, nil
 }
 
 // size is the number of bytes written to the object so far.
@@ -89,7 +93,8 @@ func (w *objectWriter[T]) write(rows []T) error {
 	return nil
 }
 
-// commit finishes the file and publishes it unless ctx is done.
+// commit finishes the file and publishes it unless ctx is done or the precondition fails
+// (ErrConflict).
 func (w *objectWriter[T]) commit(ctx context.Context) error {
 	if err := w.pw.Close(); err != nil {
 		w.abort()
@@ -100,36 +105,14 @@ func (w *objectWriter[T]) commit(ctx context.Context) error {
 		return err
 	}
 	defer w.cancel()
-	return w.bw.Close()
+	return w.lake.closeWriter(w.key, w.bw.Writer, w.cond, w.cancel)
 }
 
-// abort discards the object: the cancelled context makes Close publish nothing.
+// abort discards the object: the cancelled context makes Close publish nothing (fileblob
+// removes its temporary file, S3 aborts a multipart upload, Blob never commits its blocks).
 func (w *objectWriter[T]) abort() {
 	w.cancel()
 	_ = w.bw.Close()
-}
-
-// download copies an object into a local temporary file (Parquet needs random access). It returns
-// nil, nil when the object does not exist.
-func download(ctx context.Context, b *blob.Bucket, key string) (*os.File, error) {
-	r, err := b.NewReader(ctx, key, nil)
-	if gcerrors.Code(err) == gcerrors.NotFound {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", key, err)
-	}
-	defer r.Close()
-	f, err := os.CreateTemp("", "permlake-partition-*.tmp")
-	if err != nil {
-		return nil, fmt.Errorf("download %s: %w", key, err)
-	}
-	_ = os.Remove(f.Name()) // unlinked: the file goes away when closed, whatever happens
-	if _, err := io.Copy(f, r); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("download %s: %w", key, err)
-	}
-	return f, nil
 }
 
 // openParquet opens the Parquet file f.
@@ -221,7 +204,9 @@ func ReplacePartition[T any](ctx context.Context, l *Lake, t *schemas.Table, p P
 	if err := p.validateFor(t); err != nil {
 		return st, err
 	}
-	w, err := newObjectWriter[T](ctx, l.bucket, p.dataKey(t.Name))
+	// Unconditional: a snapshot replaces the partition whole, so the last of two concurrent
+	// writers losing the other's snapshot loses no row that its own does not supersede.
+	w, err := newObjectWriter[T](ctx, l, p.dataKey(t.Name), precondition{})
 	if err != nil {
 		return st, err
 	}
