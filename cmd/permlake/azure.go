@@ -285,7 +285,7 @@ func logOutcome(log *slog.Logger, r accountResult, start time.Time) {
 // azureSubscription writes the subscription's RBAC snapshot and ingests its Activity Log export.
 // It returns the principal IDs its role assignments name, for the tenant's directory snapshot.
 func (p *pipeline) azureSubscription(ctx context.Context, sub azure.Subscription, w window, log *slog.Logger) (res accountResult, principals []string) {
-	res.outcome = load.AccountOutcome{AccountID: sub.ID, Cloud: "azure", Status: "ok"}
+	res.outcome = load.AccountOutcome{AccountID: sub.ID, Cloud: "azure", Kind: "subscription", Status: "ok"}
 	fail := func(err error) (accountResult, []string) {
 		res.outcome.Status, res.outcome.Error = "failed", err.Error()
 		return res, principals
@@ -343,7 +343,7 @@ func (p *pipeline) azureSubscription(ctx context.Context, sub azure.Subscription
 // assignments name, with groups' transitive members), the operations catalog, and ingests its
 // audit and sign-in exports.
 func (p *pipeline) azureTenant(ctx context.Context, tenantID string, principals []string, operations func() ([]byte, error), w window, log *slog.Logger) (res accountResult) {
-	res.outcome = load.AccountOutcome{AccountID: tenantID, Cloud: "azure", Status: "ok"}
+	res.outcome = load.AccountOutcome{AccountID: tenantID, Cloud: "azure", Kind: "tenant", Status: "ok"}
 	fail := func(err error) accountResult {
 		res.outcome.Status, res.outcome.Error = "failed", err.Error()
 		return res

@@ -156,6 +156,29 @@ func resolveAccounts(ctx context.Context, c *Config, only []string) ([]extract.A
 	return selectAccounts(c, only)
 }
 
+// writeSuccess marks every hour of w complete for each account, subscription and tenant that
+// committed everything (no failure, no unreadable object), and, when all did, the hour itself.
+func writeSuccess(ctx context.Context, lake *load.Lake, runID string, now time.Time, w window, results []accountResult, all bool) error {
+	for h := w.From; !h.After(w.To); h = h.Add(time.Hour) {
+		var ms []load.SuccessMarker
+		for _, r := range results {
+			o := r.outcome
+			if o.Status != "ok" || len(o.ObjectErrors) > 0 || o.Kind == "organization" {
+				continue
+			}
+			cloud := "aws"
+			if o.Cloud == "azure" {
+				cloud = "azure"
+			}
+			ms = append(ms, load.SuccessMarker{Cloud: cloud, ID: o.AccountID, Hour: h, RunID: runID, CommittedAt: now.UTC()})
+		}
+		if err := lake.WriteSuccess(ctx, h, ms, all); err != nil {
+			return fmt.Errorf("success markers: %w", err)
+		}
+	}
+	return nil
+}
+
 // organization reaches Organizations through the management account's organization reader role.
 func organization(ctx context.Context, c *Config) (*aws.Organization, error) {
 	cfg, err := aws.BaseConfig(ctx, c.AWS.Region)
@@ -328,6 +351,9 @@ func (a *app) runPipeline(ctx context.Context, c *Config, command string, accoun
 	}
 	if ctx.Err() != nil {
 		return withCode(exitInterrupted, ctx.Err())
+	}
+	if err := writeSuccess(ctx, lake, p.runID, a.now(), w, results, code == exitOK); err != nil {
+		return withCode(exitFailed, err)
 	}
 	runErr := failedAccounts(results)
 	if code == exitFailed {

@@ -64,6 +64,14 @@ func runCLI(t *testing.T, ctx context.Context, args ...string) (int, string, str
 	return code, out.String(), errb.String()
 }
 
+// runCLIAt runs the CLI with the clock stopped at now.
+func runCLIAt(t *testing.T, ctx context.Context, now time.Time, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := runAt(ctx, func() time.Time { return now }, args, strings.NewReader(""), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
 func queryStrings(t *testing.T, db *sql.DB, q string, args ...any) []string {
 	t.Helper()
 	rows, err := db.Query(q, args...)

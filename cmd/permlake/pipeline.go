@@ -179,7 +179,7 @@ func (p *pipeline) snapshot(ctx context.Context, accountID string, w window) ([]
 // partitions of the management account at the snapshot hour. Its outcome is named after the
 // management account, or "organization" when the snapshot could not be read.
 func (p *pipeline) organization(ctx context.Context, w window) (res accountResult) {
-	res.outcome = load.AccountOutcome{AccountID: "organization", Status: "ok"}
+	res.outcome = load.AccountOutcome{AccountID: "organization", Kind: "organization", Status: "ok"}
 	err := func() error {
 		raw, err := p.org.OrgSnapshot(ctx)
 		if err != nil {

@@ -72,7 +72,12 @@ func (a *app) config() (*Config, error) {
 // run executes the CLI with args and returns the process exit code. It is main without the
 // process: tests call it in-process.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, v: newViper(), now: time.Now}
+	return runAt(ctx, time.Now, args, stdin, stdout, stderr)
+}
+
+// runAt is run with the clock now (tests pass a fixed one).
+func runAt(ctx context.Context, now func() time.Time, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, v: newViper(), now: now}
 	root := newRootCmd(a)
 	root.SetArgs(args)
 	root.SetIn(stdin)
@@ -115,7 +120,7 @@ Configuration: permlake.yaml (or --config), PERMLAKE_* environment variables, fl
 	}
 	root.PersistentFlags().StringVar(&a.configPath, "config", "", "config file (default ./permlake.yaml when present)")
 	root.PersistentFlags().BoolVarP(&a.verbose, "verbose", "v", false, "debug logging")
-	root.AddCommand(newRunCmd(a), newModelsCmd(a), newSQLCmd(a), newReportCmd(a), newDemoCmd(a), newDocsCmd(a),
+	root.AddCommand(newRunCmd(a), newModelsCmd(a), newStatusCmd(a), newSQLCmd(a), newReportCmd(a), newDemoCmd(a), newDocsCmd(a),
 		newCheckCmd(a), newAccountsCmd(a))
 	return root
 }

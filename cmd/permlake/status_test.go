@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/permlake/permlake/extract/demo"
+)
+
+// TestSuccessMarkersAndStatus: a partial run marks the hours of the accounts that committed
+// (never of the failed one) and no hour as a whole; a clean run marks every hour; status shows
+// each account's last committed hour, how far behind it is, and the runs with their exit codes.
+func TestSuccessMarkersAndStatus(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	src := filepath.Join(dir, "source")
+	org, err := demo.Generate(ctx, src, demo.Config{Days: 1, EventsPerHour: 3}.WithDefaults())
+	if err != nil {
+		t.Fatal(err)
+	}
+	healthy := org.Accounts[2].ID
+	c := readLocal(testConfig(dir, "lake"), org, src, []AccountConfig{{ID: healthy}, {ID: "999999999999", Name: "missing"}})
+	cfg := saveConfig(t, c, dir, "permlake")
+	from, to := org.WindowEnd.Add(-3*time.Hour), org.WindowEnd.Add(-time.Hour)
+	args := []string{"run", "--config", cfg, "--from", from.Format("2006-01-02T15"), "--to", to.Format("2006-01-02T15"), "--no-models"}
+	if code, _, stderr := runCLI(t, ctx, args...); code != exitPartial {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	success := filepath.Join(dir, "lake", "_manifests", "success")
+	hourDir := func(h time.Time) string {
+		return filepath.Join(success, "date="+h.Format("2006-01-02"), "hour="+h.Format("15"))
+	}
+	for h := from; !h.After(to); h = h.Add(time.Hour) {
+		if _, err := os.Stat(filepath.Join(hourDir(h), "aws-"+healthy+".json")); err != nil {
+			t.Errorf("hour %s: no marker for the healthy account: %v", h, err)
+		}
+		if _, err := os.Stat(filepath.Join(hourDir(h), "aws-999999999999.json")); err == nil {
+			t.Errorf("hour %s: a marker for the failed account", h)
+		}
+		if _, err := os.Stat(filepath.Join(hourDir(h), "_SUCCESS")); err == nil {
+			t.Errorf("hour %s: _SUCCESS after a partial run", h)
+		}
+	}
+
+	c.AWS.Accounts = c.AWS.Accounts[:1]
+	if err := writeDemoConfig(cfg, c); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := runCLI(t, ctx, args...); code != exitOK {
+		t.Fatalf("clean run: exit %d: %s", code, stderr)
+	}
+	for h := from; !h.After(to); h = h.Add(time.Hour) {
+		if _, err := os.Stat(filepath.Join(hourDir(h), "_SUCCESS")); err != nil {
+			t.Errorf("hour %s: no _SUCCESS after a clean run: %v", h, err)
+		}
+	}
+
+	// status, two hours after the window: the account is 2 hours behind the last closed hour.
+	code, out, stderr := runCLIAt(t, ctx, org.WindowEnd.Add(2*time.Hour+10*time.Minute), "status", "--config", cfg, "--json")
+	if code != exitOK {
+		t.Fatalf("status: exit %d: %s", code, stderr)
+	}
+	var rep statusReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if len(rep.Accounts) != 1 || rep.Accounts[0].ID != healthy || !rep.Accounts[0].LastHour.Equal(to) || *rep.Accounts[0].HoursBehind != 2 {
+		t.Errorf("status accounts = %+v", rep.Accounts)
+	}
+	if len(rep.Runs) != 2 || rep.Runs[0].ExitCode != exitOK || rep.Runs[1].ExitCode != exitPartial || strings.Join(rep.Runs[1].Failed, ",") != "999999999999" {
+		t.Errorf("status runs = %+v", rep.Runs)
+	}
+	if code, out, _ := runCLIAt(t, ctx, org.WindowEnd.Add(2*time.Hour), "status", "--config", cfg); code != exitOK || !strings.Contains(out, healthy) || !strings.Contains(out, "HOURS BEHIND") {
+		t.Errorf("status table: exit %d\n%s", code, out)
+	}
+}
