@@ -94,11 +94,7 @@ func (l *Lake) writerOptions(contentType string, cond precondition) *blob.Writer
 // (wrapping the store's answer) and publishes nothing.
 func (l *Lake) closeWriter(key string, w *blob.Writer, cond precondition, abort func()) error {
 	if l.root == "" {
-		err := w.Close()
-		if err != nil && isConflict(err) {
-			return &conflictError{cause: err}
-		}
-		return err
+		return asConflict(w.Close())
 	}
 	// A file lake: fileblob renames on Close. The check and the rename happen under an
 	// exclusive lock of the directory, which every permlake writer of the lake takes: the
@@ -118,7 +114,15 @@ func (l *Lake) closeWriter(key string, w *blob.Writer, cond precondition, abort 
 			return err
 		}
 	}
-	return w.Close()
+	return asConflict(w.Close()) // fileblob's own IfNotExist check, under the lock too
+}
+
+// asConflict turns a failed write condition into ErrConflict.
+func asConflict(err error) error {
+	if err != nil && isConflict(err) {
+		return &conflictError{cause: err}
+	}
+	return err
 }
 
 // checkFile says whether the file at path is still want (or still absent).

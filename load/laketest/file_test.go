@@ -10,8 +10,8 @@ import (
 
 // TestFileLake runs the conformance suite on a local-directory lake (fileblob).
 func TestFileLake(t *testing.T) {
-	laketest.Run(t, func(t *testing.T) *load.Lake {
-		l, err := load.Open(context.Background(), "file://"+t.TempDir())
+	open := func(t *testing.T, url string) *load.Lake {
+		l, err := load.Open(context.Background(), url)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -21,5 +21,9 @@ func TestFileLake(t *testing.T) {
 			}
 		})
 		return l
+	}
+	laketest.Run(t, laketest.Backend{
+		New:   func(t *testing.T) *load.Lake { return open(t, "file://"+t.TempDir()) },
+		Again: func(t *testing.T, l *load.Lake) *load.Lake { return open(t, l.URL()) },
 	})
 }

@@ -1,7 +1,9 @@
-// Package laketest is the conformance suite every lake backend must pass (file today; S3 and
-// Azure Blob later): merge, dedupe, atomic publish, abort, row groups, replace, partition
-// validation, the ingestion ledger and run manifests, with what was written read back by the real
-// DuckDB engine exactly as analysts read it.
+// Package laketest is the conformance suite every lake backend must pass (a local directory, S3
+// on a real MinIO, Azure Blob on a real Azurite): merge, dedupe, atomic publish, abort, a
+// context cancelled mid-upload, row groups, replace, partition validation, concurrent writers
+// of one partition, the ingestion ledger and run manifests, with what was written read back by
+// the real DuckDB engine exactly as analysts read it (object-store lakes are downloaded to a
+// temporary directory first: DuckDB here has no network extensions).
 //
 // It is imported by tests only. It imports load and schemas; it must not import extract,
 // transform or cmd.
@@ -32,17 +34,29 @@ import (
 	"github.com/permlake/permlake/schemas"
 )
 
-// Run runs the suite against lakes made by open, which returns a new, empty lake for each call
-// (the suite closes nothing: open registers its own cleanup). Most subtests run in parallel; the
-// row-group one changes load.RowGroupRows and runs alone before them, so Run must not be called
-// from a parallel test or beside other users of load.
-func Run(t *testing.T, open func(t *testing.T) *load.Lake) {
+// Backend makes the lakes the suite runs on. The suite closes nothing: New and Again register
+// their own cleanup.
+type Backend struct {
+	// New returns a new, empty lake for each call.
+	New func(t *testing.T) *load.Lake
+	// Again opens a second Lake value on the storage of l, as another process would.
+	Again func(t *testing.T, l *load.Lake) *load.Lake
+}
+
+// Run runs the suite against b. Most subtests run in parallel; the row-group and
+// cancelled-upload ones change load.RowGroupRows and run alone before them, so Run must not be
+// called from a parallel test or beside other users of load.
+func Run(t *testing.T, b Backend) {
+	open := b.New
 	// Sequential first: parallel subtests start only after Run returns.
 	t.Run("RowGroups", func(t *testing.T) { testRowGroups(t, open(t)) })
+	t.Run("CancelMidUpload", func(t *testing.T) { testCancelMidUpload(t, open(t)) })
 	for _, tc := range []struct {
 		name string
 		fn   func(*testing.T, *load.Lake)
 	}{
+		{"ConcurrentWriters", func(t *testing.T, l *load.Lake) { testConcurrentWriters(t, b, l) }},
+		{"LedgerNamesNeverOverwritten", func(t *testing.T, l *load.Lake) { testLedgerNeverOverwrites(t, b, l) }},
 		{"MergeTypesAndNulls", testMergeTypesAndNulls},
 		{"MergeDedupeAcrossCommits", testMergeDedupe},
 		{"NoNewRowsLeavesObjectUntouched", testNoNewRows},
