@@ -11,7 +11,7 @@ AZURITE_VERSION := 3.37.0
 AZURITE_DIR     := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/permlake/azurite-$(AZURITE_VERSION)
 AZURITE         := $(AZURITE_DIR)/node_modules/.bin/azurite-blob
 
-.PHONY: all build demo test vet fmt-check catalog clean tools
+.PHONY: all build demo test vet fmt-check catalog clean tools bench
 
 all: build
 
@@ -36,6 +36,13 @@ $(GOBIN)/minio:
 
 $(AZURITE):
 	npm install --prefix $(AZURITE_DIR) azurite@$(AZURITE_VERSION) --no-audit --no-fund
+
+# permlake's ingest side by side with DuckDB's own read_json → COPY … PARTITION_BY on a generated
+# ~2M-event CloudTrail set (cached outside the clone), alternating, 3 repetitions each; fails when
+# permlake's peak RSS exceeds 512 MiB. Appends the results to bench/results.md. A few minutes;
+# `go run ./bench -quick` tries it on a small set.
+bench:
+	$(GO) run ./bench -check-rss 512
 
 vet:
 	$(GO) vet $(PKGS)

@@ -1,0 +1,589 @@
+// Command bench is `make bench`: permlake's extract→transform→load of a synthetic CloudTrail set
+// side by side with DuckDB's own read_json→COPY … PARTITION_BY on the same files, in one
+// invocation, alternating, several repetitions each (DESIGN.md §6).
+//
+// The dataset comes from the demo generator (extract/demo) and is cached outside the clone
+// ($XDG_CACHE_HOME/permlake/bench-<size>), so repeated runs reuse it. Both sides run as child
+// processes — the real permlake CLI (`permlake run --no-models`) and bench/baseline — so that
+// wall time and peak RSS come from the OS (wait4 rusage). After the repetitions both outputs are
+// read back with DuckDB and compared per (account, date, hour): the count of distinct event IDs
+// and a checksum of them. permlake deduplicates on event_id and the demo re-delivers some
+// records, DuckDB's COPY does not, so the distinct IDs are what must agree.
+//
+// Results are printed and appended to bench/results.md with the machine description.
+package main
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/klauspost/compress/gzip"
+	_ "github.com/marcboeker/go-duckdb"
+
+	"github.com/permlake/permlake/extract/demo"
+)
+
+// size is a dataset: the demo generator's knobs.
+type size struct {
+	members, eventsPerHour, days int
+}
+
+func (s size) name() string {
+	return fmt.Sprintf("m%d-e%d-d%d", s.members, s.eventsPerHour, s.days)
+}
+
+// The default size gives ~2.0M records over 10 accounts (8 members, management, log archive)
+// and 24 hours: the generator makes on average 0.99 × EventsPerHour background calls per
+// account-hour (1.6× in 10 office hours, 0.55× in the other 14).
+var (
+	fullSize  = size{members: 8, eventsPerHour: 8500, days: 1}
+	quickSize = size{members: 8, eventsPerHour: 850, days: 1}
+)
+
+type options struct {
+	size        size
+	reps        int
+	cache       string
+	work        string
+	results     string
+	checkRSS    int // MiB, 0: no check
+	concurrency int
+	threads     int
+	keep        bool
+}
+
+func main() {
+	var o options
+	quick := flag.Bool("quick", false, fmt.Sprintf("small dataset (%d member accounts, %d events/hour, %d day): for trying the benchmark", quickSize.members, quickSize.eventsPerHour, quickSize.days))
+	flag.IntVar(&o.size.members, "members", 0, fmt.Sprintf("demo member accounts (default %d; the organization adds 2 accounts)", fullSize.members))
+	flag.IntVar(&o.size.eventsPerHour, "events-per-hour", 0, fmt.Sprintf("demo EventsPerHour per account (default %d)", fullSize.eventsPerHour))
+	flag.IntVar(&o.size.days, "days", 0, fmt.Sprintf("demo days of activity (default %d)", fullSize.days))
+	flag.IntVar(&o.reps, "reps", 3, "repetitions of each side")
+	flag.StringVar(&o.cache, "cache", "", "dataset cache directory (default $XDG_CACHE_HOME/permlake/bench-<size>)")
+	flag.StringVar(&o.work, "work", "", "directory for the outputs (default a temporary directory, removed afterwards)")
+	flag.StringVar(&o.results, "results", "bench/results.md", "file the results are appended to (empty: none)")
+	flag.IntVar(&o.checkRSS, "check-rss", 0, "fail (exit 1) when permlake's peak RSS exceeds this many MiB (0: no check)")
+	flag.IntVar(&o.concurrency, "concurrency", runtime.NumCPU(), "permlake's concurrency (accounts in parallel)")
+	flag.IntVar(&o.threads, "threads", 0, "DuckDB threads (0: DuckDB's default, one per core)")
+	flag.BoolVar(&o.keep, "keep", false, "keep the outputs of the last repetition")
+	flag.Parse()
+	base := fullSize
+	if *quick {
+		base = quickSize
+	}
+	if o.size.members == 0 {
+		o.size.members = base.members
+	}
+	if o.size.eventsPerHour == 0 {
+		o.size.eventsPerHour = base.eventsPerHour
+	}
+	if o.size.days == 0 {
+		o.size.days = base.days
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, o, strings.TrimSpace("go run ./bench "+strings.Join(os.Args[1:], " ")), os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// dataset is the generated set and what the benchmark needs to know about it.
+type dataset struct {
+	Dir       string
+	Org       *demo.Org
+	Files     int
+	GzipBytes int64
+	JSONBytes int64
+	MaxJSON   int64 // the largest file, uncompressed (read_json's maximum_object_size must hold it)
+}
+
+// trailRoot is where the log files are: the bucket folder.
+func (d *dataset) trailRoot() string { return filepath.Join(d.Dir, "s3", d.Org.TrailBucket) }
+
+// logGlob matches every CloudTrail log file and no digest (CloudTrail-Digest/ folders).
+func (d *dataset) logGlob() string {
+	return filepath.Join(d.trailRoot(), d.Org.TrailPrefix, "AWSLogs", d.Org.OrganizationID, "*", "CloudTrail", "*", "*", "*", "*", "*.json.gz")
+}
+
+func defaultCache(s size) (string, error) {
+	dir, err := os.UserCacheDir() // $XDG_CACHE_HOME or ~/.cache
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "permlake", "bench-"+s.name()), nil
+}
+
+// prepare returns the cached dataset, generating it first when the cache has none. The set is
+// generated beside the cache directory and renamed into place, so an interrupted generation is
+// never taken for a complete one.
+func prepare(ctx context.Context, dir string, s size, stderr io.Writer) (*dataset, error) {
+	if _, err := os.Stat(filepath.Join(dir, "org.json")); err != nil {
+		tmp := dir + ".tmp"
+		if err := os.RemoveAll(tmp); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(stderr, "generating %s (once; cached in %s)\n", s.name(), dir)
+		start := time.Now()
+		if _, err := demo.Generate(ctx, tmp, demo.Config{MemberAccounts: s.members, EventsPerHour: s.eventsPerHour, Days: s.days}); err != nil {
+			return nil, fmt.Errorf("generate: %w", err)
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			return nil, err
+		}
+		if err := os.Rename(tmp, dir); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(stderr, "generated in %s\n", time.Since(start).Round(time.Second))
+	}
+	d := &dataset{Dir: dir, Org: new(demo.Org)}
+	if err := readJSONFile(filepath.Join(dir, "org.json"), d.Org); err != nil {
+		return nil, err
+	}
+	files, err := filepath.Glob(d.logGlob())
+	if err != nil {
+		return nil, err
+	}
+	if len(files) != d.Org.Files {
+		return nil, fmt.Errorf("%s holds %d log files, org.json says %d: remove it to regenerate", dir, len(files), d.Org.Files)
+	}
+	d.Files = len(files)
+	for _, f := range files {
+		gz, raw, err := fileSizes(f)
+		if err != nil {
+			return nil, err
+		}
+		d.GzipBytes += gz
+		d.JSONBytes += raw
+		d.MaxJSON = max(d.MaxJSON, raw)
+	}
+	return d, nil
+}
+
+func fileSizes(path string) (gz, raw int64, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return 0, 0, err
+	}
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		return 0, 0, fmt.Errorf("%s: %w", path, err)
+	}
+	raw, err = io.Copy(io.Discard, zr)
+	if err != nil {
+		return 0, 0, fmt.Errorf("%s: %w", path, err)
+	}
+	return st.Size(), raw, nil
+}
+
+// measurement is one child process's run.
+type measurement struct {
+	side   string // "permlake" or "duckdb"
+	rep    int
+	wall   time.Duration
+	user   time.Duration
+	sys    time.Duration
+	maxRSS int64 // bytes
+}
+
+func (m measurement) eventsPerSec(d *dataset) float64 {
+	return float64(d.Org.Events) / m.wall.Seconds()
+}
+
+// eventsPerCPUSec is throughput per CPU second (user + sys): how much of the machine it takes.
+func (m measurement) eventsPerCPUSec(d *dataset) float64 {
+	return float64(d.Org.Events) / (m.user + m.sys).Seconds()
+}
+
+// measure runs cmd and reads its wall time and rusage (peak RSS, CPU) from the OS.
+func measure(cmd *exec.Cmd, side string, rep int) (measurement, error) {
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	err := cmd.Run()
+	wall := time.Since(start)
+	if err != nil {
+		tail := out.String()
+		if len(tail) > 4000 {
+			tail = tail[len(tail)-4000:]
+		}
+		return measurement{}, fmt.Errorf("%s: %w\n%s", strings.Join(cmd.Args, " "), err, tail)
+	}
+	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	if !ok {
+		return measurement{}, errors.New("no rusage from the OS")
+	}
+	return measurement{side: side, rep: rep, wall: wall,
+		user:   time.Duration(ru.Utime.Nano()),
+		sys:    time.Duration(ru.Stime.Nano()),
+		maxRSS: ru.Maxrss * 1024, // Linux reports KiB
+	}, nil
+}
+
+func run(ctx context.Context, o options, cmdline string, stdout, stderr io.Writer) error {
+	if o.reps < 1 {
+		return fmt.Errorf("-reps must be at least 1")
+	}
+	root, err := moduleRoot()
+	if err != nil {
+		return err
+	}
+	if o.cache == "" {
+		if o.cache, err = defaultCache(o.size); err != nil {
+			return err
+		}
+	}
+	ds, err := prepare(ctx, o.cache, o.size, stderr)
+	if err != nil {
+		return err
+	}
+	work := o.work
+	if work == "" {
+		if work, err = os.MkdirTemp("", "permlake-bench-"); err != nil {
+			return err
+		}
+		if !o.keep {
+			defer os.RemoveAll(work)
+		}
+	} else if err := os.MkdirAll(work, 0o755); err != nil {
+		return err
+	}
+	// Build both children first: the measured runs do no compiling.
+	permlakeBin, baselineBin := filepath.Join(work, "permlake"), filepath.Join(work, "baseline")
+	for _, b := range [][2]string{{permlakeBin, "./cmd/permlake"}, {baselineBin, "./bench/baseline"}} {
+		build := exec.CommandContext(ctx, "go", "build", "-o", b[0], b[1])
+		build.Dir, build.Stdout, build.Stderr = root, stderr, stderr
+		if err := build.Run(); err != nil {
+			return fmt.Errorf("go build %s: %w", b[1], err)
+		}
+	}
+	cfgPath := filepath.Join(work, "permlake.yaml")
+	permlakeLake, duckdbOut := filepath.Join(work, "permlake-lake"), filepath.Join(work, "duckdb-out")
+	if err := writeConfig(cfgPath, ds, permlakeLake, filepath.Join(work, "warehouse.duckdb"), o.concurrency); err != nil {
+		return err
+	}
+	from, to := ds.Org.WindowStart, ds.Org.WindowEnd.Add(-time.Hour)
+	permlakeCmd := func() *exec.Cmd {
+		return exec.CommandContext(ctx, permlakeBin, "--config", cfgPath, "run",
+			"--from", from.Format("2006-01-02T15"), "--to", to.Format("2006-01-02T15"), "--no-models")
+	}
+	maxObject := max(int64(64<<20), 2*ds.MaxJSON)
+	duckdbCmd := func() *exec.Cmd {
+		args := []string{"-glob", ds.logGlob(), "-out", duckdbOut, "-max-object-size", fmt.Sprint(maxObject)}
+		if o.threads > 0 {
+			args = append(args, "-threads", fmt.Sprint(o.threads))
+		}
+		return exec.CommandContext(ctx, baselineBin, args...)
+	}
+	load := loadAvg()
+	fmt.Fprintf(stdout, "dataset %s: %d records (re-deliveries included) in %d files, %.1f MB gzipped, %.1f MB JSON, %d accounts, %s → %s\n",
+		o.size.name(), ds.Org.Events, ds.Files, mb(ds.GzipBytes), mb(ds.JSONBytes), len(ds.Org.Accounts), ds.Org.WindowStart.Format(time.RFC3339), ds.Org.WindowEnd.Format(time.RFC3339))
+	fmt.Fprintf(stdout, "permlake: %s\nduckdb:   %s\n", strings.Join(permlakeCmd().Args, " "), strings.Join(duckdbCmd().Args, " "))
+
+	// Alternate, swapping which side goes first each repetition, so that neither always runs
+	// on a warmer (or busier) machine.
+	var ms []measurement
+	for rep := 1; rep <= o.reps; rep++ {
+		order := []string{"permlake", "duckdb"}
+		if rep%2 == 0 {
+			slices.Reverse(order)
+		}
+		for _, side := range order {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			var cmd *exec.Cmd
+			switch side {
+			case "permlake":
+				if err := os.RemoveAll(permlakeLake); err != nil {
+					return err
+				}
+				cmd = permlakeCmd()
+			case "duckdb":
+				if err := os.RemoveAll(duckdbOut); err != nil {
+					return err
+				}
+				cmd = duckdbCmd()
+			}
+			m, err := measure(cmd, side, rep)
+			if err != nil {
+				return err
+			}
+			ms = append(ms, m)
+			fmt.Fprintf(stdout, "rep %d %-8s %7.2fs  %8.0f events/s  %6.1f MB/s gz  %6.1f MB/s JSON  peak RSS %6.0f MiB  cpu %.1fs user %.1fs sys (%.0f events/CPU-s)\n",
+				rep, side, m.wall.Seconds(), m.eventsPerSec(ds), mb(ds.GzipBytes)/m.wall.Seconds(), mb(ds.JSONBytes)/m.wall.Seconds(),
+				mib(m.maxRSS), m.user.Seconds(), m.sys.Seconds(), m.eventsPerCPUSec(ds))
+		}
+	}
+	sum := summarize(ms, ds)
+	fmt.Fprint(stdout, sum.text())
+
+	chk, err := compareOutputs(ctx, filepath.Join(permlakeLake, "aws_cloudtrail_events"), duckdbOut)
+	if err != nil {
+		return fmt.Errorf("compare outputs: %w", err)
+	}
+	fmt.Fprint(stdout, chk.text())
+
+	var rssErr error
+	if o.checkRSS > 0 {
+		if peak := sum.peakRSS["permlake"]; mib(peak) > float64(o.checkRSS) {
+			rssErr = fmt.Errorf("permlake's peak RSS %.0f MiB exceeds -check-rss %d MiB", mib(peak), o.checkRSS)
+		} else {
+			fmt.Fprintf(stdout, "check-rss: permlake's peak RSS %.0f MiB ≤ %d MiB: ok\n", mib(peak), o.checkRSS)
+		}
+	}
+	if o.results != "" {
+		md := resultsMarkdown(cmdline, o, ds, ms, sum, chk, load, rssErr)
+		path := o.results
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(root, path)
+		}
+		if err := appendFile(path, md); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "appended to %s\n", o.results)
+	}
+	if o.keep {
+		fmt.Fprintf(stdout, "outputs kept in %s\n", work)
+	}
+	if !chk.ok() {
+		return errors.New("the two outputs differ (see above)")
+	}
+	return rssErr
+}
+
+// writeConfig writes permlake's config: the trail bucket only (no IAM snapshots, no Azure), every
+// account of the organization, and a late margin wide enough for the demo's latest deliveries
+// (a few hours after the event, plus re-deliveries up to an hour after that).
+func writeConfig(path string, ds *dataset, lake, warehouse string, concurrency int) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Written by bench: the benchmark dataset's trail bucket only.\n")
+	fmt.Fprintf(&b, "lake: %q\nwarehouse: %q\nlookback_days: 90\nlate_margin: 12h\nconcurrency: %d\n", "file://"+lake, warehouse, concurrency)
+	fmt.Fprintf(&b, "aws:\n  trail:\n    url: %q\n    prefix: %q\n    organization_id: %q\n", "file://"+ds.trailRoot(), ds.Org.TrailPrefix, ds.Org.OrganizationID)
+	fmt.Fprintf(&b, "  accounts:\n")
+	for _, a := range ds.Org.Accounts {
+		fmt.Fprintf(&b, "    - id: %q\n      name: %q\n", a.ID, a.Name)
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o644)
+}
+
+// summary is the medians of each side.
+type summary struct {
+	medianEPS map[string]float64
+	medianSec map[string]float64
+	peakRSS   map[string]int64 // the largest of the repetitions
+	medianRSS map[string]int64
+	ratio     float64 // median of permlake/DuckDB events/s over the repetitions' pairs
+	ofMedians float64 // permlake's median events/s over DuckDB's
+}
+
+func summarize(ms []measurement, ds *dataset) summary {
+	s := summary{medianEPS: map[string]float64{}, medianSec: map[string]float64{}, peakRSS: map[string]int64{}, medianRSS: map[string]int64{}}
+	by := map[string][]measurement{}
+	for _, m := range ms {
+		by[m.side] = append(by[m.side], m)
+	}
+	for side, xs := range by {
+		var eps, sec, rss []float64
+		for _, m := range xs {
+			eps = append(eps, m.eventsPerSec(ds))
+			sec = append(sec, m.wall.Seconds())
+			rss = append(rss, float64(m.maxRSS))
+			s.peakRSS[side] = max(s.peakRSS[side], m.maxRSS)
+		}
+		s.medianEPS[side], s.medianSec[side], s.medianRSS[side] = median(eps), median(sec), int64(median(rss))
+	}
+	var ratios []float64
+	for i := range by["permlake"] {
+		if i < len(by["duckdb"]) {
+			ratios = append(ratios, by["permlake"][i].eventsPerSec(ds)/by["duckdb"][i].eventsPerSec(ds))
+		}
+	}
+	s.ratio = median(ratios)
+	if d := s.medianEPS["duckdb"]; d > 0 {
+		s.ofMedians = s.medianEPS["permlake"] / d
+	}
+	return s
+}
+
+func (s summary) text() string {
+	var b strings.Builder
+	for _, side := range []string{"permlake", "duckdb"} {
+		fmt.Fprintf(&b, "median %-8s %7.2fs  %8.0f events/s  peak RSS %.0f MiB (median %.0f MiB)\n",
+			side, s.medianSec[side], s.medianEPS[side], mib(s.peakRSS[side]), mib(s.medianRSS[side]))
+	}
+	fmt.Fprintf(&b, "median ratio permlake/DuckDB events/s: %.2f (over the repetitions' pairs; ratio of the medians %.2f)\n", s.ratio, s.ofMedians)
+	return b.String()
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	xs = slices.Clone(xs)
+	slices.Sort(xs)
+	if n := len(xs); n%2 == 0 {
+		return (xs[n/2-1] + xs[n/2]) / 2
+	}
+	return xs[len(xs)/2]
+}
+
+// partStat is one (account, date, hour) partition of an output.
+type partStat struct {
+	rows, distinct int64
+	sum            string // checksum of the distinct event IDs
+}
+
+// check is the comparison of the two outputs.
+type check struct {
+	permlakeRows, permlakeDistinct int64
+	duckdbRows, duckdbDistinct     int64
+	partitions                     int
+	differing                      []string // partitions whose distinct IDs differ, first few
+	differ                         int
+}
+
+func (c check) ok() bool { return c.differ == 0 && c.partitions > 0 }
+
+func (c check) text() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "rows: permlake %d (%d distinct event IDs), duckdb %d (%d distinct event IDs; COPY keeps re-deliveries)\n",
+		c.permlakeRows, c.permlakeDistinct, c.duckdbRows, c.duckdbDistinct)
+	if c.ok() {
+		fmt.Fprintf(&b, "same rows: %d partitions (account, date, hour), distinct event-ID count and checksum equal in each\n", c.partitions)
+	} else {
+		fmt.Fprintf(&b, "DIFFERENT: %d of %d partitions differ: %s\n", c.differ, c.partitions, strings.Join(c.differing, "; "))
+	}
+	return b.String()
+}
+
+// compareOutputs reads both outputs back with DuckDB and compares them per partition. Hive
+// values are read as text: account IDs keep their leading zeros (DESIGN.md §8).
+func compareOutputs(ctx context.Context, permlakeDir, duckdbDir string) (check, error) {
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		return check{}, err
+	}
+	defer db.Close()
+	read := func(dir string) (map[string]partStat, error) {
+		q := `SELECT account_id || '/' || "date" || '/' || "hour", count(*), count(DISTINCT event_id),
+		       CAST(bit_xor(h) FILTER (WHERE first) AS VARCHAR)
+		FROM (SELECT account_id, "date", "hour", event_id, hash(event_id) AS h,
+		             row_number() OVER (PARTITION BY account_id, "date", "hour", event_id) = 1 AS first
+		      FROM read_parquet(?, hive_partitioning = true,
+		                        hive_types = {'account_id': 'VARCHAR', 'date': 'VARCHAR', 'hour': 'VARCHAR'}))
+		GROUP BY ALL`
+		rows, err := db.QueryContext(ctx, q, filepath.Join(dir, "*", "*", "*", "*.parquet"))
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", dir, err)
+		}
+		defer rows.Close()
+		out := map[string]partStat{}
+		for rows.Next() {
+			var k string
+			var p partStat
+			if err := rows.Scan(&k, &p.rows, &p.distinct, &p.sum); err != nil {
+				return nil, err
+			}
+			out[k] = p
+		}
+		return out, rows.Err()
+	}
+	pl, err := read(permlakeDir)
+	if err != nil {
+		return check{}, err
+	}
+	dd, err := read(duckdbDir)
+	if err != nil {
+		return check{}, err
+	}
+	var c check
+	keys := map[string]bool{}
+	for k, p := range pl {
+		keys[k] = true
+		c.permlakeRows += p.rows
+		c.permlakeDistinct += p.distinct
+	}
+	for k, p := range dd {
+		keys[k] = true
+		c.duckdbRows += p.rows
+		c.duckdbDistinct += p.distinct
+	}
+	sorted := slices.Sorted(func(yield func(string) bool) {
+		for k := range keys {
+			if !yield(k) {
+				return
+			}
+		}
+	})
+	c.partitions = len(sorted)
+	for _, k := range sorted {
+		a, b := pl[k], dd[k]
+		if a.distinct != b.distinct || a.sum != b.sum {
+			c.differ++
+			if len(c.differing) < 5 {
+				c.differing = append(c.differing, fmt.Sprintf("%s: permlake %d, duckdb %d distinct", k, a.distinct, b.distinct))
+			}
+		}
+	}
+	return c, nil
+}
+
+func mb(n int64) float64  { return float64(n) / 1e6 }
+func mib(n int64) float64 { return float64(n) / (1 << 20) }
+
+func readJSONFile(path string, v any) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, v)
+}
+
+func appendFile(path, s string) (err error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}()
+	_, err = f.WriteString(s)
+	return err
+}
+
+// moduleRoot is the directory of go.mod: the benchmark builds the children from it and writes
+// its results file there.
+func moduleRoot() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	mod := strings.TrimSpace(string(out))
+	if mod == "" || mod == os.DevNull {
+		return "", errors.New("run bench inside the permlake module")
+	}
+	return filepath.Dir(mod), nil
+}
