@@ -1,8 +1,9 @@
 // Package load writes rows into the lake: Hive-partitioned, zstd Parquet files published
 // atomically, an ingestion ledger of every source object read, and run manifests. It knows
-// storage (through gocloud.dev/blob: fileblob for a local directory, s3blob for S3 and
-// S3-compatible stores, azureblob for Azure Blob Storage), not clouds' APIs: the caller builds
-// the S3 or Blob client (endpoint, credentials, assumed role) and hands it over in Options.
+// storage through one API, gocloud.dev/blob (fileblob for a local directory, s3blob for S3 and
+// S3-compatible stores, and for Azure Blob Storage a small driver on the azblob SDK, see
+// azureBucket), not clouds' APIs: the caller builds the S3 or Blob client (endpoint,
+// credentials, assumed role) and hands it over in Options.
 //
 // # Commit protocol
 //

@@ -13,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
+	sdkaws "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/permlake/permlake/schemas"
@@ -78,8 +81,8 @@ func TestOpen(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer l.Close()
-			if l.Root() != tc.root {
-				t.Errorf("Root = %s, want %s", l.Root(), tc.root)
+			if l.Root() != tc.root || l.URL() != "file://"+tc.root {
+				t.Errorf("Root = %s, URL = %s; want %s", l.Root(), l.URL(), tc.root)
 			}
 			if err := l.Bucket().WriteAll(context.Background(), "x/y.json", []byte("{}"), nil); err != nil {
 				t.Fatal(err)
@@ -284,5 +287,48 @@ func TestPartitionedWriter(t *testing.T) {
 	}
 	if ok, err := l.Bucket().Exists(ctx, part(hour.Add(5*time.Hour)).dataKey(schemas.CloudTrailEvents.Name)); err != nil || ok {
 		t.Errorf("aborted partition exists: %v %v", ok, err)
+	}
+}
+
+func TestOpenWithObjectStores(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	// No request is made: opening only checks the URL and the client.
+	other, err := container.NewClientWithNoCredential("http://127.0.0.1:1/devstoreaccount1/other", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lake, err := container.NewClientWithNoCredential("http://127.0.0.1:1/devstoreaccount1/lake", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, url string
+		opts      Options
+		want      string // URL(), or the error's text when err
+		err       bool
+	}{
+		{"s3 from an AWS config", "s3://bucket/a/b/", Options{AWS: &sdkaws.Config{Region: "eu-west-1"}, S3Endpoint: "http://127.0.0.1:1", S3PathStyle: true}, "s3://bucket/a/b", false},
+		{"s3 from a client, no prefix", "s3://bucket", Options{S3: s3.New(s3.Options{Region: "eu-west-1"})}, "s3://bucket", false},
+		{"azblob", "azblob://lake/prod", Options{AzureContainer: lake}, "azblob://lake/prod", false},
+		{"azblob with another container's client", "azblob://lake/prod", Options{AzureContainer: other}, `not container "lake"`, true},
+		{"azblob with an S3 client only", "azblob://lake", Options{S3: s3.New(s3.Options{})}, "needs a container client", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l, err := OpenWith(ctx, tc.url, tc.opts)
+			if tc.err {
+				if err == nil || !strings.Contains(err.Error(), tc.want) {
+					t.Fatalf("OpenWith = %v; want an error containing %s", err, tc.want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			if l.URL() != tc.want || l.Root() != "" {
+				t.Errorf("URL %q, Root %q; want %q and no root", l.URL(), l.Root(), tc.want)
+			}
+		})
 	}
 }

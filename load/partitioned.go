@@ -13,7 +13,9 @@ import (
 // each, opened on first use) and commits them together, oldest hour first. Rows wait in small
 // per-partition batches, so memory is bounded by the open writers' key sets and batches. Like
 // MergeWriter it is not safe for concurrent use; Abort, or an error from Add or Commit, publishes
-// nothing more (partitions committed before the failing one stay committed: each is whole).
+// nothing more (partitions committed before the failing one stay committed: each is whole). A
+// partition another run committed meanwhile fails Commit with ErrConflict: the caller retries
+// (a new writer merges into what that run wrote).
 type PartitionedWriter[T any] struct {
 	ctx     context.Context
 	lake    *Lake
