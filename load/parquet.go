@@ -59,13 +59,16 @@ type objectWriter[T any] struct {
 
 // countingWriter counts the bytes of an object as they are written, so stats report the size of
 // the file this writer published (not of whatever a concurrent writer renamed over it since).
+// The blob.Writer is a named field, not embedded: embedding would expose its ReadFrom, which
+// io.Copy (copying old row groups in a merge) prefers — bypassing the count and allocating a
+// 1 MiB buffer per copy (measured: 57% of the ingest's allocated bytes, bench/results.md).
 type countingWriter struct {
-	*blob.Writer
+	w *blob.Writer
 	n int64
 }
 
 func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.Writer.Write(p)
+	n, err := c.w.Write(p)
 	c.n += int64(n)
 	return n, err
 }
@@ -77,7 +80,7 @@ func newObjectWriter[T any](ctx context.Context, l *Lake, key string, cond preco
 		cancel()
 		return nil, fmt.Errorf("create %s: %w", key, err)
 	}
-	cw := &countingWriter{Writer: bw}
+	cw := &countingWriter{w: bw}
 	return &objectWriter[T]{lake: l, key: key, cond: cond, cancel: cancel, bw: cw,
 		pw: parquet.NewGenericWriter[T](cw, writerOptions()...)}, nil
 }
@@ -105,14 +108,14 @@ func (w *objectWriter[T]) commit(ctx context.Context) error {
 		return err
 	}
 	defer w.cancel()
-	return w.lake.closeWriter(w.key, w.bw.Writer, w.cond, w.cancel)
+	return w.lake.closeWriter(w.key, w.bw.w, w.cond, w.cancel)
 }
 
 // abort discards the object: the cancelled context makes Close publish nothing (fileblob
 // removes its temporary file, S3 aborts a multipart upload, Blob never commits its blocks).
 func (w *objectWriter[T]) abort() {
 	w.cancel()
-	_ = w.bw.Close()
+	_ = w.bw.w.Close()
 }
 
 // openParquet opens the Parquet file f.
