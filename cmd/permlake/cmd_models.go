@@ -4,8 +4,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-
-	"github.com/permlake/permlake/load"
 )
 
 func newModelsCmd(a *app) *cobra.Command {
@@ -27,12 +25,12 @@ order into the warehouse file (written beside it, then renamed into place) and r
 					return withCode(exitUsage, err)
 				}
 			}
-			lake, err := load.Open(cmd.Context(), c.Lake)
+			lake, err := openLake(cmd.Context(), c)
 			if err != nil {
 				return withCode(exitUsage, err)
 			}
 			defer lake.Close()
-			return a.buildModels(cmd.Context(), c, lake.Root(), now)
+			return a.buildModels(cmd.Context(), c, lake, now)
 		},
 	}
 	cmd.Flags().StringVar(&nowFlag, "now", "", "analysis time, YYYY-MM-DDTHH UTC (default: the current hour); the look-back window ends here")

@@ -281,7 +281,7 @@ func mergeRole(base, over RoleConfig) RoleConfig {
 // set, rebuilds the warehouse. The error carries the exit code.
 func (a *app) runPipeline(ctx context.Context, c *Config, command string, accounts []extract.Account, w window, models bool) error {
 	started := a.now()
-	lake, err := load.Open(ctx, c.Lake)
+	lake, err := openLake(ctx, c)
 	if err != nil {
 		return withCode(exitUsage, err)
 	}
@@ -360,7 +360,7 @@ func (a *app) runPipeline(ctx context.Context, c *Config, command string, accoun
 		return withCode(exitFailed, fmt.Errorf("nothing published: %w", runErr))
 	}
 	if models {
-		if err := a.buildModels(ctx, c, lake.Root(), w.To.Add(time.Hour)); err != nil {
+		if err := a.buildModels(ctx, c, lake, w.To.Add(time.Hour)); err != nil {
 			if code == exitPartial {
 				return withCode(exitPartial, fmt.Errorf("%w; models: %v", runErr, err))
 			}

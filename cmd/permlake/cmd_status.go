@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-
-	"github.com/permlake/permlake/load"
 )
 
 // statusReport is what `permlake status --json` prints.
@@ -57,7 +55,7 @@ that have no committed hour in the days looked at are listed as never.` + exitSt
 			if days <= 0 || runs < 0 {
 				return withCode(exitUsage, fmt.Errorf("--days must be positive and --runs not negative"))
 			}
-			lake, err := load.Open(cmd.Context(), c.Lake)
+			lake, err := openLake(cmd.Context(), c)
 			if err != nil {
 				return withCode(exitUsage, err)
 			}

@@ -29,6 +29,11 @@ type Config struct {
 	Concurrency  int           `mapstructure:"concurrency"`
 	AWS          AWSConfig     `mapstructure:"aws"`
 	Azure        AzureConfig   `mapstructure:"azure"`
+	// LakeAccess reaches an s3:// or azblob:// lake (lake_role, lake_azure: see lake.go).
+	LakeAccess `mapstructure:",squash"`
+	// CacheDir holds the models' local copy of an object-store lake (default: lake-cache beside
+	// the warehouse); a file lake is read in place.
+	CacheDir string `mapstructure:"cache_dir"`
 }
 
 // AWSConfig says where AWS data comes from.
@@ -127,6 +132,10 @@ var configDefaults = map[string]any{
 	"aws.iam_snapshots.prefix":       "",
 	"aws.organization.export.url":    "",
 	"aws.organization.export.prefix": "",
+	"cache_dir":                      "",
+	"lake_role.arn":                  "",
+	"lake_azure.url":                 "",
+	"lake_azure.shared_key_env":      "",
 	"azure.snapshots.url":            "",
 	"azure.snapshots.prefix":         "",
 	"azure.logs.url":                 "",

@@ -53,18 +53,10 @@ type LakeAzureConfig struct {
 	AccountName string `mapstructure:"account_name"`
 }
 
-// lakeAccess is promoted to Config once Config embeds LakeAccess; openLake finds it by
-// interface so that this file compiles before and after that change.
-func (a LakeAccess) lakeAccess() LakeAccess { return a }
-
 // openLake opens c.Lake: a local directory, an s3:// lake through the AWS SDK chain (and
 // lake_role), or an azblob:// lake through lake_azure.
 func openLake(ctx context.Context, c *Config) (*load.Lake, error) {
-	var a LakeAccess
-	if h, ok := any(c).(interface{ lakeAccess() LakeAccess }); ok {
-		a = h.lakeAccess()
-	}
-	return openLakeWith(ctx, c, a)
+	return openLakeWith(ctx, c, c.LakeAccess)
 }
 
 func openLakeWith(ctx context.Context, c *Config, a LakeAccess) (*load.Lake, error) {

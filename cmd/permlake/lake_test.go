@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/permlake/permlake/extract/aws/awstest"
 	"github.com/permlake/permlake/extract/azure/azuretest"
+	"github.com/permlake/permlake/extract/demo"
 	"github.com/permlake/permlake/load"
 )
 
@@ -153,5 +155,60 @@ func TestOpenLakeFile(t *testing.T) {
 	defer l.Close()
 	if want := filepath.Join(dir, "lake"); l.Root() != want || l.URL() != "file://"+want {
 		t.Errorf("Root %q, URL %q; want %s", l.Root(), l.URL(), want)
+	}
+}
+
+// TestModelsOverMinIOLakeEqualLocal: `permlake run` with the lake on MinIO (the models reading it
+// through their local copy) builds the same marts as with a local lake; a second build fetches
+// nothing new.
+func TestModelsOverMinIOLakeEqualLocal(t *testing.T) {
+	ctx := context.Background()
+	m := awstest.StartMinIO(t)
+	dir := t.TempDir()
+	useMinIOCredentials(t, m, dir)
+	if _, err := m.Client().CreateBucket(ctx, &s3.CreateBucketInput{Bucket: sdkaws.String("permlake-lake")}); err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(dir, "source")
+	org, err := demo.Generate(ctx, src, demo.Config{Days: 1, EventsPerHour: 6}.WithDefaults())
+	if err != nil {
+		t.Fatal(err)
+	}
+	from, to := org.WindowStart.Format("2006-01-02T15"), org.WindowEnd.Add(-time.Hour).Format("2006-01-02T15")
+	local := saveConfig(t, readLocal(testConfig(dir, "local"), org, src, nil), dir, "local")
+	rc := readLocal(testConfig(dir, "remote"), org, src, nil)
+	rc.Lake = "s3://permlake-lake/prod"
+	rc.AWS.Region = "us-east-1"
+	rc.AWS.Endpoints = EndpointsConfig{S3: m.Endpoint, STS: m.Endpoint, S3PathStyle: true}
+	remote := saveConfig(t, rc, dir, "remote")
+	for _, cfg := range []string{local, remote} {
+		if code, _, stderr := runCLI(t, ctx, "run", "--config", cfg, "--from", from, "--to", to); code != exitOK {
+			t.Fatalf("%s: exit %d\n%s", cfg, code, stderr)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "remote")); err == nil {
+		t.Fatal("the remote run wrote a local lake directory")
+	}
+	digest := func(wh string) string {
+		db := openDuck(t, wh+"?access_mode=read_only")
+		var parts []string
+		for _, q := range []string{
+			`select count(*) || ':' || md5(string_agg(concat_ws('|', cloud, account_id, principal_arn, action, status, uses, attempts), ',' order by account_id, principal_arn, action)) from permission_usage`,
+			`select count(*) || ':' || md5(string_agg(concat_ws('|', account_id, principal_arn, score), ',' order by account_id, principal_arn)) from creep_scores`,
+			`select count(*) || ':' || md5(string_agg(concat_ws('|', account_id, principal_arn, credential), ',' order by account_id, principal_arn, credential)) from inactive_identities`,
+			`select count(*) || ':' || md5(string_agg(policy_document, ',' order by account_id, principal_arn, policy_number)) from least_privilege_policies`,
+		} {
+			parts = append(parts, queryStrings(t, db, q)...)
+		}
+		db.Close()
+		return strings.Join(parts, " ")
+	}
+	want, got := digest(filepath.Join(dir, "local.duckdb")), digest(filepath.Join(dir, "remote.duckdb"))
+	if got != want || strings.HasPrefix(want, "0:") {
+		t.Errorf("marts over the MinIO lake = %s\nover the local lake = %s", got, want)
+	}
+	code, _, stderr := runCLI(t, ctx, "models", "--config", remote, "--now", org.WindowEnd.Format("2006-01-02T15"), "-v")
+	if code != exitOK || !strings.Contains(stderr, `"downloaded":0`) {
+		t.Errorf("second build: exit %d; want nothing downloaded:\n%s", code, stderr)
 	}
 }

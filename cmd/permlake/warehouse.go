@@ -11,6 +11,7 @@ import (
 
 	_ "github.com/marcboeker/go-duckdb" // the embedded DuckDB engine
 
+	"github.com/permlake/permlake/load"
 	"github.com/permlake/permlake/sql/runner"
 	"github.com/permlake/permlake/transform/catalog"
 )
@@ -50,14 +51,31 @@ func trailSeeds(c *Config) map[string]runner.Seed {
 }
 
 // buildModels rebuilds the warehouse file from the lake: into a temporary file beside it, then
-// renamed over the old one, so readers (BI, analysts) never open a half-built warehouse.
-func (a *app) buildModels(ctx context.Context, c *Config, lakeRoot string, now time.Time) (err error) {
-	if lakeRoot == "" {
-		return withCode(exitUsage, errors.New("models need a local lake directory"))
-	}
+// renamed over the old one, so readers (BI, analysts) never open a half-built warehouse. A file
+// lake is read in place; an object-store lake through its local copy (cache_dir), synced first
+// with only the partitions of the look-back window and only what changed since the last build.
+func (a *app) buildModels(ctx context.Context, c *Config, lake *load.Lake, now time.Time) (err error) {
 	dst, err := localPath(c.Warehouse)
 	if err != nil {
 		return withCode(exitUsage, fmt.Errorf("warehouse: %w", err))
+	}
+	lakeRoot := lake.Root()
+	if lakeRoot == "" {
+		cache := c.CacheDir
+		if cache == "" {
+			cache = filepath.Join(filepath.Dir(dst), "lake-cache")
+		}
+		if lakeRoot, err = localPath(cache); err != nil {
+			return withCode(exitUsage, fmt.Errorf("cache_dir: %w", err))
+		}
+		since := now.UTC().AddDate(0, 0, -c.LookbackDays-1)
+		start := time.Now()
+		st, err := lake.SyncTo(ctx, lakeRoot, since)
+		if err != nil {
+			return fmt.Errorf("copy %s for the models: %w", lake.URL(), err)
+		}
+		a.logger.Info("lake copied for the models", "lake", lake.URL(), "dir", lakeRoot, "objects", st.Objects,
+			"downloaded", st.Downloaded, "bytes", st.Bytes, "removed", st.Removed, "duration", time.Since(start).String())
 	}
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return err

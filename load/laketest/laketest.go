@@ -65,6 +65,7 @@ func Run(t *testing.T, b Backend) {
 		{"Validate", testValidate},
 		{"Ledger", testLedger},
 		{"RunManifest", testRunManifest},
+		{"SyncForModels", testSync},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
