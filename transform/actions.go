@@ -106,8 +106,12 @@ func MapEvent(eventSource, eventName string) ([]string, string) {
 		prefix, rule = p, schemas.MappingException
 	}
 	name := eventName
-	if cut := datedSuffix.ReplaceAllString(name, ""); cut != name && cut != "" {
-		name, rule = cut, schemas.MappingException
+	// Only a name ending in a digit can carry a dated suffix: checking that first keeps the regexp
+	// off almost every event (it cost 3% of the ingest in the bench profile).
+	if last := name[len(name)-1]; last >= '0' && last <= '9' {
+		if cut := datedSuffix.ReplaceAllString(name, ""); cut != name && cut != "" {
+			name, rule = cut, schemas.MappingException
+		}
 	}
 	action := prefix + ":" + name
 	if noPermission[action] {
