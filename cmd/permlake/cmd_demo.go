@@ -79,6 +79,7 @@ func (a *app) demo(ctx context.Context, f demoFlags) error {
 		LookbackDays: 90,
 		LateMargin:   2 * time.Hour,
 		Concurrency:  4,
+		PublishMarts: true,
 	}
 	c.AWS.Trail = TrailConfig{URL: "file://" + filepath.Join(src, "s3", org.TrailBucket), Prefix: org.TrailPrefix, OrganizationID: org.OrganizationID}
 	c.AWS.IAMSnapshots = StoreConfig{URL: "file://" + filepath.Join(src, "iam")}

@@ -34,6 +34,9 @@ type Config struct {
 	// CacheDir holds the models' local copy of an object-store lake (default: lake-cache beside
 	// the warehouse); a file lake is read in place.
 	CacheDir string `mapstructure:"cache_dir"`
+	// PublishMarts writes every mart into the lake as marts/<name>.parquet after each build, for
+	// BI tools that read S3 or Blob Storage (default true).
+	PublishMarts bool `mapstructure:"publish_marts"`
 }
 
 // AWSConfig says where AWS data comes from.
@@ -133,6 +136,7 @@ var configDefaults = map[string]any{
 	"aws.organization.export.url":    "",
 	"aws.organization.export.prefix": "",
 	"cache_dir":                      "",
+	"publish_marts":                  true,
 	"lake_role.arn":                  "",
 	"lake_azure.url":                 "",
 	"lake_azure.shared_key_env":      "",

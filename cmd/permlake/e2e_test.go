@@ -303,6 +303,22 @@ func TestDemoEndToEnd(t *testing.T) {
 		t.Logf("mapped share: %d of %d successful calls", mapped, mapped+unmapped)
 	})
 
+	t.Run("marts are published into the lake as Parquet", func(t *testing.T) {
+		db := openDuck(t, "")
+		for _, mart := range []string{"permission_usage", "creep_scores", "inactive_identities", "least_privilege_policies"} {
+			want := queryInt(t, wh, `select count(*) from `+mart)
+			got := queryInt(t, db, `select count(*) from read_parquet(?)`, filepath.Join(lake, "marts", mart+".parquet"))
+			if got != want || want == 0 {
+				t.Errorf("lake/marts/%s.parquet holds %d rows, the warehouse %d", mart, got, want)
+			}
+		}
+		var m martsManifest
+		b, err := os.ReadFile(filepath.Join(lake, "marts", "_manifest.json"))
+		if err != nil || json.Unmarshal(b, &m) != nil || len(m.Marts) < 8 {
+			t.Errorf("marts manifest: %v %s", err, b)
+		}
+	})
+
 	t.Run("sql command prints csv", func(t *testing.T) {
 		code, stdout, stderr := runCLI(t, ctx, "sql", "--warehouse", filepath.Join(out, "warehouse.duckdb"), "-c", "select * from permission_usage limit 5", "--format", "csv")
 		if code != exitOK {

@@ -207,6 +207,10 @@ func TestModelsOverMinIOLakeEqualLocal(t *testing.T) {
 	if got != want || strings.HasPrefix(want, "0:") {
 		t.Errorf("marts over the MinIO lake = %s\nover the local lake = %s", got, want)
 	}
+	manifest, err := awsGet(ctx, t, rc, "permlake-lake", "prod/marts/_manifest.json")
+	if err != nil || !strings.Contains(manifest, `"key": "marts/permission_usage.parquet"`) {
+		t.Errorf("marts not published to the MinIO lake: %v\n%s", err, manifest)
+	}
 	code, _, stderr := runCLI(t, ctx, "models", "--config", remote, "--now", org.WindowEnd.Format("2006-01-02T15"), "-v")
 	if code != exitOK || !strings.Contains(stderr, `"downloaded":0`) {
 		t.Errorf("second build: exit %d; want nothing downloaded:\n%s", code, stderr)

@@ -111,6 +111,12 @@ func (a *app) buildModels(ctx context.Context, c *Config, lake *load.Lake, now t
 		models = len(res.Models)
 	}
 	a.logger.Info("warehouse built", "path", dst, "models", models, "duration", time.Since(start).String())
+	if c.PublishMarts {
+		if err := publishMarts(ctx, lake, dst, now); err != nil {
+			return fmt.Errorf("publish marts to the lake: %w", err)
+		}
+		a.logger.Info("marts published", "lake", lake.URL(), "prefix", "marts/")
+	}
 	if berr != nil {
 		return withCode(exitDataTest, berr)
 	}
