@@ -288,6 +288,12 @@ func (a *app) runPipeline(ctx context.Context, c *Config, command string, accoun
 	defer lake.Close()
 	p := &pipeline{lake: lake, runID: newRunID(started), log: a.logger, concurrency: c.Concurrency, now: a.now}
 	p.log = p.log.With("run_id", p.runID)
+	// Temporary files of runs killed before their rename; an hour is far longer than any write.
+	if n, err := lake.RemoveOrphans(ctx, time.Hour); err != nil {
+		p.log.Warn("orphaned temporary files not removed", "error", err)
+	} else if n > 0 {
+		p.log.Info("orphaned temporary files removed", "files", n)
+	}
 	if c.AWS.Trail.URL != "" {
 		b, err := openBucket(ctx, c.AWS.Trail.URL, c.AWS.Trail.Role, c.AWS)
 		if err != nil {
