@@ -30,7 +30,9 @@ func TestSIGTERMStopsCleanly(t *testing.T) {
 		t.Fatal(err)
 	}
 	from, to := org.WindowStart.Format("2006-01-02T15"), org.WindowEnd.Add(-time.Hour).Format("2006-01-02T15")
-	cfg := func(name string) string { return saveConfig(t, readLocal(testConfig(dir, name), org, src, nil), dir, name) }
+	cfg := func(name string) string {
+		return saveConfig(t, readLocal(testConfig(dir, name), org, src, nil), dir, name)
+	}
 	clean, killed := cfg("clean"), cfg("killed")
 	if code, _, stderr := runCLI(t, ctx, "run", "--config", clean, "--from", from, "--to", to, "--no-models"); code != exitOK {
 		t.Fatalf("clean run: exit %d\n%s", code, stderr)
