@@ -214,6 +214,7 @@ func (p *pipeline) azureRun(ctx context.Context, w window) []accountResult {
 			start := time.Now()
 			slog := log.With("subscription_id", sub.ID)
 			results[i], principals[i] = p.azureSubscription(ctx, sub, w, slog)
+			p.progress.done(sub.ID, results[i].outcome)
 			logOutcome(slog, results[i], start)
 			return nil
 		})

@@ -338,6 +338,10 @@ func (a *app) runPipeline(ctx context.Context, c *Config, command string, accoun
 	if p.trail == nil && p.iam == nil && p.az == nil {
 		return withCode(exitUsage, fmt.Errorf("nothing to collect: set aws.trail.url and aws.iam_snapshots.url or aws.member_role.name, or azure"))
 	}
+	if a.progress(c) {
+		p.progress = newProgress(a.stderr, len(accounts))
+		defer p.progress.finish()
+	}
 	p.log.Info("run started", "accounts", len(accounts), "from", w.From.Format(time.RFC3339), "to", w.To.Format(time.RFC3339))
 	var results []accountResult
 	if len(accounts) > 0 && (p.trail != nil || p.iam != nil) {

@@ -46,6 +46,7 @@ type pipeline struct {
 	iam         aws.IAMSource
 	org         aws.OrgSource // nil: no organization snapshot (no SCPs)
 	az          *azureSources // nil: Azure not configured
+	progress    *progress     // nil: no progress display (not a terminal)
 	runID       string
 	log         *slog.Logger
 	concurrency int
@@ -87,6 +88,7 @@ func (p *pipeline) run(ctx context.Context, accounts []extract.Account, w window
 			log := p.log.With("account_id", acct.ID, "cloud", "aws")
 			res := p.account(ctx, acct, w, log)
 			results[i] = res
+			p.progress.done(acct.ID, res.outcome)
 			if res.outcome.Status == "ok" {
 				log.Info("account done", "objects", res.outcome.Objects, "records", res.outcome.Records, "rows", res.outcome.RowsAdded, "duration", time.Since(start).String())
 			} else {

@@ -79,3 +79,26 @@ func TestSuccessMarkersAndStatus(t *testing.T) {
 		t.Errorf("status table: exit %d\n%s", code, out)
 	}
 }
+
+// TestProgressDisplay: with the display on (a terminal, or PERMLAKE_PROGRESS=1) the run rewrites
+// one line per finished account; off (PERMLAKE_PROGRESS=0, or not a terminal) there is none.
+func TestProgressDisplay(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	src := filepath.Join(dir, "source")
+	org, err := demo.Generate(ctx, src, demo.Config{Days: 1, EventsPerHour: 3}.WithDefaults())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := saveConfig(t, readLocal(testConfig(dir, "lake"), org, src, []AccountConfig{{ID: org.Accounts[2].ID}, {ID: org.Accounts[3].ID}}), dir, "p")
+	h := org.WindowEnd.Add(-time.Hour).Format("2006-01-02T15")
+	t.Setenv("PERMLAKE_PROGRESS", "1")
+	code, _, stderr := runCLI(t, ctx, "run", "--config", cfg, "--hour", h, "--no-models")
+	if code != exitOK || strings.Count(stderr, "\r\033[Kpermlake: ") != 2 || !strings.Contains(stderr, "2 done (of 2 AWS accounts, then Azure), 0 failed") {
+		t.Errorf("progress on: exit %d\n%q", code, stderr)
+	}
+	t.Setenv("PERMLAKE_PROGRESS", "0")
+	if code, _, stderr := runCLI(t, ctx, "run", "--config", cfg, "--hour", h, "--no-models"); code != exitOK || strings.Contains(stderr, "\r") {
+		t.Errorf("progress off: exit %d\n%q", code, stderr)
+	}
+}
