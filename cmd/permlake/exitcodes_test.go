@@ -188,3 +188,51 @@ func TestBadLogFilesAreNamedAndSkipped(t *testing.T) {
 		t.Errorf("manifests list %d quarantined objects, want 3", quarantined)
 	}
 }
+
+// TestOneAccountOfTenFails: nine accounts commit, the tenth (no trail folder, no IAM snapshot)
+// fails alone — exit 3, named in the error and the manifest, the nine marked complete.
+func TestOneAccountOfTenFails(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	src := filepath.Join(dir, "source")
+	org, err := demo.Generate(ctx, src, demo.Config{Days: 1, EventsPerHour: 2, MemberAccounts: 7}.WithDefaults())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(org.Accounts) != 9 {
+		t.Fatalf("%d accounts, want 9", len(org.Accounts))
+	}
+	var accounts []AccountConfig
+	for _, a := range org.Accounts {
+		accounts = append(accounts, AccountConfig{ID: a.ID, Name: a.Name})
+	}
+	accounts = append(accounts, AccountConfig{ID: "999999999999", Name: "broken"})
+	cfg := saveConfig(t, readLocal(testConfig(dir, "lake"), org, src, accounts), dir, "ten")
+	h := org.WindowEnd.Add(-time.Hour)
+	code, _, stderr := runCLI(t, ctx, "run", "--config", cfg, "--hour", h.Format("2006-01-02T15"), "--no-models")
+	if code != exitPartial || !strings.Contains(stderr, "account 999999999999") {
+		t.Fatalf("exit %d, want 3 naming the broken account:\n%s", code, stderr)
+	}
+	runs, _ := filepath.Glob(filepath.Join(dir, "lake", "_manifests", "runs", "*.json"))
+	b, _ := os.ReadFile(runs[0])
+	var m load.RunManifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	ok := 0
+	for _, o := range m.Accounts {
+		switch {
+		case o.AccountID == "999999999999" && o.Status != "failed":
+			t.Errorf("the broken account's outcome = %+v", o)
+		case o.AccountID != "999999999999" && o.Status == "ok":
+			ok++
+		}
+	}
+	if ok != 9 || m.ExitCode != exitPartial {
+		t.Errorf("manifest: %d accounts ok, exit %d; want 9 and 3", ok, m.ExitCode)
+	}
+	markers, _ := filepath.Glob(filepath.Join(dir, "lake", "_manifests", "success", "date="+h.Format("2006-01-02"), "hour="+h.Format("15"), "aws-*.json"))
+	if len(markers) != 9 {
+		t.Errorf("%d accounts marked complete for the hour, want the 9 healthy ones", len(markers))
+	}
+}
