@@ -1,11 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -214,5 +220,99 @@ func TestModelsOverMinIOLakeEqualLocal(t *testing.T) {
 	code, _, stderr := runCLI(t, ctx, "models", "--config", remote, "--now", org.WindowEnd.Format("2006-01-02T15"), "-v")
 	if code != exitOK || !strings.Contains(stderr, `"downloaded":0`) {
 		t.Errorf("second build: exit %d; want nothing downloaded:\n%s", code, stderr)
+	}
+}
+
+// expiringSTS forwards AssumeRole to MinIO's real STS and shortens the Expiration it answers to
+// lifetime: the credentials stay valid in MinIO while the SDK believes they are about to expire,
+// so a run keeps re-assuming the role mid-run, as a long run past a chained hop's hour does.
+type expiringSTS struct {
+	target   string
+	lifetime time.Duration
+	calls    atomic.Int64
+}
+
+func (s *expiringSTS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.calls.Add(1)
+	body, _ := io.ReadAll(r.Body)
+	req, err := http.NewRequestWithContext(r.Context(), r.Method, s.target+r.URL.RequestURI(), bytes.NewReader(body))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	req.Header = r.Header.Clone()
+	req.Host = r.Host // the request is signed for the proxy's host
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	short := time.Now().Add(s.lifetime).UTC().Format(time.RFC3339)
+	out = regexp.MustCompile(`<Expiration>[^<]*</Expiration>`).ReplaceAll(out, []byte("<Expiration>"+short+"</Expiration>"))
+	w.Header().Set("Content-Type", resp.Header.Get("Content-Type"))
+	w.WriteHeader(resp.StatusCode)
+	_, _ = w.Write(out)
+}
+
+// TestLakeCredentialsExpiringMidRun: the lake's role credentials expire over and over during a
+// run (each one inside the SDK's refresh window); the run re-assumes the role and finishes with
+// the same lake as a local run.
+func TestLakeCredentialsExpiringMidRun(t *testing.T) {
+	ctx := context.Background()
+	m := awstest.StartMinIO(t)
+	dir := t.TempDir()
+	useMinIOCredentials(t, m, dir)
+	if _, err := m.Client().CreateBucket(ctx, &s3.CreateBucketInput{Bucket: sdkaws.String("permlake-lake")}); err != nil {
+		t.Fatal(err)
+	}
+	sts := &expiringSTS{target: m.Endpoint, lifetime: 2 * time.Minute}
+	srv := httptest.NewServer(sts)
+	defer srv.Close()
+	src := filepath.Join(dir, "source")
+	org, err := demo.Generate(ctx, src, demo.Config{Days: 1, EventsPerHour: 4}.WithDefaults())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc := readLocal(testConfig(dir, "remote"), org, src, nil)
+	rc.Lake = "s3://permlake-lake/prod"
+	rc.AWS.Region = "us-east-1"
+	rc.AWS.Endpoints = EndpointsConfig{S3: m.Endpoint, STS: srv.URL, S3PathStyle: true}
+	rc.LakeAccess.Role = RoleConfig{ARN: "arn:aws:iam::123456789012:role/PermlakeLakeWriter", SessionName: "permlake-lake", Duration: 15 * time.Minute}
+	cfg := filepath.Join(dir, "remote.yaml")
+	if err := writeDemoConfig(cfg, rc); err != nil {
+		t.Fatal(err)
+	}
+	// writeDemoConfig does not know lake_role: append it.
+	f, err := os.OpenFile(cfg, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(f, "lake_role:\n  arn: %q\n  session_name: permlake-lake\n  duration: 15m\n", rc.LakeAccess.Role.ARN)
+	f.Close()
+	from, to := org.WindowStart.Format("2006-01-02T15"), org.WindowEnd.Add(-time.Hour).Format("2006-01-02T15")
+	if code, _, stderr := runCLI(t, ctx, "run", "--config", cfg, "--from", from, "--to", to, "--no-models"); code != exitOK {
+		t.Fatalf("run with expiring lake credentials: exit %d\n%s", code, stderr)
+	}
+	t.Logf("lake role assumed %d times during the run", sts.calls.Load())
+	if n := sts.calls.Load(); n < 3 {
+		t.Errorf("the lake role was assumed %d times; expiring credentials must be re-assumed during the run", n)
+	}
+	local := saveConfig(t, readLocal(testConfig(dir, "local"), org, src, nil), dir, "local")
+	if code, _, stderr := runCLI(t, ctx, "run", "--config", local, "--from", from, "--to", to, "--no-models"); code != exitOK {
+		t.Fatalf("local run: exit %d\n%s", code, stderr)
+	}
+	remote := filepath.Join(dir, "remote-copy")
+	l, err := openLakeWith(ctx, rc, LakeAccess{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if _, err := l.SyncTo(ctx, remote, org.WindowStart.AddDate(0, 0, -1)); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := lakeFingerprint(t, remote), lakeFingerprint(t, filepath.Join(dir, "local")); got != want {
+		t.Errorf("lake written with expiring credentials differs from the local one:\n%s\nwant\n%s", got, want)
 	}
 }
