@@ -549,6 +549,7 @@ func ingestBlobs[T any](ctx context.Context, p *pipeline, reader *activity.Reade
 		res.outcome.Records += r.Records
 		ledger = append(ledger, obj)
 	}
+	killpoint("before-data")
 	stats, err := pw.Commit()
 	res.partitions = append(res.partitions, stats...)
 	for _, st := range stats {
@@ -560,6 +561,7 @@ func ingestBlobs[T any](ctx context.Context, p *pipeline, reader *activity.Reade
 	if len(ledger) == 0 {
 		return nil
 	}
+	killpoint("after-data")
 	if err := p.lake.RecordIngested(ctx, p.runID, ledger); err != nil {
 		return err
 	}

@@ -356,9 +356,11 @@ func (a *app) runPipeline(ctx context.Context, c *Config, command string, accoun
 		results = append(results, p.azureRun(ctx, w)...)
 	}
 	m, code := runManifest(p.runID, command, started, a.now(), w, results)
+	killpoint("before-manifest")
 	if err := lake.WriteRunManifest(context.WithoutCancel(ctx), m); err != nil {
 		return withCode(exitFailed, fmt.Errorf("write run manifest: %w", err))
 	}
+	killpoint("after-manifest")
 	if ctx.Err() != nil {
 		return withCode(exitInterrupted, ctx.Err())
 	}

@@ -332,6 +332,7 @@ func (p *pipeline) ingestGroup(ctx context.Context, accountID string, files []aw
 		res.outcome.Records += n
 		ledger = append(ledger, obj)
 	}
+	killpoint("before-data")
 	stats, err := pw.Commit()
 	res.partitions = append(res.partitions, stats...)
 	for _, st := range stats {
@@ -340,6 +341,7 @@ func (p *pipeline) ingestGroup(ctx context.Context, accountID string, files []aw
 	if err != nil {
 		return err
 	}
+	killpoint("after-data")
 	if err := p.lake.RecordIngested(ctx, p.runID, ledger); err != nil {
 		return err
 	}
