@@ -7,6 +7,7 @@ package aws
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/hex"
 	"errors"
@@ -16,6 +17,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	json "github.com/goccy/go-json"
@@ -163,8 +165,9 @@ func parseLogFileKey(key string) (LogFile, bool) {
 // ReadLogFile streams the records of one log file to fn, one raw JSON record at a time, without
 // holding the file in memory. The body may be gzip (sniffed from its magic bytes, not trusted from
 // the name: stores can hand back inflated bytes) or plain JSON. It returns how many records were
-// passed to fn. An empty, truncated or non-{"Records":[…]} object is an error naming the key;
-// records already passed to fn stay passed (the caller decides whether to keep them).
+// passed to fn; raw is only valid during the call (see ReadRecords). An empty, truncated or
+// non-{"Records":[…]} object is an error naming the key; records already passed to fn stay passed
+// (the caller decides whether to keep them).
 func (t *Trail) ReadLogFile(ctx context.Context, key string, fn func(raw []byte) error) (n int, err error) {
 	r, err := t.Bucket.NewReader(ctx, key, nil)
 	if err != nil {
@@ -183,9 +186,15 @@ func (t *Trail) ReadLogFile(ctx context.Context, key string, fn func(raw []byte)
 }
 
 // ReadRecords decodes a CloudTrail log body ({"Records":[…]}, gzip or not) from r, calling fn for
-// each raw record.
+// each raw record. raw is only valid during the call (it points into a reused buffer): fn copies
+// what it keeps. Every byte is checked against the JSON grammar once, here, while the records are
+// split — without building values — so a malformed or truncated file is an error as before,
+// naming the record or how many records came before it.
 func ReadRecords(r io.Reader, fn func(raw []byte) error) (int, error) {
-	br := bufio.NewReaderSize(r, 64<<10)
+	rd := readers.Get().(*recordReader)
+	defer rd.release()
+	br := rd.br
+	br.Reset(r)
 	magic, err := br.Peek(2)
 	if len(magic) == 0 {
 		if errors.Is(err, io.EOF) {
@@ -195,72 +204,479 @@ func ReadRecords(r io.Reader, fn func(raw []byte) error) (int, error) {
 	}
 	var body io.Reader = br
 	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
+		if rd.zr == nil {
+			rd.zr, err = gzip.NewReader(br)
+		} else {
+			err = rd.zr.Reset(br)
+		}
 		if err != nil {
 			return 0, fmt.Errorf("gzip: %w", err)
 		}
-		defer zr.Close()
-		body = zr
+		defer rd.zr.Close()
+		body = rd.zr
 	}
-	dec := json.NewDecoder(body)
-	if err := expectDelim(dec, '{'); err != nil {
-		return 0, fmt.Errorf("not a CloudTrail log (want {\"Records\":[…]}): %w", err)
-	}
-	n, sawRecords := 0, false
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return n, fmt.Errorf("after %d records: %w", n, err)
-		}
-		if key, _ := tok.(string); key != "Records" {
-			var skip json.RawMessage
-			if err := dec.Decode(&skip); err != nil {
-				return n, fmt.Errorf("skip %q: %w", key, err)
-			}
-			continue
-		}
-		sawRecords = true
-		if err := expectDelim(dec, '['); err != nil {
-			return n, fmt.Errorf("Records is not an array: %w", err)
-		}
-		for dec.More() {
-			var raw json.RawMessage
-			if err := dec.Decode(&raw); err != nil {
-				return n, fmt.Errorf("record %d: %w", n+1, err)
-			}
-			if err := fn(raw); err != nil {
-				return n, err
-			}
-			n++
-		}
-		if err := expectDelim(dec, ']'); err != nil {
-			return n, fmt.Errorf("after %d records: %w", n, err)
-		}
-	}
-	if err := expectDelim(dec, '}'); err != nil {
-		return n, fmt.Errorf("after %d records: %w", n, err)
-	}
-	if !sawRecords {
-		return 0, errors.New(`no "Records" array`)
+	s := &rd.s
+	s.reset(body)
+	n, err := s.records(fn)
+	if err != nil {
+		return n, err
 	}
 	// Read to the end so that gzip verifies its checksum and length: a truncated file whose JSON
 	// happens to be complete must not pass as whole.
-	if _, err := io.Copy(io.Discard, body); err != nil {
-		return n, fmt.Errorf("after %d records: %w", n, err)
+	if s.err == nil {
+		if _, err := io.Copy(io.Discard, body); err != nil {
+			return n, fmt.Errorf("after %d records: %w", n, err)
+		}
+	} else if s.err != io.EOF {
+		return n, fmt.Errorf("after %d records: %w", n, s.err)
 	}
 	return n, nil
 }
 
-func expectDelim(dec *json.Decoder, want json.Delim) error {
-	tok, err := dec.Token()
-	if err != nil {
-		if errors.Is(err, io.EOF) {
-			return io.ErrUnexpectedEOF
+// recordReader is what ReadRecords needs per file, pooled: a 64 KiB read buffer, a gzip reader
+// (32 KiB of inflate window) and the scanner's buffer were ~1/7 of the ingest's allocated
+// bytes when made per log file (bench/results.md), and log files are small (~300 records).
+type recordReader struct {
+	br *bufio.Reader
+	zr *gzip.Reader
+	s  scanner
+}
+
+const scanBuffer = 64 << 10
+
+var readers = sync.Pool{New: func() any {
+	return &recordReader{br: bufio.NewReaderSize(nil, 64<<10), s: scanner{buf: make([]byte, scanBuffer)}}
+}}
+
+func (rd *recordReader) release() {
+	rd.br.Reset(nil)
+	rd.s.reset(nil)
+	if len(rd.s.buf) > 16*scanBuffer {
+		rd.s.buf = make([]byte, scanBuffer) // one huge record must not stay pinned in the pool
+	}
+	readers.Put(rd)
+}
+
+// maxDepth bounds nesting, as encoding/json does, so hostile input cannot exhaust the stack.
+const maxDepth = 10000
+
+// scanner walks a JSON text in buf[pos:end], refilled from r, checking its grammar (RFC 8259;
+// UTF-8 is not checked, as goccy and encoding/json do not reject it either). Bytes before mark
+// (or pos when mark < 0) may be dropped on a refill, so a record from mark to pos stays
+// contiguous in buf.
+type scanner struct {
+	r        io.Reader
+	buf      []byte
+	pos, end int
+	mark     int
+	err      error // sticky error of r (io.EOF at the end)
+}
+
+func (s *scanner) reset(r io.Reader) {
+	s.r, s.pos, s.end, s.mark, s.err = r, 0, 0, -1, nil
+}
+
+// fill reads more bytes after end, keeping buf[mark:] (or buf[pos:]); false when none came.
+func (s *scanner) fill() bool {
+	if s.err != nil {
+		return false
+	}
+	keep := s.pos
+	if s.mark >= 0 {
+		keep = s.mark
+	}
+	if keep > 0 {
+		s.end = copy(s.buf, s.buf[keep:s.end])
+		s.pos -= keep
+		if s.mark >= 0 {
+			s.mark -= keep
 		}
+	}
+	if s.end == len(s.buf) {
+		nb := make([]byte, 2*len(s.buf))
+		copy(nb, s.buf[:s.end])
+		s.buf = nb
+	}
+	for range 100 {
+		n, err := s.r.Read(s.buf[s.end:])
+		s.end += n
+		if err != nil {
+			s.err = err
+			return n > 0
+		}
+		if n > 0 {
+			return true
+		}
+	}
+	s.err = io.ErrNoProgress
+	return false
+}
+
+// truncated is the error for input that ended (or failed) in the middle of the text.
+func (s *scanner) truncated() error {
+	if s.err == nil || s.err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return s.err
+}
+
+// peek skips whitespace and returns the next byte without consuming it.
+func (s *scanner) peek() (byte, error) {
+	for {
+		for s.pos < s.end {
+			switch c := s.buf[s.pos]; c {
+			case ' ', '\t', '\n', '\r':
+				s.pos++
+			default:
+				return c, nil
+			}
+		}
+		if !s.fill() {
+			return 0, s.truncated()
+		}
+	}
+}
+
+// byteAt returns the byte at pos without skipping whitespace.
+func (s *scanner) byteAt() (byte, error) {
+	if s.pos == s.end && !s.fill() {
+		return 0, s.truncated()
+	}
+	return s.buf[s.pos], nil
+}
+
+func unexpected(c byte, context string) error {
+	return fmt.Errorf("invalid character %q %s", c, context)
+}
+
+// records walks {"Records":[…], …} and hands each element of every Records array to fn.
+func (s *scanner) records(fn func(raw []byte) error) (int, error) {
+	c, err := s.peek()
+	if err == nil && c != '{' {
+		err = fmt.Errorf("got %q, want '{'", c)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("not a CloudTrail log (want {\"Records\":[…]}): %w", err)
+	}
+	s.pos++
+	n, sawRecords := 0, false
+	after := func(err error) (int, error) { return n, fmt.Errorf("after %d records: %w", n, err) }
+	if c, err = s.peek(); err != nil {
+		return after(err)
+	}
+	if c == '}' {
+		s.pos++
+		return 0, errors.New(`no "Records" array`)
+	}
+	for {
+		if c != '"' {
+			return after(unexpected(c, "looking for beginning of object key string"))
+		}
+		s.mark = s.pos
+		s.pos++
+		if err := s.str(); err != nil {
+			return after(err)
+		}
+		key, err := keyString(s.buf[s.mark:s.pos])
+		s.mark = -1
+		if err != nil {
+			return after(err)
+		}
+		if c, err = s.peek(); err != nil {
+			return after(err)
+		}
+		if c != ':' {
+			return after(unexpected(c, "after object key"))
+		}
+		s.pos++
+		if key == "Records" {
+			sawRecords = true
+			if c, err = s.peek(); err != nil {
+				return after(err)
+			}
+			if c != '[' {
+				return n, fmt.Errorf("Records is not an array: got %q, want '['", c)
+			}
+			s.pos++
+			if c, err = s.peek(); err != nil {
+				return after(err)
+			}
+			if c == ']' {
+				s.pos++
+			} else {
+				for {
+					s.mark = s.pos
+					if err := s.value(0); err != nil {
+						s.mark = -1
+						return n, fmt.Errorf("record %d: %w", n+1, err)
+					}
+					raw := s.buf[s.mark:s.pos]
+					s.mark = -1
+					if err := fn(raw); err != nil {
+						return n, err
+					}
+					n++
+					if c, err = s.peek(); err != nil {
+						return after(err)
+					}
+					s.pos++
+					if c == ']' {
+						break
+					}
+					if c != ',' {
+						return after(unexpected(c, "after array element"))
+					}
+				}
+			}
+		} else if err := s.value(0); err != nil {
+			return after(fmt.Errorf("skip %q: %w", key, err))
+		}
+		if c, err = s.peek(); err != nil {
+			return after(err)
+		}
+		s.pos++
+		if c == '}' {
+			break
+		}
+		if c != ',' {
+			return after(unexpected(c, "after object key:value pair"))
+		}
+		if c, err = s.peek(); err != nil {
+			return after(err)
+		}
+	}
+	if !sawRecords {
+		return 0, errors.New(`no "Records" array`)
+	}
+	return n, nil
+}
+
+// keyString is the value of a scanned (valid) JSON string literal q.
+func keyString(q []byte) (string, error) {
+	if bytes.IndexByte(q, '\\') < 0 {
+		return string(q[1 : len(q)-1]), nil
+	}
+	var k string
+	err := json.Unmarshal(q, &k)
+	return k, err
+}
+
+// value scans one JSON value starting at the next non-space byte.
+func (s *scanner) value(depth int) error {
+	c, err := s.peek()
+	if err != nil {
 		return err
 	}
-	if d, ok := tok.(json.Delim); !ok || d != want {
-		return fmt.Errorf("got %v, want %q", tok, want)
+	switch {
+	case c == '{' || c == '[':
+		if depth >= maxDepth {
+			return errors.New("exceeded max depth")
+		}
+		s.pos++
+		return s.container(c, depth+1)
+	case c == '"':
+		s.pos++
+		return s.str()
+	case c == '-' || c >= '0' && c <= '9':
+		return s.number()
+	case c == 't':
+		return s.literal("true")
+	case c == 'f':
+		return s.literal("false")
+	case c == 'n':
+		return s.literal("null")
+	}
+	return unexpected(c, "looking for beginning of value")
+}
+
+// container scans the rest of an object (open '{') or array (open '[').
+func (s *scanner) container(open byte, depth int) error {
+	closing := byte('}')
+	if open == '[' {
+		closing = ']'
+	}
+	c, err := s.peek()
+	if err != nil {
+		return err
+	}
+	if c == closing {
+		s.pos++
+		return nil
+	}
+	for {
+		if open == '{' {
+			if c != '"' {
+				return unexpected(c, "looking for beginning of object key string")
+			}
+			s.pos++
+			if err := s.str(); err != nil {
+				return err
+			}
+			if c, err = s.peek(); err != nil {
+				return err
+			}
+			if c != ':' {
+				return unexpected(c, "after object key")
+			}
+			s.pos++
+		}
+		if err := s.value(depth); err != nil {
+			return err
+		}
+		if c, err = s.peek(); err != nil {
+			return err
+		}
+		s.pos++
+		if c == closing {
+			return nil
+		}
+		if c != ',' {
+			return unexpected(c, "after value")
+		}
+		if c, err = s.peek(); err != nil {
+			return err
+		}
+	}
+}
+
+// plain marks the bytes a string may hold unescaped.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// str scans the rest of a string whose opening quote is consumed. Most of a record's bytes are
+// string bytes, so the common case is the table loop.
+func (s *scanner) str() error {
+	for {
+		i, b := s.pos, s.buf[:s.end]
+		for i < len(b) && plain[b[i]] {
+			i++
+		}
+		s.pos = i
+		if i == len(b) {
+			if !s.fill() {
+				return s.truncated()
+			}
+			continue
+		}
+		switch c := b[i]; c {
+		case '"':
+			s.pos++
+			return nil
+		case '\\':
+			s.pos++
+			e, err := s.byteAt()
+			if err != nil {
+				return err
+			}
+			s.pos++
+			switch e {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				for range 4 {
+					h, err := s.byteAt()
+					if err != nil {
+						return err
+					}
+					if !(h >= '0' && h <= '9' || h >= 'a' && h <= 'f' || h >= 'A' && h <= 'F') {
+						return unexpected(h, "in \\u hexadecimal character escape")
+					}
+					s.pos++
+				}
+			default:
+				return unexpected(e, "in string escape code")
+			}
+		default:
+			return unexpected(c, "in string literal")
+		}
+	}
+}
+
+// number scans -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?.
+func (s *scanner) number() error {
+	digits := func() (int, error) {
+		n := 0
+		for {
+			c, err := s.byteAt()
+			if err != nil {
+				if err == io.ErrUnexpectedEOF {
+					return n, nil // the caller decides whether the number may end here
+				}
+				return n, err
+			}
+			if c < '0' || c > '9' {
+				return n, nil
+			}
+			s.pos++
+			n++
+		}
+	}
+	next := func() (byte, bool) {
+		c, err := s.byteAt()
+		return c, err == nil
+	}
+	if c, _ := next(); c == '-' {
+		s.pos++
+	}
+	c, ok := next()
+	switch {
+	case !ok:
+		return s.truncated()
+	case c == '0':
+		s.pos++
+	case c >= '1' && c <= '9':
+		if _, err := digits(); err != nil {
+			return err
+		}
+	default:
+		return unexpected(c, "in numeric literal")
+	}
+	if c, ok := next(); ok && c == '.' {
+		s.pos++
+		if n, err := digits(); err != nil || n == 0 {
+			return orTruncated(err, s, "after decimal point in numeric literal")
+		}
+	}
+	if c, ok := next(); ok && (c == 'e' || c == 'E') {
+		s.pos++
+		if c, ok := next(); ok && (c == '+' || c == '-') {
+			s.pos++
+		}
+		if n, err := digits(); err != nil || n == 0 {
+			return orTruncated(err, s, "in exponent of numeric literal")
+		}
+	}
+	if s.err != nil && s.err != io.EOF && s.pos == s.end {
+		return s.err
+	}
+	return nil
+}
+
+// orTruncated is err, or the error for a missing digit at pos.
+func orTruncated(err error, s *scanner, context string) error {
+	if err != nil {
+		return err
+	}
+	c, err := s.byteAt()
+	if err != nil {
+		return err
+	}
+	return unexpected(c, context)
+}
+
+func (s *scanner) literal(word string) error {
+	for i := 0; i < len(word); i++ {
+		c, err := s.byteAt()
+		if err != nil {
+			return err
+		}
+		if c != word[i] {
+			return unexpected(c, "in literal "+word)
+		}
+		s.pos++
 	}
 	return nil
 }
