@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"syscall"
@@ -302,6 +303,29 @@ func eventCounts(t *testing.T, l *load.Lake) (rows, distinct int64) {
 	return rows, distinct
 }
 
+func objectKeys(t *testing.T, l *load.Lake) []string {
+	t.Helper()
+	var keys []string
+	it := l.Bucket().List(nil)
+	for {
+		obj, err := it.Next(context.Background())
+		if err != nil {
+			break
+		}
+		keys = append(keys, obj.Key)
+	}
+	return keys
+}
+
+func allPartitionsOrManifests(keys []string) bool {
+	for _, k := range keys {
+		if !strings.HasPrefix(k, "_manifests/") && !strings.HasSuffix(k, "/data.parquet") {
+			return false
+		}
+	}
+	return true
+}
+
 var killSteps = []string{"before-data", "after-data", "before-manifest", "after-manifest"}
 
 // TestSIGKILLAtEachCommitStep kills the real binary with SIGKILL at each commit step (and at a
@@ -309,9 +333,16 @@ var killSteps = []string{"before-data", "after-data", "before-manifest", "after-
 // with one uninterrupted run: the same rows in the same partitions, no manifest or marker
 // claiming what did not happen, and the hours' _SUCCESS present after the rerun.
 func TestSIGKILLAtEachCommitStep(t *testing.T) {
+	for _, kind := range []func(*testing.T) lakeKind{func(*testing.T) lakeKind { return fileLakes }, minioLakes} {
+		kind := kind(t)
+		t.Run(kind.name, func(t *testing.T) { testSIGKILLAtEachCommitStep(t, kind) })
+	}
+}
+
+func testSIGKILLAtEachCommitStep(t *testing.T, kind lakeKind) {
 	dir := t.TempDir()
 	org, src := faultOrg(t, dir, time.Time{})
-	cleanCfg, cleanFP, _ := fileLakes.config(t, dir, "clean", org, src)
+	cleanCfg, cleanFP, _ := kind.config(t, dir, "clean", org, src)
 	if c := runChild(t, nil, runArgs(cleanCfg, org)...); c.code != exitOK {
 		t.Fatalf("clean run: exit %d\n%s", c.code, c.stderr)
 	}
@@ -322,7 +353,7 @@ func TestSIGKILLAtEachCommitStep(t *testing.T) {
 	for _, at := range []string{"before-data", "before-data:7", "after-data", "after-data:7", "before-manifest", "after-manifest"} {
 		t.Run(at, func(t *testing.T) {
 			name := strings.ReplaceAll(at, ":", "-")
-			cfg, fp, open := fileLakes.config(t, dir, name, org, src)
+			cfg, fp, open := kind.config(t, dir, name, org, src)
 			c := runChild(t, []string{"PERMLAKE_TEST_KILL_AT=" + at}, runArgs(cfg, org)...)
 			if !c.killed {
 				t.Fatalf("PERMLAKE_TEST_KILL_AT=%s: exit %d, not killed\n%s", at, c.code, c.stderr)
@@ -338,19 +369,26 @@ func TestSIGKILLAtEachCommitStep(t *testing.T) {
 				t.Errorf("killed %s: %d run manifests, %d markers, %d _SUCCESS; want %d, 0, 0", at, len(runs), len(markers), len(complete), wantRuns)
 			}
 			checkClaims(t, l)
-			if stray := strayFiles(t, filepath.Join(dir, name)); len(stray) > 0 {
-				t.Errorf("visible files that are not partitions: %v", stray)
+			if step == "before-data" && fp() == want {
+				t.Error("the run killed before its data commit left the lake complete: the kill proved nothing")
 			}
-			// A writer killed before its rename leaves its temporary file: no reader's glob sees
-			// it, and RemoveOrphans deletes it once it is an hour old.
-			tmps := 0
-			_ = filepath.WalkDir(filepath.Join(dir, name), func(p string, d fs.DirEntry, err error) error {
-				if err == nil && strings.HasSuffix(p, ".tmp") {
-					tmps++
+			if l.Root() != "" {
+				if stray := strayFiles(t, l.Root()); len(stray) > 0 {
+					t.Errorf("visible files that are not partitions: %v", stray)
 				}
-				return err
-			})
-			t.Logf("SIGKILL at %s left %d temporary files", at, tmps)
+				// A writer killed before its rename leaves its temporary file: no reader's glob
+				// sees it, and RemoveOrphans deletes it once it is an hour old.
+				tmps := 0
+				_ = filepath.WalkDir(l.Root(), func(p string, d fs.DirEntry, err error) error {
+					if err == nil && strings.HasSuffix(p, ".tmp") {
+						tmps++
+					}
+					return err
+				})
+				t.Logf("SIGKILL at %s left %d temporary files", at, tmps)
+			} else if keys := objectKeys(t, l); len(keys) != 0 && !allPartitionsOrManifests(keys) {
+				t.Errorf("objects that are neither partitions nor manifests: %v", keys)
+			}
 			if c := runChild(t, nil, runArgs(cfg, org)...); c.code != exitOK {
 				t.Fatalf("rerun after the kill: exit %d\n%s", c.code, c.stderr)
 			}
@@ -537,11 +575,22 @@ func TestTimeZonesSameLake(t *testing.T) {
 	var want string
 	for _, tz := range []string{"UTC", "America/New_York", "Asia/Kolkata"} {
 		name := strings.ReplaceAll(tz, "/", "-")
-		cfg, fp, _ := fileLakes.config(t, dir, name, org, src)
+		cfg, fp, open := fileLakes.config(t, dir, name, org, src)
 		if c := runChild(t, []string{"TZ=" + tz}, runArgs(cfg, org)...); c.code != exitOK {
 			t.Fatalf("TZ=%s: exit %d\n%s", tz, c.code, c.stderr)
 		}
-		got := fp()
+		// The success markers (what a sensor waits on) are the same UTC hours too.
+		_, markers, complete := manifests(t, open())
+		var keys []string
+		for k := range markers {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		sort.Strings(complete)
+		if len(complete) != 24 || complete[0] != "_manifests/success/date=2026-11-01/hour=00/_SUCCESS" || complete[23] != "_manifests/success/date=2026-11-01/hour=23/_SUCCESS" {
+			t.Errorf("TZ=%s: _SUCCESS markers %v; want the 24 UTC hours of 2026-11-01", tz, complete)
+		}
+		got := fp() + "markers: " + strings.Join(keys, " ") + "\n"
 		if !strings.Contains(got, "date=2026-11-01/hour=05/data.parquet") || !strings.Contains(got, "date=2026-11-01/hour=06/data.parquet") {
 			t.Errorf("TZ=%s: the UTC hours around the DST change are not partitions:\n%s", tz, got)
 		}
