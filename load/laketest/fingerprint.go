@@ -3,7 +3,6 @@ package laketest
 import (
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -55,7 +54,7 @@ func FingerprintDir(t *testing.T, root string) string {
 	fmt.Fprintf(&b, "objects: %s\n", strings.Join(objects, " "))
 	db := duck(t)
 	for _, tab := range schemas.All {
-		if _, err := os.Stat(filepath.Join(root, tab.Name)); err != nil {
+		if !hasParquet(filepath.Join(root, tab.Name)) { // absent, or only temporary files
 			fmt.Fprintf(&b, "%s: absent\n", tab.Name)
 			continue
 		}
@@ -75,4 +74,17 @@ func FingerprintDir(t *testing.T, root string) string {
 		fmt.Fprintf(&b, "%s: rows=%d md5=%s\n", tab.Name, n, sum)
 	}
 	return b.String()
+}
+
+// hasParquet says whether any *.parquet file is under dir.
+func hasParquet(dir string) bool {
+	found := false
+	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || found {
+			return filepath.SkipAll
+		}
+		found = !d.IsDir() && strings.HasSuffix(p, ".parquet")
+		return nil
+	})
+	return found
 }
