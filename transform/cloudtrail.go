@@ -692,7 +692,11 @@ var special = func() (t [256]bool) {
 func (d *decoder) scanString() (escaped, nonASCII bool, err error) {
 	i := d.i + 1
 	for {
-		// Most bytes are plain: find the next quote, backslash, control or non-ASCII byte.
+		// Most bytes are plain: find the next quote, backslash, control or non-ASCII byte, eight
+		// bytes at a time while none is in sight.
+		for i+8 <= len(d.s) && !hasSpecial(load64(d.s[i:])) {
+			i += 8
+		}
 		for i < len(d.s) && !special[d.s[i]] {
 			i++
 		}
@@ -737,6 +741,21 @@ func (d *decoder) scanString() (escaped, nonASCII bool, err error) {
 			return escaped, nonASCII, d.syntax("in string literal")
 		}
 	}
+}
+
+// load64 is the first eight bytes of s, little-endian (one load once compiled).
+func load64(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// hasSpecial says whether any byte of x is special: '"', '\\', below 0x20 or above 0x7f. Each
+// test is the exact "some byte is less than n" bit trick (Hacker's Delight 6-1, n <= 0x80).
+func hasSpecial(x uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	q, b := x^(ones*'"'), x^(ones*'\\')
+	return ((q-ones)&^q|(b-ones)&^b|(x-ones*0x20)&^x|x)&highs != 0
 }
 
 func isHex(c byte) bool {
