@@ -479,7 +479,9 @@ func ingestExport[T any](ctx context.Context, p *pipeline, export activity.Expor
 	}
 	for start := 0; start < len(blobs); start += blobsPerCommit {
 		group := blobs[start:min(start+blobsPerCommit, len(blobs))]
-		if err := ingestBlobs(ctx, p, reader, group, seen, scopeID, by, table, source, key, conv, log, res); err != nil {
+		if err := retryConflicts(ctx, res, log, func() error {
+			return ingestBlobs(ctx, p, reader, group, seen, scopeID, by, table, source, key, conv, log, res)
+		}); err != nil {
 			return err
 		}
 	}

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"strings"
 	"time"
 
@@ -283,6 +285,12 @@ func (a *app) runPipeline(ctx context.Context, c *Config, command string, accoun
 	started := a.now()
 	lake, err := openLake(ctx, c)
 	if err != nil {
+		// A lake the operating system refuses (not a directory, permission denied) is a failure to
+		// publish, not a usage error.
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			return withCode(exitFailed, err)
+		}
 		return withCode(exitUsage, err)
 	}
 	defer lake.Close()

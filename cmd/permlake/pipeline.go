@@ -275,7 +275,8 @@ func (p *pipeline) cloudTrail(ctx context.Context, accountID string, w window, l
 		for end < len(todo) && todo[end].DeliveredAt.Before(limit) {
 			end++
 		}
-		if err := p.ingestGroup(ctx, accountID, todo[start:end], attempts, log, res); err != nil {
+		group := todo[start:end]
+		if err := retryConflicts(ctx, res, log, func() error { return p.ingestGroup(ctx, accountID, group, attempts, log, res) }); err != nil {
 			return err
 		}
 		start = end
@@ -347,6 +348,30 @@ func (p *pipeline) ingestGroup(ctx context.Context, accountID string, files []aw
 	}
 	res.outcome.Objects += len(ledger)
 	return nil
+}
+
+// conflictRetries is how many times a commit group is redone when another run committed one of
+// its partitions (or took a ledger name) first.
+const conflictRetries = 3
+
+// retryConflicts runs fn, one commit group of an account, again when it fails with
+// load.ErrConflict: another run of the same hour committed first, and merging again on top of
+// what it wrote loses and doubles nothing (rows already there are dropped, partitions already
+// complete are left untouched). The outcome counters fn adds to are restored before each retry,
+// so nothing is counted twice. It also covers a commit whose answer was lost and whose
+// conditional retry then found its own write.
+func retryConflicts(ctx context.Context, res *accountResult, log *slog.Logger, fn func() error) error {
+	for attempt := 1; ; attempt++ {
+		saved, parts := res.outcome, len(res.partitions)
+		objErrs, quarantined := len(res.outcome.ObjectErrors), len(res.outcome.Quarantined)
+		err := fn()
+		if err == nil || !errors.Is(err, load.ErrConflict) || ctx.Err() != nil || attempt > conflictRetries {
+			return err
+		}
+		res.outcome, res.partitions = saved, res.partitions[:parts]
+		res.outcome.ObjectErrors, res.outcome.Quarantined = res.outcome.ObjectErrors[:objErrs], res.outcome.Quarantined[:quarantined]
+		log.Warn("another run committed first; merging again", "attempt", attempt, "error", err)
+	}
 }
 
 func eventKey(e *schemas.CloudTrailEvent) string { return e.EventID }

@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +13,7 @@ import (
 	"time"
 
 	"github.com/permlake/permlake/extract/demo"
+	"github.com/permlake/permlake/load"
 )
 
 // TestSuccessMarkersAndStatus: a partial run marks the hours of the accounts that committed
@@ -100,5 +104,41 @@ func TestProgressDisplay(t *testing.T) {
 	t.Setenv("PERMLAKE_PROGRESS", "0")
 	if code, _, stderr := runCLI(t, ctx, "run", "--config", cfg, "--hour", h, "--no-models"); code != exitOK || strings.Contains(stderr, "\r") {
 		t.Errorf("progress off: exit %d\n%q", code, stderr)
+	}
+}
+
+// TestRetryConflicts: a group that loses a partition's race is done again with its counters
+// restored; other errors and a cancelled run are not retried; the retries are bounded.
+func TestRetryConflicts(t *testing.T) {
+	ctx := context.Background()
+	log := slog.New(slog.DiscardHandler)
+	res := &accountResult{outcome: load.AccountOutcome{Records: 5, ObjectErrors: []string{"a"}}}
+	calls := 0
+	err := retryConflicts(ctx, res, log, func() error {
+		calls++
+		res.outcome.Records += 10
+		res.outcome.ObjectErrors = append(res.outcome.ObjectErrors, "b")
+		res.partitions = append(res.partitions, load.PartitionStats{Table: "t"})
+		if calls < 3 {
+			return fmt.Errorf("commit x: %w", load.ErrConflict)
+		}
+		return nil
+	})
+	if err != nil || calls != 3 || res.outcome.Records != 15 || len(res.outcome.ObjectErrors) != 2 || len(res.partitions) != 1 {
+		t.Errorf("after two conflicts: err %v, %d calls, outcome %+v, %d partitions; want the third attempt's counts only", err, calls, res.outcome, len(res.partitions))
+	}
+	calls = 0
+	if err := retryConflicts(ctx, res, log, func() error { calls++; return errors.New("disk full") }); err == nil || calls != 1 {
+		t.Errorf("another error: %v after %d calls; want it returned at once", err, calls)
+	}
+	calls = 0
+	if err := retryConflicts(ctx, res, log, func() error { calls++; return load.ErrConflict }); !errors.Is(err, load.ErrConflict) || calls != conflictRetries+1 {
+		t.Errorf("endless conflicts: %v after %d calls; want %d attempts", err, calls, conflictRetries+1)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	calls = 0
+	if err := retryConflicts(cctx, res, log, func() error { calls++; return load.ErrConflict }); calls != 1 || err == nil {
+		t.Errorf("cancelled: %v after %d calls; want no retry", err, calls)
 	}
 }
