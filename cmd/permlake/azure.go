@@ -501,7 +501,7 @@ func ingestBlobs[T any](ctx context.Context, p *pipeline, reader *activity.Reade
 	for _, b := range blobs {
 		objKey := b.Container + "/" + b.Name
 		var st activity.State
-		if prev, ok := seen[objKey]; ok && len(prev.Cursor) > 0 {
+		if prev, ok := seen[objKey]; ok && len(prev.Cursor) > 0 && !p.reprocess {
 			if err := json.Unmarshal(prev.Cursor, &st); err != nil {
 				return fmt.Errorf("ledger cursor of %s: %w", objKey, err)
 			}

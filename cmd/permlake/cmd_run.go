@@ -21,6 +21,7 @@ type runFlags struct {
 	hour, from, to string
 	accounts       []string
 	noModels       bool
+	reprocess      bool
 }
 
 func newRunCmd(a *app) *cobra.Command {
@@ -70,6 +71,7 @@ hours are found within late_margin (default 2h) before the first hour.` + exitSt
 			// snapshot that the models read over the newer ones.
 			w := window{From: from, To: to, DeliveredFrom: from.Add(-c.LateMargin), DeliveredTo: to.Add(time.Hour + c.LateMargin),
 				SnapshotHour: to, SnapshotAt: minTime(a.now().UTC(), to.Add(time.Hour))}
+			a.reprocess = f.reprocess
 			return a.runPipeline(cmd.Context(), c, "run", accounts, w, !f.noModels)
 		},
 	}
@@ -78,6 +80,7 @@ hours are found within late_margin (default 2h) before the first hour.` + exitSt
 	cmd.Flags().StringVar(&f.to, "to", "", "last UTC hour of a backfill, YYYY-MM-DDTHH (inclusive)")
 	cmd.Flags().StringSliceVar(&f.accounts, "accounts", nil, "only these AWS account IDs and/or Azure subscription IDs (comma-separated)")
 	cmd.Flags().BoolVar(&f.noModels, "no-models", false, "load the lake only; do not rebuild the warehouse")
+	cmd.Flags().BoolVar(&f.reprocess, "reprocess", false, "read every source object of the window again, even those already ingested (merges keep each record once)")
 	return cmd
 }
 
@@ -294,7 +297,7 @@ func (a *app) runPipeline(ctx context.Context, c *Config, command string, accoun
 		return withCode(exitUsage, err)
 	}
 	defer lake.Close()
-	p := &pipeline{lake: lake, runID: newRunID(started), log: a.logger, concurrency: c.Concurrency, now: a.now}
+	p := &pipeline{lake: lake, runID: newRunID(started), log: a.logger, concurrency: c.Concurrency, now: a.now, reprocess: a.reprocess}
 	p.log = p.log.With("run_id", p.runID)
 	// Temporary files of runs killed before their rename; an hour is far longer than any write.
 	if n, err := lake.RemoveOrphans(ctx, time.Hour); err != nil {

@@ -47,6 +47,7 @@ type pipeline struct {
 	org         aws.OrgSource // nil: no organization snapshot (no SCPs)
 	az          *azureSources // nil: Azure not configured
 	progress    *progress     // nil: no progress display (not a terminal)
+	reprocess   bool          // read every source object of the window again, ignoring the ledger
 	runID       string
 	log         *slog.Logger
 	concurrency int
@@ -255,6 +256,8 @@ func (p *pipeline) cloudTrail(ctx context.Context, accountID string, w window, l
 	for _, f := range files {
 		prev, ok := seen[f.Key]
 		switch {
+		case p.reprocess:
+			// --reprocess: read everything in the window again; the merge keeps each event once.
 		case ok && prev.ETag == f.Version && prev.Error == "":
 			continue
 		case ok && prev.ETag == f.Version && prev.Attempts >= maxAttempts:

@@ -59,6 +59,7 @@ type app struct {
 	verbose        bool
 	logger         *slog.Logger
 	now            func() time.Time
+	reprocess      bool // run --reprocess
 }
 
 func (a *app) config() (*Config, error) {
