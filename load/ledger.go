@@ -200,14 +200,15 @@ type RunManifest struct {
 
 // AccountOutcome is one account's result in a run.
 type AccountOutcome struct {
-	AccountID string `json:"account_id"`      // AWS account, or Azure subscription or tenant ID
-	Cloud     string `json:"cloud,omitempty"` // "azure" for Azure subscriptions and tenants; empty for AWS
-	Kind      string `json:"kind,omitempty"`  // "" for an AWS account, "organization", "subscription" or "tenant"
-	Status    string `json:"status"`          // ok, failed, skipped
-	Error     string `json:"error,omitempty"`
-	Objects   int    `json:"objects"`
-	Records   int    `json:"records"`
-	RowsAdded int    `json:"rows_added"`
+	AccountID string  `json:"account_id"`      // AWS account, or Azure subscription or tenant ID
+	Cloud     string  `json:"cloud,omitempty"` // "azure" for Azure subscriptions and tenants; empty for AWS
+	Kind      string  `json:"kind,omitempty"`  // "" for an AWS account, "organization", "subscription" or "tenant"
+	Status    string  `json:"status"`          // ok, failed, skipped
+	Error     string  `json:"error,omitempty"`
+	Objects   int     `json:"objects"`
+	Seconds   float64 `json:"seconds"` // wall time the account, subscription or tenant took
+	Records   int     `json:"records"`
+	RowsAdded int     `json:"rows_added"`
 	// ObjectErrors names the source objects that could not be read (they are retried by later
 	// runs and do not fail the account: the rest of its data is committed).
 	ObjectErrors []string `json:"object_errors,omitempty"`

@@ -214,6 +214,7 @@ func (p *pipeline) azureRun(ctx context.Context, w window) []accountResult {
 			start := time.Now()
 			slog := log.With("subscription_id", sub.ID)
 			results[i], principals[i] = p.azureSubscription(ctx, sub, w, slog)
+			results[i].outcome.Seconds = time.Since(start).Seconds()
 			p.progress.done(sub.ID, results[i].outcome)
 			logOutcome(slog, results[i], start)
 			return nil
@@ -247,6 +248,7 @@ func (p *pipeline) azureRun(ctx context.Context, w window) []accountResult {
 			start := time.Now()
 			tlog := log.With("tenant_id", t)
 			tres[i] = p.azureTenant(ctx, t, byTenant[t], operations, w, tlog)
+			tres[i].outcome.Seconds = time.Since(start).Seconds()
 			logOutcome(tlog, tres[i], start)
 			return nil
 		})

@@ -226,6 +226,9 @@ func TestOneAccountOfTenFails(t *testing.T) {
 			t.Errorf("the broken account's outcome = %+v", o)
 		case o.AccountID != "999999999999" && o.Status == "ok":
 			ok++
+			if o.Seconds <= 0 || o.Objects == 0 {
+				t.Errorf("account %s: %v s, %d objects in the manifest", o.AccountID, o.Seconds, o.Objects)
+			}
 		}
 	}
 	if ok != 9 || m.ExitCode != exitPartial {

@@ -88,6 +88,7 @@ func (p *pipeline) run(ctx context.Context, accounts []extract.Account, w window
 			start := time.Now()
 			log := p.log.With("account_id", acct.ID, "cloud", "aws")
 			res := p.account(ctx, acct, w, log)
+			res.outcome.Seconds = time.Since(start).Seconds()
 			results[i] = res
 			p.progress.done(acct.ID, res.outcome)
 			if res.outcome.Status == "ok" {
