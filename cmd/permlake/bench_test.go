@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -46,4 +47,32 @@ func BenchmarkIngest(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(org.Events)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// TestMemoryLimit: the default soft limit applies unless GOMEMLIMIT or PERMLAKE_MEMORY_LIMIT says
+// otherwise (main.go); it is what keeps `make bench`'s peak RSS check under 512 MiB.
+func TestMemoryLimit(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		permlake, gomemlimit string
+		want                 int64
+		set, fail            bool
+	}{
+		{"", "", defaultMemoryLimit, true, false},
+		{"", "1GiB", 0, false, false},
+		{"512MiB", "1GiB", 512 << 20, true, false},
+		{"1000000", "", 1000000, true, false},
+		{"2GiB", "", 2 << 30, true, false},
+		{"64KiB", "", 64 << 10, true, false},
+		{"off", "", math.MaxInt64, true, false},
+		{"lots", "", 0, false, true},
+		{"-1MiB", "", 0, false, true},
+		{"9999999TiB", "", 0, false, true},
+	} {
+		env := map[string]string{"PERMLAKE_MEMORY_LIMIT": tc.permlake, "GOMEMLIMIT": tc.gomemlimit}
+		got, set, err := memoryLimit(func(k string) string { return env[k] })
+		if (err != nil) != tc.fail || got != tc.want || set != tc.set {
+			t.Errorf("PERMLAKE_MEMORY_LIMIT=%q GOMEMLIMIT=%q: %d %v %v, want %d %v (error %v)", tc.permlake, tc.gomemlimit, got, set, err, tc.want, tc.set, tc.fail)
+		}
+	}
 }
