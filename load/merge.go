@@ -87,14 +87,21 @@ func (w *MergeWriter[T]) Write(rows []T) (int, error) {
 	if err := w.ctx.Err(); err != nil {
 		return 0, w.fail(err)
 	}
-	fresh := make([]T, 0, len(rows))
+	// rows is written as it is unless it holds a duplicate: a filtered copy of every batch was
+	// ~10 % of the ingest's allocated bytes (bench/results.md), for re-deliveries of ~0.4 %.
+	fresh, filtered := rows, false
 	for i := range rows {
 		k := w.key(&rows[i])
 		if _, ok := w.keys[k]; ok {
+			if !filtered {
+				fresh, filtered = append(make([]T, 0, len(rows)), rows[:i]...), true
+			}
 			continue
 		}
 		w.keys[k] = struct{}{}
-		fresh = append(fresh, rows[i])
+		if filtered {
+			fresh = append(fresh, rows[i])
+		}
 	}
 	if len(fresh) == 0 {
 		return 0, nil
