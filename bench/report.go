@@ -82,6 +82,7 @@ func resultsMarkdown(cmdline string, o options, ds *dataset, ms []measurement, s
 		ds.Org.Events, ds.Files, mb(ds.GzipBytes), mb(ds.JSONBytes))
 	fmt.Fprintf(&b, "- permlake: `permlake run --no-models` (child process, concurrency %d) into a fresh local lake; DuckDB: bench/baseline (child process, read_json → COPY … PARTITION_BY (account_id, date, hour), zstd, preserve_insertion_order=false, threads %s).\n",
 		o.concurrency, threadsText(o.threads))
+	fmt.Fprintf(&b, "- permlake's Go memory limit: %s.\n", memoryLimitText())
 	fmt.Fprintf(&b, "- Wall time and peak RSS from wait4 rusage of each child; events/s counts every record in the files.\n\n")
 	fmt.Fprintf(&b, "| rep | side | wall s | events/s | MB/s gz | MB/s JSON | peak RSS MiB | user s | sys s | events/CPU-s |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, x := range ms {
@@ -105,4 +106,16 @@ func threadsText(n int) string {
 		return "default (one per core)"
 	}
 	return fmt.Sprint(n)
+}
+
+// memoryLimitText says which memory limit the permlake child runs with: it inherits the
+// environment, and cmd/permlake/main.go sets 384 MiB unless it says otherwise.
+func memoryLimitText() string {
+	if v := os.Getenv("PERMLAKE_MEMORY_LIMIT"); v != "" {
+		return "PERMLAKE_MEMORY_LIMIT=" + v
+	}
+	if v := os.Getenv("GOMEMLIMIT"); v != "" {
+		return "GOMEMLIMIT=" + v
+	}
+	return "the default (384 MiB soft limit, cmd/permlake/main.go)"
 }
