@@ -463,21 +463,13 @@ func ingestExport[T any](ctx context.Context, p *pipeline, export activity.Expor
 	if err != nil {
 		return err
 	}
-	seen := map[string]load.SourceObject{}
-	days := map[time.Time]bool{}
-	for _, b := range blobs {
-		day := b.Hour.Truncate(24 * time.Hour)
-		if days[day] {
-			continue
-		}
-		days[day] = true
-		got, err := p.lake.Ingested(ctx, source, scopeID, day)
-		if err != nil {
-			return err
-		}
-		for k, v := range got {
-			seen[k] = v
-		}
+	hours := make([]time.Time, len(blobs))
+	for i, b := range blobs {
+		hours[i] = b.Hour
+	}
+	seen, err := p.ingested(ctx, source, scopeID, hours)
+	if err != nil {
+		return err
 	}
 	for start := 0; start < len(blobs); start += blobsPerCommit {
 		group := blobs[start:min(start+blobsPerCommit, len(blobs))]

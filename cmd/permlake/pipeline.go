@@ -236,21 +236,13 @@ func (p *pipeline) cloudTrail(ctx context.Context, accountID string, w window, l
 	if err != nil {
 		return err
 	}
-	seen := map[string]load.SourceObject{}
-	days := map[time.Time]bool{}
-	for _, f := range files {
-		day := f.DeliveredAt.Truncate(24 * time.Hour)
-		if days[day] {
-			continue
-		}
-		days[day] = true
-		got, err := p.lake.Ingested(ctx, sourceCloudTrail, accountID, day)
-		if err != nil {
-			return err
-		}
-		for k, v := range got {
-			seen[k] = v
-		}
+	delivered := make([]time.Time, len(files))
+	for i, f := range files {
+		delivered[i] = f.DeliveredAt
+	}
+	seen, err := p.ingested(ctx, sourceCloudTrail, accountID, delivered)
+	if err != nil {
+		return err
 	}
 	var todo []aws.LogFile
 	attempts := map[string]int{} // earlier failed reads of the current version
@@ -352,6 +344,28 @@ func (p *pipeline) ingestGroup(ctx context.Context, accountID string, files []aw
 	}
 	res.outcome.Objects += len(ledger)
 	return nil
+}
+
+// ingested is what earlier runs recorded in the ledger for the objects of source and scope
+// delivered at the given times, by key: one ledger read per delivery day.
+func (p *pipeline) ingested(ctx context.Context, source, scopeID string, delivered []time.Time) (map[string]load.SourceObject, error) {
+	seen := map[string]load.SourceObject{}
+	days := map[time.Time]bool{}
+	for _, at := range delivered {
+		day := at.Truncate(24 * time.Hour)
+		if days[day] {
+			continue
+		}
+		days[day] = true
+		got, err := p.lake.Ingested(ctx, source, scopeID, day)
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range got {
+			seen[k] = v
+		}
+	}
+	return seen, nil
 }
 
 // conflictRetries is how many times a commit group is redone when another run committed one of
