@@ -31,8 +31,7 @@ func (a *app) progress(*Config) bool {
 	case "1":
 		return true
 	}
-	f, ok := a.stderr.(*os.File)
-	return ok && isTerminal(f)
+	return writesTerminal(a.stderr)
 }
 
 func (p *progress) done(id string, o load.AccountOutcome) {

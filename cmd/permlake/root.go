@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -78,7 +79,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 
 // runAt is run with the clock now (tests pass a fixed one).
 func runAt(ctx context.Context, now func() time.Time, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, v: newViper(), now: now}
+	// The logger and the progress line both write stderr, from many goroutines: one lock for both.
+	a := &app{stdin: stdin, stdout: stdout, stderr: &lockedWriter{w: stderr}, v: newViper(), now: now}
 	root := newRootCmd(a)
 	root.SetArgs(args)
 	root.SetIn(stdin)
@@ -133,7 +135,7 @@ func newLogger(w io.Writer, verbose bool) *slog.Logger {
 		level = slog.LevelDebug
 	}
 	opts := &slog.HandlerOptions{Level: level}
-	if f, ok := w.(*os.File); ok && isTerminal(f) {
+	if writesTerminal(w) {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
@@ -142,4 +144,25 @@ func newLogger(w io.Writer, verbose bool) *slog.Logger {
 func isTerminal(f *os.File) bool {
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// writesTerminal reports whether w (or the writer a lockedWriter wraps) is a terminal.
+func writesTerminal(w io.Writer) bool {
+	if lw, ok := w.(*lockedWriter); ok {
+		w = lw.w
+	}
+	f, ok := w.(*os.File)
+	return ok && isTerminal(f)
+}
+
+// lockedWriter serializes writes to w.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
