@@ -42,9 +42,11 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -64,6 +66,22 @@ type Lake struct {
 	root   string // local directory for a file lake
 	url    string // canonical URL: file:///abs, s3://bucket[/prefix], azblob://container[/prefix]
 	seq    atomic.Int64
+
+	mu      sync.Mutex
+	written map[string]bool // directories this value wrote into (file lakes: where orphans can be)
+}
+
+// wrote records that key is being written (see RemoveOrphans).
+func (l *Lake) wrote(key string) {
+	if l.root == "" {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.written == nil {
+		l.written = map[string]bool{}
+	}
+	l.written[path.Dir(key)] = true
 }
 
 // Options says how OpenWith reaches an object-store lake. Credentials, endpoints and assumed

@@ -173,6 +173,7 @@ func (l *Lake) writeNew(ctx context.Context, dir, runID string, data []byte) err
 func (l *Lake) createObject(ctx context.Context, key, contentType string, data []byte) error {
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	l.wrote(key)
 	w, err := l.bucket.NewWriter(wctx, key, l.writerOptions(contentType, ifAbsent))
 	if err != nil {
 		return err
@@ -227,6 +228,7 @@ func (l *Lake) WriteRunManifest(ctx context.Context, m *RunManifest) error {
 		return err
 	}
 	key := "_manifests/runs/" + m.RunID + ".json"
+	l.wrote(key)
 	if err := l.bucket.WriteAll(ctx, key, append(b, '\n'), &blob.WriterOptions{ContentType: "application/json"}); err != nil {
 		return fmt.Errorf("write %s: %w", key, err)
 	}

@@ -75,6 +75,7 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 
 func newObjectWriter[T any](ctx context.Context, l *Lake, key string, cond precondition) (*objectWriter[T], error) {
 	wctx, cancel := context.WithCancel(ctx)
+	l.wrote(key)
 	bw, err := l.bucket.NewWriter(wctx, key, l.writerOptions("application/vnd.apache.parquet", cond))
 	if err != nil {
 		cancel()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/permlake/permlake/schemas"
 )
@@ -99,13 +100,23 @@ func (w *PartitionedWriter[T]) Commit() ([]PartitionStats, error) {
 		return parts[i].ID < parts[j].ID
 	})
 	var out []PartitionStats
+	var refs []PartitionRef
 	for _, p := range parts {
 		st, err := w.writers[p].Commit()
 		delete(w.writers, p)
 		if err != nil {
-			return out, errors.Join(fmt.Errorf("commit %s: %w", p.Dir(w.table.Name), err), w.Abort())
+			err = fmt.Errorf("commit %s: %w", p.Dir(w.table.Name), err)
+			// What was committed is journaled all the same: readers must learn of it even if
+			// the caller gives up on the group.
+			return out, errors.Join(err, w.Abort(), w.lake.recordCommit(context.WithoutCancel(w.ctx), refs))
 		}
 		out = append(out, st)
+		refs = append(refs, PartitionRef{Table: w.table.Name, Dir: strings.TrimSuffix(p.Dir(w.table.Name), "/")})
+	}
+	// Journaled whether or not a partition's object changed (see journal.go), and before the
+	// caller records the group's sources as ingested.
+	if err := w.lake.recordCommit(w.ctx, refs); err != nil {
+		return out, err
 	}
 	return out, nil
 }

@@ -53,6 +53,7 @@ func (l *Lake) WriteSuccess(ctx context.Context, hour time.Time, ms []SuccessMar
 			return err
 		}
 		key := dir + m.Cloud + "-" + m.ID + ".json"
+		l.wrote(key)
 		if err := l.bucket.WriteAll(ctx, key, append(b, '\n'), &blob.WriterOptions{ContentType: "application/json"}); err != nil {
 			return fmt.Errorf("write %s: %w", key, err)
 		}
@@ -61,6 +62,7 @@ func (l *Lake) WriteSuccess(ctx context.Context, hour time.Time, ms []SuccessMar
 		return nil
 	}
 	key := dir + "_SUCCESS"
+	l.wrote(key)
 	if err := l.bucket.WriteAll(ctx, key, nil, nil); err != nil {
 		return fmt.Errorf("write %s: %w", key, err)
 	}

@@ -79,6 +79,17 @@ func (t *Table) PartitionColumns() []Column {
 	}
 }
 
+// IsSnapshot reports whether t holds entitlement snapshots (each partition a whole snapshot,
+// with a snapshot_at column; readers want the latest) rather than activity that accumulates.
+func (t *Table) IsSnapshot() bool {
+	for _, c := range t.Columns {
+		if c.Name == "snapshot_at" {
+			return true
+		}
+	}
+	return false
+}
+
 // RowType is the Go struct type whose values are the table's rows.
 func (t *Table) RowType() reflect.Type { return t.rowType }
 

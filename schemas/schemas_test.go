@@ -39,3 +39,21 @@ func TestAzurePartitioning(t *testing.T) {
 		t.Error("partition keys")
 	}
 }
+
+func TestIsSnapshot(t *testing.T) {
+	activity := map[string]bool{}
+	for _, tab := range All {
+		if !tab.IsSnapshot() {
+			activity[tab.Name] = true
+		}
+	}
+	want := map[string]bool{"aws_cloudtrail_events": true, "azure_activity_events": true, "azure_signin_events": true, "azure_audit_events": true}
+	if len(activity) != len(want) {
+		t.Fatalf("activity tables %v, want %v", activity, want)
+	}
+	for n := range want {
+		if !activity[n] {
+			t.Errorf("%s is not an activity table", n)
+		}
+	}
+}

@@ -250,8 +250,8 @@ func demoSummary(ctx context.Context, w io.Writer, warehouse, out string) error 
 	defer db.Close()
 	var accounts, events, subs, azEvents, principals, used, unused, unknown, inactive int64
 	q := `select
-	  (select count(distinct account_id) from src_aws_cloudtrail_events),
-	  (select count(*) from src_aws_cloudtrail_events),
+	  (select count(*) from int_trail__coverage),
+	  (select coalesce(sum(events), 0) from int_trail__coverage),
 	  (select count(distinct subscription_id) from src_azure_role_assignments),
 	  (select count(*) from src_azure_activity_events),
 	  (select count(distinct principal_arn) from permission_usage),
@@ -262,7 +262,7 @@ func demoSummary(ctx context.Context, w io.Writer, warehouse, out string) error 
 	if err := db.QueryRowContext(ctx, q).Scan(&accounts, &events, &subs, &azEvents, &principals, &used, &unused, &unknown, &inactive); err != nil {
 		return fmt.Errorf("summary: %w", err)
 	}
-	fmt.Fprintf(w, "permlake demo: %d accounts, %d CloudTrail events; %d Azure subscriptions, %d Activity Log records; %d principals\n", accounts, events, subs, azEvents, principals)
+	fmt.Fprintf(w, "permlake demo: %d accounts, %d CloudTrail events in the look-back window; %d Azure subscriptions, %d Activity Log records; %d principals\n", accounts, events, subs, azEvents, principals)
 	fmt.Fprintf(w, "permissions: %d used, %d granted but unused, %d unknown (not observable); %d inactive identities\n", used, unused, unknown, inactive)
 	rows, err := db.QueryContext(ctx, `select principal_arn, score, band, unused_count, unused_high_risk_count
 	  from creep_scores order by score desc, principal_arn limit 5`)

@@ -299,12 +299,6 @@ func (a *app) runPipeline(ctx context.Context, c *Config, command string, accoun
 	defer lake.Close()
 	p := &pipeline{lake: lake, runID: newRunID(started), log: a.logger, concurrency: c.Concurrency, now: a.now, reprocess: a.reprocess}
 	p.log = p.log.With("run_id", p.runID)
-	// Temporary files of runs killed before their rename; an hour is far longer than any write.
-	if n, err := lake.RemoveOrphans(ctx, time.Hour); err != nil {
-		p.log.Warn("orphaned temporary files not removed", "error", err)
-	} else if n > 0 {
-		p.log.Info("orphaned temporary files removed", "files", n)
-	}
 	if c.AWS.Trail.URL != "" {
 		b, err := openBucket(ctx, c.AWS.Trail.URL, c.AWS.Trail.Role, c.AWS)
 		if err != nil {
@@ -378,12 +372,19 @@ func (a *app) runPipeline(ctx context.Context, c *Config, command string, accoun
 	if err := writeSuccess(ctx, lake, p.runID, a.now(), w, results, code == exitOK); err != nil {
 		return withCode(exitFailed, err)
 	}
+	// Temporary files of runs killed before their rename, in the directories this run wrote
+	// (where a killed run's retry writes again); an hour is far longer than any write.
+	if n, err := lake.RemoveOrphans(ctx, time.Hour); err != nil {
+		p.log.Warn("orphaned temporary files not removed", "error", err)
+	} else if n > 0 {
+		p.log.Info("orphaned temporary files removed", "files", n)
+	}
 	runErr := failedAccounts(results)
 	if code == exitFailed {
 		return withCode(exitFailed, fmt.Errorf("nothing published: %w", runErr))
 	}
 	if models {
-		if err := a.buildModels(ctx, c, lake, w.To.Add(time.Hour)); err != nil {
+		if err := a.buildModels(ctx, c, lake, w.To.Add(time.Hour), false); err != nil {
 			if code == exitPartial {
 				return withCode(exitPartial, fmt.Errorf("%w; models: %v", runErr, err))
 			}

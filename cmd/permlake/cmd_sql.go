@@ -14,6 +14,8 @@ import (
 
 	json "github.com/goccy/go-json"
 	"github.com/spf13/cobra"
+
+	"github.com/permlake/permlake/sql/runner"
 )
 
 func newSQLCmd(a *app) *cobra.Command {
@@ -51,10 +53,18 @@ The warehouse is opened read-only; results go to stdout as an aligned table, CSV
 				return fmt.Errorf("open warehouse %s: %w", path, err)
 			}
 			defer db.Close()
-			if query != "" {
-				return runQuery(cmd.Context(), db, query, format, a.stdout)
+			conn, err := db.Conn(cmd.Context()) // the raw-table views are temporary: one connection
+			if err != nil {
+				return fmt.Errorf("open warehouse %s: %w", path, err)
 			}
-			return repl(cmd.Context(), db, format, a.stdin, a.stdout, a.stderr)
+			defer conn.Close()
+			if err := rawViews(cmd.Context(), conn, a); err != nil {
+				return err
+			}
+			if query != "" {
+				return runQuery(cmd.Context(), conn, query, format, a.stdout)
+			}
+			return repl(cmd.Context(), conn, format, a.stdin, a.stdout, a.stderr)
 		},
 	}
 	cmd.Flags().StringVar(&warehouse, "warehouse", "", "warehouse DuckDB file (default: the config's warehouse)")
@@ -63,9 +73,35 @@ The warehouse is opened read-only; results go to stdout as an aligned table, CSV
 	return cmd
 }
 
+// queryer is a *sql.DB or *sql.Conn.
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// rawViews makes the raw tables the warehouse does not copy (the CloudTrail events, read by the
+// models through rollups) queryable as src_* views over the lake directory the warehouse was
+// built from, when that directory is still there; a warehouse from before build_info, or whose
+// lake is gone, simply lacks them (logged).
+func rawViews(ctx context.Context, conn *sql.Conn, a *app) error {
+	var lake sql.NullString
+	err := conn.QueryRowContext(ctx, "select lake from build_info").Scan(&lake)
+	if err != nil || !lake.Valid || lake.String == "" {
+		a.logger.Warn("the warehouse names no lake: src_aws_cloudtrail_events is not available", "error", err)
+		return nil
+	}
+	if _, err := os.Stat(lake.String); err != nil {
+		a.logger.Warn("the warehouse's lake is not there: src_aws_cloudtrail_events is not available", "lake", lake.String)
+		return nil
+	}
+	if err := runner.SourceViews(ctx, conn, lake.String); err != nil {
+		return fmt.Errorf("raw tables of %s: %w", lake.String, err)
+	}
+	return nil
+}
+
 // repl reads ';'-terminated statements from in; an error in one statement is printed and the next
 // one runs. It returns an error (exit 1) when any statement failed, so scripts notice.
-func repl(ctx context.Context, db *sql.DB, format string, in io.Reader, out, errw io.Writer) error {
+func repl(ctx context.Context, db queryer, format string, in io.Reader, out, errw io.Writer) error {
 	interactive := false
 	if f, ok := in.(*os.File); ok && isTerminal(f) {
 		interactive = true
@@ -111,7 +147,7 @@ func repl(ctx context.Context, db *sql.DB, format string, in io.Reader, out, err
 	return nil
 }
 
-func runQuery(ctx context.Context, db *sql.DB, q, format string, out io.Writer) error {
+func runQuery(ctx context.Context, db queryer, q, format string, out io.Writer) error {
 	rows, err := db.QueryContext(ctx, q)
 	if err != nil {
 		return err

@@ -34,6 +34,10 @@ type Config struct {
 	// CacheDir holds the models' local copy of an object-store lake (default: lake-cache beside
 	// the warehouse); a file lake is read in place.
 	CacheDir string `mapstructure:"cache_dir"`
+	// StateFile keeps the models' rollups between builds, so that a build reads only what changed
+	// in the lake since the last one (default: the warehouse's name with .state.duckdb).
+	// Deleting it costs one full build.
+	StateFile string `mapstructure:"state_file"`
 	// PublishMarts writes every mart into the lake as marts/<name>.parquet after each build, for
 	// BI tools that read S3 or Blob Storage (default true).
 	PublishMarts bool `mapstructure:"publish_marts"`
@@ -136,6 +140,7 @@ var configDefaults = map[string]any{
 	"aws.organization.export.url":    "",
 	"aws.organization.export.prefix": "",
 	"cache_dir":                      "",
+	"state_file":                     "",
 	"publish_marts":                  true,
 	"lake_role.arn":                  "",
 	"lake_azure.url":                 "",

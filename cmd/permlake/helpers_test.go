@@ -2,6 +2,7 @@ package main
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -49,4 +50,22 @@ func useMinIOCredentials(t *testing.T, m *awstest.MinIO, dir string) {
 	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "no-config"))
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "no-credentials"))
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+}
+
+// martDigest is a digest of the main marts of the warehouse file wh (row counts and hashes).
+func martDigest(t *testing.T, wh string) string {
+	t.Helper()
+	db := openDuck(t, wh+"?access_mode=read_only")
+	defer db.Close()
+	var parts []string
+	for _, q := range []string{
+		`select count(*) || ':' || coalesce(md5(string_agg(concat_ws('|', cloud, account_id, principal_arn, action, status, uses, attempts, first_used_at, last_used_at, evidence_start, evidence_end), ',' order by account_id, principal_arn, action)), '') from permission_usage`,
+		`select count(*) || ':' || coalesce(md5(string_agg(concat_ws('|', account_id, principal_arn, score), ',' order by account_id, principal_arn)), '') from creep_scores`,
+		`select count(*) || ':' || coalesce(md5(string_agg(concat_ws('|', account_id, principal_arn, credential, last_activity_at), ',' order by account_id, principal_arn, credential)), '') from inactive_identities`,
+		`select count(*) || ':' || coalesce(md5(string_agg(policy_document, ',' order by account_id, principal_arn, policy_number)), '') from least_privilege_policies`,
+		`select count(*) || ':' || coalesce(md5(string_agg(concat_ws('|', cloud, event_source, event_name, events, first_seen_at, last_seen_at), ',' order by cloud, event_source, event_name)), '') from unmapped_events`,
+	} {
+		parts = append(parts, queryStrings(t, db, q)...)
+	}
+	return strings.Join(parts, " ")
 }

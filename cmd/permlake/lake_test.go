@@ -195,21 +195,7 @@ func TestModelsOverMinIOLakeEqualLocal(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "remote")); err == nil {
 		t.Fatal("the remote run wrote a local lake directory")
 	}
-	digest := func(wh string) string {
-		db := openDuck(t, wh+"?access_mode=read_only")
-		var parts []string
-		for _, q := range []string{
-			`select count(*) || ':' || md5(string_agg(concat_ws('|', cloud, account_id, principal_arn, action, status, uses, attempts), ',' order by account_id, principal_arn, action)) from permission_usage`,
-			`select count(*) || ':' || md5(string_agg(concat_ws('|', account_id, principal_arn, score), ',' order by account_id, principal_arn)) from creep_scores`,
-			`select count(*) || ':' || md5(string_agg(concat_ws('|', account_id, principal_arn, credential), ',' order by account_id, principal_arn, credential)) from inactive_identities`,
-			`select count(*) || ':' || md5(string_agg(policy_document, ',' order by account_id, principal_arn, policy_number)) from least_privilege_policies`,
-		} {
-			parts = append(parts, queryStrings(t, db, q)...)
-		}
-		db.Close()
-		return strings.Join(parts, " ")
-	}
-	want, got := digest(filepath.Join(dir, "local.duckdb")), digest(filepath.Join(dir, "remote.duckdb"))
+	want, got := martDigest(t, filepath.Join(dir, "local.duckdb")), martDigest(t, filepath.Join(dir, "remote.duckdb"))
 	if got != want || strings.HasPrefix(want, "0:") {
 		t.Errorf("marts over the MinIO lake = %s\nover the local lake = %s", got, want)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	_ "github.com/marcboeker/go-duckdb" // the embedded DuckDB engine
@@ -54,7 +55,7 @@ func trailSeeds(c *Config) map[string]runner.Seed {
 // renamed over the old one, so readers (BI, analysts) never open a half-built warehouse. A file
 // lake is read in place; an object-store lake through its local copy (cache_dir), synced first
 // with only the partitions of the look-back window and only what changed since the last build.
-func (a *app) buildModels(ctx context.Context, c *Config, lake *load.Lake, now time.Time) (err error) {
+func (a *app) buildModels(ctx context.Context, c *Config, lake *load.Lake, now time.Time, full bool) (err error) {
 	dst, err := localPath(c.Warehouse)
 	if err != nil {
 		return withCode(exitUsage, fmt.Errorf("warehouse: %w", err))
@@ -93,8 +94,20 @@ func (a *app) buildModels(ctx context.Context, c *Config, lake *load.Lake, now t
 	start := time.Now()
 	seeds := trailSeeds(c)
 	seeds["aws_iam_actions"] = catalogSeed()
+	instance, err := lake.InstanceID(ctx)
+	if err != nil {
+		return err
+	}
+	state := c.StateFile
+	if state == "" {
+		state = strings.TrimSuffix(dst, ".duckdb") + ".state.duckdb"
+	}
+	if state, err = localPath(state); err != nil {
+		return withCode(exitUsage, fmt.Errorf("state_file: %w", err))
+	}
 	res, berr := runner.Build(ctx, db, runner.Options{
 		Lake: lakeRoot, Now: now.UTC(), LookbackDays: c.LookbackDays, Seeds: seeds, Logger: a.logger,
+		State: state, LakeID: lake.URL() + "#" + instance, Changes: commitFeed(lake), Full: full,
 	})
 	if cerr := db.Close(); cerr != nil && berr == nil {
 		berr = cerr
@@ -110,6 +123,12 @@ func (a *app) buildModels(ctx context.Context, c *Config, lake *load.Lake, now t
 	if res != nil {
 		models = len(res.Models)
 	}
+	if res != nil {
+		for _, r := range res.Rollups {
+			a.logger.Info("rollup updated", "table", r.Name, "mode", r.Mode, "partitions", r.Partitions, "rows", r.Rows,
+				"duration", r.Duration.String())
+		}
+	}
 	a.logger.Info("warehouse built", "path", dst, "models", models, "duration", time.Since(start).String())
 	if c.PublishMarts {
 		if err := publishMarts(ctx, lake, dst, now); err != nil {
@@ -121,4 +140,22 @@ func (a *app) buildModels(ctx context.Context, c *Config, lake *load.Lake, now t
 		return withCode(exitDataTest, berr)
 	}
 	return nil
+}
+
+// commitFeed reads lake's commit journal for the rollups (runner.Options.Changes).
+func commitFeed(lake *load.Lake) func(context.Context, time.Time) ([]runner.Change, error) {
+	return func(ctx context.Context, since time.Time) ([]runner.Change, error) {
+		cs, err := lake.Commits(ctx, since)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]runner.Change, len(cs))
+		for i, c := range cs {
+			out[i] = runner.Change{Key: c.Key, At: c.CommittedAt}
+			for _, p := range c.Partitions {
+				out[i].Dirs = append(out[i].Dirs, p.Dir)
+			}
+		}
+		return out, nil
+	}
 }

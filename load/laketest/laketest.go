@@ -66,6 +66,7 @@ func Run(t *testing.T, b Backend) {
 		{"Ledger", testLedger},
 		{"RunManifest", testRunManifest},
 		{"SyncForModels", testSync},
+		{"CommitJournal", testJournal},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -6,8 +6,8 @@ with catalog as (
 ),
 
 observed as (
-    select lower(action) as action_lc, min(action) as action
-    from (select unnest(iam_actions) as action from stg_aws__cloudtrail_events)
+    select action_lc, min(action) as action
+    from rollup_aws_cloudtrail__actions
     group by 1
 ),
 

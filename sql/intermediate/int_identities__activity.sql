@@ -2,12 +2,12 @@
 -- CloudTrail (any call credited to it, failed or needing no permission included), the credential
 -- report (password and access keys) and RoleLastUsed.
 with events as (
-    select principal_account_id as account_id, principal_arn, max(event_time) as activity_at,
+    select principal_account_id as account_id, principal_arn, max(last_event_at) as activity_at,
         'cloudtrail' as source
-    from stg_aws__cloudtrail_events
+    from rollup_aws_cloudtrail__events
     where principal_arn is not null
         and principal_type in ('iam_user', 'iam_role', 'root')
-        and event_time < getvariable('now')
+        and hour_start < getvariable('now')
     group by 1, 2
 ),
 

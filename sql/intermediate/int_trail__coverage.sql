@@ -3,18 +3,18 @@
 -- evidence; an account with no recorded event in the window (trail not delivering there, files not
 -- yet collected) has no coverage row, and its unseen grants are unknown, not unused.
 with events as (
-    select * from stg_aws__cloudtrail_events
+    select * from rollup_aws_cloudtrail__events
 ),
 
 final as (
     select
-        trail_account_id as account_id,
-        min(event_time) as evidence_start,
-        max(event_time) as evidence_end,
-        count(*) as events
+        account_id,
+        min(first_event_at) as evidence_start,
+        max(last_event_at) as evidence_end,
+        cast(sum(events) as bigint) as events
     from events
-    where event_time >= getvariable('window_start') and event_time < getvariable('now')
-    group by trail_account_id
+    where hour_start >= getvariable('window_start') and hour_start < getvariable('now')
+    group by account_id
 )
 
 select * from final

@@ -3,7 +3,7 @@
 -- principal that carry no RBAC action (no identity.authorization.action, and an operationName that
 -- is not a write, delete or action).
 with aws_events as (
-    select * from stg_aws__cloudtrail_events
+    select * from rollup_aws_cloudtrail__events
     where action_mapping = 'unmapped'
 ),
 
@@ -17,9 +17,9 @@ final as (
         'aws' as cloud,
         event_source,
         event_name,
-        count(*) as events,
-        min(event_time) as first_seen_at,
-        max(event_time) as last_seen_at
+        cast(sum(events) as bigint) as events,
+        min(first_event_at) as first_seen_at,
+        max(last_event_at) as last_seen_at
     from aws_events
     group by event_source, event_name
     union all

@@ -1,6 +1,8 @@
-// Package runner builds permlake's DuckDB models: it loads the lake's tables as sources and the
-// seeds, orders the models by the names they reference, materialises each as a table, checks
-// that every column is documented, and runs the data tests.
+// Package runner builds permlake's DuckDB models: it loads the lake's tables as sources (the
+// entitlement tables at their latest snapshots) and the seeds, brings the rollups of the event
+// tables up to date in the state database (rollups.go), orders the models by the names they
+// reference, materialises each as a table, checks that every column is documented, and runs the
+// data tests.
 //
 // runner imports schemas and the embedded sql files; it must not import extract, transform, load
 // or cmd.
@@ -33,12 +35,25 @@ var ErrDataTest = errors.New("data test failed")
 
 // Options configure a build.
 type Options struct {
-	Lake         string    // local lake root: <Lake>/<table>/account_id=…/date=…/hour=…/*.parquet
-	Now          time.Time // analysis time; the look-back window is [Now - LookbackDays, Now)
-	LookbackDays int       // default 90
+	Lake string // local lake root: <Lake>/<table>/account_id=…/date=…/hour=…/*.parquet
+	// Now is the analysis time, truncated to the hour; the look-back window is
+	// [Now - LookbackDays, Now), whole hours like the rollups' rows.
+	Now          time.Time
+	LookbackDays int // default 90
 	Seeds        map[string]Seed
 	Logger       *slog.Logger
 	FS           fs.FS // the models; default the embedded sql.FS
+
+	// State is the DuckDB file keeping the rollups between builds (see rollups.go); empty keeps
+	// them in memory, so that every build aggregates the whole lake.
+	State string
+	// LakeID names the lake (its URL): a state written for another lake is rebuilt.
+	LakeID string
+	// Changes lists the lake's commit journal from a time on (load.Lake.Commits); nil makes every
+	// build a full one.
+	Changes func(ctx context.Context, since time.Time) ([]Change, error)
+	// Full rebuilds the rollups from the whole lake even when the state is current.
+	Full bool
 }
 
 // Seed is a reference table provided by Go (e.g. the IAM action catalog).
@@ -51,7 +66,7 @@ type Seed struct {
 // Model is one SQL model file and its documentation.
 type Model struct {
 	Name  string
-	Layer string // staging, intermediate, marts
+	Layer string // rollups, staging, intermediate, marts
 	SQL   string
 	Deps  []string // models, sources and seeds it reads
 	Doc   ModelDoc
@@ -87,8 +102,9 @@ type TestResult struct {
 
 // Result lists what a build did.
 type Result struct {
-	Models []ModelResult
-	Tests  []TestResult
+	Rollups []RollupResult
+	Models  []ModelResult
+	Tests   []TestResult
 }
 
 // Failed returns the tests that found failing rows.
@@ -108,7 +124,7 @@ var identPattern = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
 // A missing YAML, an unknown layer or a dependency cycle is an error naming the models.
 func Models(fsys fs.FS) ([]Model, error) {
 	var models []Model
-	for _, layer := range []string{"staging", "intermediate", "marts"} {
+	for _, layer := range []string{"rollups", "staging", "intermediate", "marts"} {
 		files, err := fs.Glob(fsys, layer+"/*.sql")
 		if err != nil {
 			return nil, err
@@ -231,6 +247,7 @@ func Build(ctx context.Context, db *sql.DB, opts Options) (*Result, error) {
 	if opts.Now.IsZero() {
 		return nil, errors.New("runner: Options.Now is required")
 	}
+	opts.Now = opts.Now.UTC().Truncate(time.Hour)
 	models, err := Models(opts.FS)
 	if err != nil {
 		return nil, err
@@ -253,14 +270,39 @@ func Build(ctx context.Context, db *sql.DB, opts Options) (*Result, error) {
 			return nil, fmt.Errorf("%s: %w", q.sql, err)
 		}
 	}
-	if err := loadSources(ctx, conn, opts.Lake); err != nil {
+	var rollups []Model
+	skip := map[string]bool{}
+	for _, m := range models {
+		if m.Layer == "rollups" {
+			t, err := rollupSource(m)
+			if err != nil {
+				return nil, err
+			}
+			rollups = append(rollups, m)
+			skip[t.Name] = true
+		}
+	}
+	if err := loadSources(ctx, conn, opts.Lake, skip); err != nil {
 		return nil, err
 	}
 	if err := loadSeeds(ctx, conn, opts.FS, opts.Seeds); err != nil {
 		return nil, err
 	}
 	res := &Result{}
+	defer func() { _, _ = conn.ExecContext(context.WithoutCancel(ctx), "detach database if exists state") }()
+	if res.Rollups, err = updateRollups(ctx, conn, opts, rollups); err != nil {
+		return res, err
+	}
+	// Where the raw tables the warehouse does not copy are (SourceViews), and what was built.
+	if _, err := conn.ExecContext(ctx, `create or replace table build_info as
+		select cast(? as varchar) as lake, cast(? as varchar) as lake_id, getvariable('now') as now,
+			getvariable('window_start') as window_start, current_timestamp::timestamp as built_at`, opts.Lake, opts.LakeID); err != nil {
+		return res, err
+	}
 	for _, m := range models {
+		if m.Layer == "rollups" {
+			continue
+		}
 		start := time.Now()
 		if _, err := conn.ExecContext(ctx, "create or replace table "+m.Name+" as "+m.SQL); err != nil {
 			return res, fmt.Errorf("model %s (%s/%s.sql): %w", m.Name, m.Layer, m.Name, err)
@@ -296,43 +338,139 @@ func Build(ctx context.Context, db *sql.DB, opts Options) (*Result, error) {
 	return res, nil
 }
 
-// loadSources creates src_<table> for every lake table: its Parquet files read with the partition
-// keys typed from schemas (account_id, subscription_id and tenant_id stay VARCHAR: DuckDB would otherwise read 012345678901 as a
-// number), or an empty typed table when the lake has no file for it yet.
+// loadSources creates src_<table> for every lake table except those in skip (the rollups'
+// sources): its Parquet files read with the partition keys typed from schemas (account_id,
+// subscription_id and tenant_id stay VARCHAR: DuckDB would otherwise read 012345678901 as a
+// number), or an empty typed table when the lake has no file for it yet. An entitlement
+// snapshot table holds each account's (subscription's, tenant's) latest snapshot only — what
+// the models read — found by listing the newest date and hour directories, so its cost does not
+// grow with the number of snapshots the lake keeps.
 //
-// The files are found with the partition layout's own pattern, both here and in DuckDB's glob, so
-// what is read is exactly what was found (no stray *.parquet outside a partition). DuckDB globs the
-// whole path, so a lake root holding glob characters is refused rather than read wrongly.
-func loadSources(ctx context.Context, conn *sql.Conn, lake string) error {
-	if lake != "" && strings.ContainsAny(lake, "*?[]\\") {
-		return fmt.Errorf("lake path %q: glob characters (*?[]\\) are not supported", lake)
+// The files are found with the partition layout's own pattern and handed to DuckDB as a list,
+// so what is read is exactly what was found (no stray *.parquet outside a partition).
+func loadSources(ctx context.Context, conn *sql.Conn, lake string, skip map[string]bool) error {
+	if lake != "" && strings.ContainsAny(lake, "*?[]\\\n") {
+		return fmt.Errorf("lake path %q: glob characters (*?[]\\) and newlines are not supported", lake)
 	}
 	for _, t := range schemas.All {
-		name := "src_" + t.Name
-		layout := path.Join(t.Name, t.Partitioning.Key()+"=*", "date=*", "hour=*", "*.parquet")
+		if skip[t.Name] {
+			continue
+		}
 		var files []string
 		if lake != "" {
 			var err error
-			if files, err = fs.Glob(os.DirFS(lake), layout); err != nil {
+			if t.IsSnapshot() {
+				files, err = latestSnapshots(lake, t)
+			} else {
+				files, err = fs.Glob(os.DirFS(lake), path.Join(t.Name, t.Partitioning.Key()+"=*", "date=*", "hour=*", "*.parquet"))
+			}
+			if err != nil {
 				return fmt.Errorf("source %s: %w", t.Name, err)
 			}
 		}
-		if len(files) > 0 {
-			q := fmt.Sprintf("create or replace table %s as select * from read_parquet(?, hive_partitioning = true, union_by_name = true, hive_types = %s)", name, t.HiveTypes())
-			if _, err := conn.ExecContext(ctx, q, filepath.Join(lake, filepath.FromSlash(layout))); err != nil {
-				return fmt.Errorf("source %s: %w", t.Name, err)
-			}
-			continue
-		}
-		var cols []string
-		for _, c := range append(t.Columns, t.PartitionColumns()...) {
-			cols = append(cols, c.Name+" "+c.Type)
-		}
-		if _, err := conn.ExecContext(ctx, fmt.Sprintf("create or replace table %s (%s)", name, strings.Join(cols, ", "))); err != nil {
-			return fmt.Errorf("source %s: %w", t.Name, err)
+		if err := loadFiles(ctx, conn, false, lake, t, files); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// loadFiles creates src_<table> (a temporary table when temp), typed from schemas, holding the rows of files (paths
+// relative to lake), matched to the columns by name: a file written before a column was added
+// gives NULLs there.
+func loadFiles(ctx context.Context, conn *sql.Conn, temp bool, lake string, t *schemas.Table, files []string) error {
+	name, create := "main.src_"+t.Name, "create or replace table"
+	if temp {
+		name, create = "temp.src_"+t.Name, "create or replace temp table"
+	}
+	var cols []string
+	for _, c := range append(t.Columns, t.PartitionColumns()...) {
+		cols = append(cols, c.Name+" "+c.Type)
+	}
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf("%s %s (%s)", create, name, strings.Join(cols, ", "))); err != nil {
+		return fmt.Errorf("source %s: %w", t.Name, err)
+	}
+	if len(files) == 0 {
+		return nil
+	}
+	abs := make([]string, len(files))
+	for i, f := range files {
+		abs[i] = filepath.Join(lake, filepath.FromSlash(f))
+	}
+	// DuckDB cannot bind a list parameter here: the paths travel as one bound newline-separated
+	// string (loadSources refuses a lake root holding a newline; partition paths cannot).
+	q := fmt.Sprintf("insert into %s by name select * from read_parquet(string_split(?, chr(10)), hive_partitioning = true, union_by_name = true, hive_types = %s)", name, t.HiveTypes())
+	if _, err := conn.ExecContext(ctx, q, strings.Join(abs, "\n")); err != nil {
+		return fmt.Errorf("source %s: %w", t.Name, err)
+	}
+	return nil
+}
+
+// latestSnapshots returns the files of the newest partition holding a file, per partition ID,
+// of a snapshot table.
+func latestSnapshots(lake string, t *schemas.Table) ([]string, error) {
+	root := filepath.Join(lake, t.Name)
+	ids, err := os.ReadDir(root)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	prefix := t.Partitioning.Key() + "="
+	var out []string
+	for _, id := range ids {
+		if !id.IsDir() || !strings.HasPrefix(id.Name(), prefix) {
+			continue
+		}
+		files, err := newestPartition(lake, path.Join(t.Name, id.Name()))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, files...)
+	}
+	return out, nil
+}
+
+// newestPartition returns the *.parquet files of the newest date=/hour= directory below dir that
+// holds any.
+func newestPartition(lake, dir string) ([]string, error) {
+	dates, err := sortedDirs(filepath.Join(lake, filepath.FromSlash(dir)), "date=")
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range dates {
+		hours, err := sortedDirs(filepath.Join(lake, filepath.FromSlash(dir), d), "hour=")
+		if err != nil {
+			return nil, err
+		}
+		for _, h := range hours {
+			files, err := fs.Glob(os.DirFS(lake), path.Join(dir, d, h, "*.parquet"))
+			if err != nil {
+				return nil, err
+			}
+			if len(files) > 0 {
+				return files, nil
+			}
+		}
+	}
+	return nil, nil
+}
+
+// sortedDirs lists the subdirectories of dir named prefix…, newest (largest) first.
+func sortedDirs(dir, prefix string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range entries {
+		if e.IsDir() && strings.HasPrefix(e.Name(), prefix) {
+			out = append(out, e.Name())
+		}
+	}
+	sort.Sort(sort.Reverse(sort.StringSlice(out)))
+	return out, nil
 }
 
 // loadSeeds creates the CSV seeds of fsys (seeds/<name>.csv, all columns VARCHAR) and the

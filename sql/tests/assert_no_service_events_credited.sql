@@ -1,4 +1,4 @@
 -- AWS service events are attributed to no principal.
 select *
-from stg_aws__cloudtrail_events
+from rollup_aws_cloudtrail__events
 where principal_type = 'aws_service' and principal_arn is not null
