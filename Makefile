@@ -39,10 +39,12 @@ $(AZURITE):
 
 # permlake's ingest side by side with DuckDB's own read_json → COPY … PARTITION_BY on a generated
 # ~2M-event CloudTrail set (cached outside the clone), alternating, 3 repetitions each; fails when
-# permlake's peak RSS exceeds 512 MiB. Appends the results to bench/results.md. A few minutes;
-# `go run ./bench -quick` tries it on a small set.
+# permlake's peak RSS exceeds 512 MiB. Then the incremental-run benchmark: hourly runs and model
+# builds over lakes holding 7 and 30 days of 101 accounts, and a model build over 90 days (source
+# and lakes cached outside the clone; `go run ./bench -incremental-only` runs just that part).
+# Appends the results to bench/results.md. `go run ./bench -quick` tries the comparison on a small set.
 bench:
-	$(GO) run ./bench -check-rss 512
+	$(GO) run ./bench -check-rss 512 -incremental
 
 vet:
 	$(GO) vet $(PKGS)

@@ -64,6 +64,10 @@ type options struct {
 	concurrency int
 	threads     int
 	keep        bool
+
+	incremental     bool // also run the incremental-run benchmark (incremental.go)
+	incrementalOnly bool // run only that
+	incr            incrOptions
 }
 
 func main() {
@@ -80,7 +84,14 @@ func main() {
 	flag.IntVar(&o.concurrency, "concurrency", runtime.NumCPU(), "permlake's concurrency (accounts in parallel)")
 	flag.IntVar(&o.threads, "threads", 0, "DuckDB threads (0: DuckDB's default, one per core)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the outputs of the last repetition")
+	flag.BoolVar(&o.incremental, "incremental", false, "also run the incremental-run benchmark: hourly runs and model builds over a 7-day and a 30-day lake, and a model build over the deepest lake")
+	flag.BoolVar(&o.incrementalOnly, "incremental-only", false, "run only the incremental-run benchmark (not the comparison with DuckDB)")
+	flag.IntVar(&o.incr.size.members, "incr-members", incrDefault.members, "incremental benchmark: demo member accounts (the organization adds 2; the demo allows at most 99)")
+	flag.IntVar(&o.incr.size.eventsPerHour, "incr-events-per-hour", incrDefault.eventsPerHour, "incremental benchmark: demo EventsPerHour per account")
+	flag.IntVar(&o.incr.size.days, "incr-days", incrDefault.days, "incremental benchmark: days of history of the deepest lake (more than 30)")
+	flag.StringVar(&o.incr.cache, "incr-cache", "", "incremental benchmark: cache of its source and lakes (default $XDG_CACHE_HOME/permlake/bench-<size>)")
 	flag.Parse()
+	o.incremental = o.incremental || o.incrementalOnly
 	base := fullSize
 	if *quick {
 		base = quickSize
@@ -121,12 +132,13 @@ func (d *dataset) logGlob() string {
 	return filepath.Join(d.trailRoot(), d.Org.TrailPrefix, "AWSLogs", d.Org.OrganizationID, "*", "CloudTrail", "*", "*", "*", "*", "*.json.gz")
 }
 
-func defaultCache(s size) (string, error) {
+// defaultCache is the cache directory of a dataset called name.
+func defaultCache(name string) (string, error) {
 	dir, err := os.UserCacheDir() // $XDG_CACHE_HOME or ~/.cache
 	if err != nil {
 		return "", err
 	}
-	return filepath.Join(dir, "permlake", "bench-"+s.name()), nil
+	return filepath.Join(dir, "permlake", "bench-"+name), nil
 }
 
 // prepare returns the cached dataset, generating it first when the cache has none. The set is
@@ -248,15 +260,6 @@ func run(ctx context.Context, o options, cmdline string, stdout, stderr io.Write
 	if err != nil {
 		return err
 	}
-	if o.cache == "" {
-		if o.cache, err = defaultCache(o.size); err != nil {
-			return err
-		}
-	}
-	ds, err := prepare(ctx, o.cache, o.size, stderr)
-	if err != nil {
-		return err
-	}
 	work := o.work
 	if work == "" {
 		if work, err = os.MkdirTemp("", "permlake-bench-"); err != nil {
@@ -268,14 +271,51 @@ func run(ctx context.Context, o options, cmdline string, stdout, stderr io.Write
 	} else if err := os.MkdirAll(work, 0o755); err != nil {
 		return err
 	}
-	// Build both children first: the measured runs do no compiling.
+	// Build the children first, from the working tree (the code under test changes between
+	// invocations): the measured runs do no compiling.
 	permlakeBin, baselineBin := filepath.Join(work, "permlake"), filepath.Join(work, "baseline")
-	for _, b := range [][2]string{{permlakeBin, "./cmd/permlake"}, {baselineBin, "./bench/baseline"}} {
-		build := exec.CommandContext(ctx, "go", "build", "-o", b[0], b[1])
-		build.Dir, build.Stdout, build.Stderr = root, stderr, stderr
-		if err := build.Run(); err != nil {
-			return fmt.Errorf("go build %s: %w", b[1], err)
+	if err := goBuild(ctx, root, permlakeBin, "./cmd/permlake", stderr); err != nil {
+		return err
+	}
+	var cmpErr error
+	if !o.incrementalOnly {
+		if err := goBuild(ctx, root, baselineBin, "./bench/baseline", stderr); err != nil {
+			return err
 		}
+		// A failed check of the comparison (outputs differ, RSS over the limit) does not keep
+		// the incremental part from running: both verdicts are reported.
+		cmpErr = compare(ctx, o, root, work, permlakeBin, baselineBin, cmdline, stdout, stderr)
+		if ctx.Err() != nil {
+			return cmpErr
+		}
+	}
+	if o.incremental {
+		return errors.Join(cmpErr, incremental(ctx, o, root, work, permlakeBin, cmdline, stdout, stderr))
+	}
+	return cmpErr
+}
+
+// goBuild builds pkg (relative to the module root) into out.
+func goBuild(ctx context.Context, root, out, pkg string, stderr io.Writer) error {
+	build := exec.CommandContext(ctx, "go", "build", "-o", out, pkg)
+	build.Dir, build.Stdout, build.Stderr = root, stderr, stderr
+	if err := build.Run(); err != nil {
+		return fmt.Errorf("go build %s: %w", pkg, err)
+	}
+	return nil
+}
+
+// compare is the side-by-side benchmark of permlake's ingest and DuckDB's COPY.
+func compare(ctx context.Context, o options, root, work, permlakeBin, baselineBin, cmdline string, stdout, stderr io.Writer) error {
+	var err error
+	if o.cache == "" {
+		if o.cache, err = defaultCache(o.size.name()); err != nil {
+			return err
+		}
+	}
+	ds, err := prepare(ctx, o.cache, o.size, stderr)
+	if err != nil {
+		return err
 	}
 	cfgPath := filepath.Join(work, "permlake.yaml")
 	permlakeLake, duckdbOut := filepath.Join(work, "permlake-lake"), filepath.Join(work, "duckdb-out")
