@@ -253,7 +253,7 @@ func demoSummary(ctx context.Context, w io.Writer, warehouse, out string) error 
 	  (select count(*) from int_trail__coverage),
 	  (select coalesce(sum(events), 0) from int_trail__coverage),
 	  (select count(distinct subscription_id) from src_azure_role_assignments),
-	  (select count(*) from src_azure_activity_events),
+	  (select count(*) from stg_azure__activity_events),
 	  (select count(distinct principal_arn) from permission_usage),
 	  (select count(*) from permission_usage where status = 'used'),
 	  (select count(*) from permission_usage where status = 'unused'),

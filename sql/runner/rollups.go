@@ -133,6 +133,13 @@ func updateRollups(ctx context.Context, conn *sql.Conn, opts Options, rollups []
 	started := time.Now().UTC()
 	var fresh []Change
 	dirty := map[string][]dirtyPartition{} // by table
+	if full && opts.Changes != nil && opts.Lake != "" {
+		// Listed before the lake is read: every entry there now names a commit that the full
+		// read below sees, so the next build need not read its partitions again.
+		if fresh, err = opts.Changes(ctx, started.Add(-journalMargin)); err != nil {
+			return nil, fmt.Errorf("read the lake's commit journal: %w", err)
+		}
+	}
 	if !full {
 		changes, err := opts.Changes(ctx, since.Add(-journalMargin))
 		if err != nil {

@@ -1,7 +1,7 @@
 -- Azure Activity Log records, each once per subscription: the same record delivered twice (a
 -- re-read blob, a late append) has the same record_key.
 with source as (
-    select * from src_azure_activity_events
+    select * from rollup_azure__activity_events
 ),
 
 final as (

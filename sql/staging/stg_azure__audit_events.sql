@@ -1,6 +1,6 @@
 -- Entra ID directory audit records, each once per tenant.
 with source as (
-    select * from src_azure_audit_events
+    select * from rollup_azure__audit_events
 ),
 
 final as (

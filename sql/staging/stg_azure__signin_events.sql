@@ -1,6 +1,6 @@
 -- Entra ID sign-ins, each once per tenant.
 with source as (
-    select * from src_azure_signin_events
+    select * from rollup_azure__signin_events
 ),
 
 final as (
