@@ -76,11 +76,12 @@ func (l *Lake) recordCommit(ctx context.Context, parts []PartitionRef) error {
 }
 
 // Commits returns the journal entries of the days from since's UTC date through tomorrow (the
-// writers' clocks may run ahead of this one), oldest first by CommittedAt; the caller keeps the
-// keys it has seen, since entries are dated by other machines' clocks and a late-listed entry may
-// be older than one already read. A zero since reads the whole journal. Cost: one listing per day
-// covered, independent of the lake's size.
-func (l *Lake) Commits(ctx context.Context, since time.Time) ([]Commit, error) {
+// writers' clocks may run ahead of this one), oldest first by CommittedAt, except those whose
+// key seen reports (nil: none): the caller keeps the keys it has read, since entries are dated by
+// other machines' clocks and a late-listed entry may be older than one already read. A zero since
+// reads the whole journal. Cost: one listing per day covered and one read per entry not seen,
+// independent of the lake's size.
+func (l *Lake) Commits(ctx context.Context, since time.Time, seen func(key string) bool) ([]Commit, error) {
 	var prefixes []string
 	if since.IsZero() {
 		prefixes = []string{journalPrefix}
@@ -101,8 +102,8 @@ func (l *Lake) Commits(ctx context.Context, since time.Time) ([]Commit, error) {
 			if err != nil {
 				return nil, fmt.Errorf("list %s: %w", prefix, err)
 			}
-			if obj.IsDir || !strings.HasSuffix(obj.Key, ".json") {
-				continue // a writer's temporary file
+			if obj.IsDir || !strings.HasSuffix(obj.Key, ".json") || seen != nil && seen(obj.Key) {
+				continue // a writer's temporary file, or read before
 			}
 			b, err := l.bucket.ReadAll(ctx, obj.Key)
 			if err != nil {

@@ -143,9 +143,9 @@ func (a *app) buildModels(ctx context.Context, c *Config, lake *load.Lake, now t
 }
 
 // commitFeed reads lake's commit journal for the rollups (runner.Options.Changes).
-func commitFeed(lake *load.Lake) func(context.Context, time.Time) ([]runner.Change, error) {
-	return func(ctx context.Context, since time.Time) ([]runner.Change, error) {
-		cs, err := lake.Commits(ctx, since)
+func commitFeed(lake *load.Lake) func(context.Context, time.Time, func(string) bool) ([]runner.Change, error) {
+	return func(ctx context.Context, since time.Time, seen func(string) bool) ([]runner.Change, error) {
+		cs, err := lake.Commits(ctx, since, seen)
 		if err != nil {
 			return nil, err
 		}

@@ -30,7 +30,7 @@ func testJournal(t *testing.T, l *load.Lake) {
 	}
 	commit(event("j1", hour), event("j2", hour.Add(time.Hour)))
 	commit(event("j1", hour)) // nothing new: still journaled
-	cs, err := l.Commits(ctx, before)
+	cs, err := l.Commits(ctx, before, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,11 +61,15 @@ func testJournal(t *testing.T, l *load.Lake) {
 		t.Errorf("entries not distinct or not oldest first: %+v", cs)
 	}
 	// The day after today has nothing yet; the whole journal (zero since) has both.
-	if later, err := l.Commits(ctx, time.Now().AddDate(0, 0, 2)); err != nil || len(later) != 0 {
+	if later, err := l.Commits(ctx, time.Now().AddDate(0, 0, 2), nil); err != nil || len(later) != 0 {
 		t.Errorf("Commits from the day after tomorrow = %v, %v; want none", later, err)
 	}
-	if all, err := l.Commits(ctx, time.Time{}); err != nil || len(all) != 2 {
+	if all, err := l.Commits(ctx, time.Time{}, nil); err != nil || len(all) != 2 {
 		t.Errorf("Commits of the whole journal = %d entries, %v; want 2", len(all), err)
+	}
+	// Entries the caller has read are left out (and not read again).
+	if rest, err := l.Commits(ctx, before, func(k string) bool { return k == cs[0].Key }); err != nil || len(rest) != 1 || rest[0].Key != cs[1].Key {
+		t.Errorf("Commits without the first entry = %+v, %v; want the second only", rest, err)
 	}
 
 	id, err := l.InstanceID(ctx)

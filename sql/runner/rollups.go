@@ -136,17 +136,17 @@ func updateRollups(ctx context.Context, conn *sql.Conn, opts Options, rollups []
 	if full && opts.Changes != nil && opts.Lake != "" {
 		// Listed before the lake is read: every entry there now names a commit that the full
 		// read below sees, so the next build need not read its partitions again.
-		if fresh, err = opts.Changes(ctx, started.Add(-journalMargin)); err != nil {
+		if fresh, err = opts.Changes(ctx, started.Add(-journalMargin), nil); err != nil {
 			return nil, fmt.Errorf("read the lake's commit journal: %w", err)
 		}
 	}
 	if !full {
-		changes, err := opts.Changes(ctx, since.Add(-journalMargin))
+		known, err := seenKeys(ctx, conn)
 		if err != nil {
-			return nil, fmt.Errorf("read the lake's commit journal: %w", err)
-		}
-		if fresh, err = unseen(ctx, conn, changes); err != nil {
 			return nil, fmt.Errorf("state %s: %w", state, err)
+		}
+		if fresh, err = opts.Changes(ctx, since.Add(-journalMargin), func(k string) bool { return known[k] }); err != nil {
+			return nil, fmt.Errorf("read the lake's commit journal: %w", err)
 		}
 		seen := map[string]bool{}
 		for _, c := range fresh {
@@ -346,8 +346,8 @@ func needsFull(ctx context.Context, conn *sql.Conn, opts Options, version string
 	return false, since, nil
 }
 
-// unseen returns the changes whose keys the state has not recorded.
-func unseen(ctx context.Context, conn *sql.Conn, changes []Change) ([]Change, error) {
+// seenKeys returns the journal keys the state has recorded.
+func seenKeys(ctx context.Context, conn *sql.Conn) (map[string]bool, error) {
 	rows, err := conn.QueryContext(ctx, "select key from state.rollup_journal")
 	if err != nil {
 		return nil, err
@@ -361,16 +361,7 @@ func unseen(ctx context.Context, conn *sql.Conn, changes []Change) ([]Change, er
 		}
 		seen[k] = true
 	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	var out []Change
-	for _, c := range changes {
-		if !seen[c.Key] {
-			out = append(out, c)
-		}
-	}
-	return out, nil
+	return seen, rows.Err()
 }
 
 // loadDirty creates temp.rollup_dirty_<table>: the partition keys of the partitions aggregated

@@ -129,9 +129,9 @@ func commitEvents(t *testing.T, l *load.Lake, events []schemas.CloudTrailEvent) 
 	}
 }
 
-func changeFeed(l *load.Lake) func(context.Context, time.Time) ([]Change, error) {
-	return func(ctx context.Context, since time.Time) ([]Change, error) {
-		cs, err := l.Commits(ctx, since)
+func changeFeed(l *load.Lake) func(context.Context, time.Time, func(string) bool) ([]Change, error) {
+	return func(ctx context.Context, since time.Time, seen func(string) bool) ([]Change, error) {
+		cs, err := l.Commits(ctx, since, seen)
 		if err != nil {
 			return nil, err
 		}
@@ -328,8 +328,8 @@ func TestRollupStateFollowsItsLake(t *testing.T) {
 		t.Fatal(err)
 	}
 	rel, _ := filepath.Rel(root, gone)
-	feed := func(ctx context.Context, since time.Time) ([]Change, error) {
-		cs, err := opts.Changes(ctx, since)
+	feed := func(ctx context.Context, since time.Time, seen func(string) bool) ([]Change, error) {
+		cs, err := opts.Changes(ctx, since, seen)
 		return append(cs, Change{Key: "deleted", At: time.Now(), Dirs: []string{filepath.ToSlash(rel)}}), err
 	}
 	o := opts

@@ -49,9 +49,9 @@ type Options struct {
 	State string
 	// LakeID names the lake (its URL): a state written for another lake is rebuilt.
 	LakeID string
-	// Changes lists the lake's commit journal from a time on (load.Lake.Commits); nil makes every
-	// build a full one.
-	Changes func(ctx context.Context, since time.Time) ([]Change, error)
+	// Changes lists the lake's commit journal from a time on, leaving out the entries whose key
+	// seen reports (load.Lake.Commits); nil makes every build a full one.
+	Changes func(ctx context.Context, since time.Time, seen func(key string) bool) ([]Change, error)
 	// Full rebuilds the rollups from the whole lake even when the state is current.
 	Full bool
 }
