@@ -148,3 +148,14 @@ func (l *Lake) InstanceID(ctx context.Context) (string, error) {
 	}
 	return "", fmt.Errorf("read %s: it keeps disappearing", lakeIDKey)
 }
+
+// Journal appends a journal entry naming the partitions of stats (nothing when empty), for
+// writers other than PartitionedWriter (which journals its own commits): call it after the
+// partitions are committed, e.g. after an entitlement snapshot's ReplacePartition calls.
+func (l *Lake) Journal(ctx context.Context, stats []PartitionStats) error {
+	refs := make([]PartitionRef, 0, len(stats))
+	for _, st := range stats {
+		refs = append(refs, PartitionRef{Table: st.Table, Dir: strings.TrimSuffix(st.Dir, "/")})
+	}
+	return l.recordCommit(ctx, refs)
+}

@@ -310,19 +310,17 @@ func (p *pipeline) azureSubscription(ctx context.Context, sub azure.Subscription
 		return fail(fmt.Errorf("subscription %s: %w", sub.ID, err))
 	}
 	part := load.Partition{ID: sub.ID, By: schemas.BySubscriptionHour, Hour: w.SnapshotHour}
-	for _, step := range []func() (load.PartitionStats, error){
+	stats, err := p.replaceAll(ctx, []func() (load.PartitionStats, error){
 		func() (load.PartitionStats, error) {
 			return load.ReplacePartition(ctx, p.lake, schemas.AzureRoleDefinitions, part, defs)
 		},
 		func() (load.PartitionStats, error) {
 			return load.ReplacePartition(ctx, p.lake, schemas.AzureRoleAssignments, part, assigns)
 		},
-	} {
-		st, err := step()
-		if err != nil {
-			return fail(err)
-		}
-		res.partitions = append(res.partitions, st)
+	})
+	res.partitions = append(res.partitions, stats...)
+	if err != nil {
+		return fail(err)
 	}
 	if p.az.reader == nil {
 		return res, principals
@@ -377,7 +375,7 @@ func (p *pipeline) azureTenant(ctx context.Context, tenantID string, principals 
 		return fail(err)
 	}
 	part := load.Partition{ID: tenantID, By: schemas.ByTenantHour, Hour: w.SnapshotHour}
-	for _, step := range []func() (load.PartitionStats, error){
+	stats, err := p.replaceAll(ctx, []func() (load.PartitionStats, error){
 		func() (load.PartitionStats, error) {
 			return load.ReplacePartition(ctx, p.lake, schemas.AzurePrincipals, part, snap.Principals)
 		},
@@ -387,12 +385,10 @@ func (p *pipeline) azureTenant(ctx context.Context, tenantID string, principals 
 		func() (load.PartitionStats, error) {
 			return load.ReplacePartition(ctx, p.lake, schemas.AzureProviderOperations, part, ops)
 		},
-	} {
-		st, err := step()
-		if err != nil {
-			return fail(err)
-		}
-		res.partitions = append(res.partitions, st)
+	})
+	res.partitions = append(res.partitions, stats...)
+	if err != nil {
+		return fail(err)
 	}
 	if p.az.reader == nil {
 		return res

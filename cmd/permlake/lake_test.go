@@ -204,8 +204,8 @@ func TestModelsOverMinIOLakeEqualLocal(t *testing.T) {
 		t.Errorf("marts not published to the MinIO lake: %v\n%s", err, manifest)
 	}
 	code, _, stderr := runCLI(t, ctx, "models", "--config", remote, "--now", org.WindowEnd.Format("2006-01-02T15"), "-v")
-	if code != exitOK || !strings.Contains(stderr, `"downloaded":0`) {
-		t.Errorf("second build: exit %d; want nothing downloaded:\n%s", code, stderr)
+	if code != exitOK || !strings.Contains(stderr, `"mode":"journal"`) || !strings.Contains(stderr, `"downloaded":0`) {
+		t.Errorf("second build: exit %d; want a journal sync downloading nothing:\n%s", code, stderr)
 	}
 }
 
@@ -295,7 +295,7 @@ func TestLakeCredentialsExpiringMidRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	if _, err := l.SyncTo(ctx, remote, org.WindowStart.AddDate(0, 0, -1)); err != nil {
+	if _, err := l.SyncTo(ctx, remote, org.WindowStart.AddDate(0, 0, -1), false); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := lakeFingerprint(t, remote), lakeFingerprint(t, filepath.Join(dir, "local")); got != want {

@@ -147,36 +147,49 @@ func (p *pipeline) snapshot(ctx context.Context, accountID string, w window) ([]
 		}
 	}
 	part := load.Partition{ID: accountID, Hour: w.SnapshotHour}
-	var out []load.PartitionStats
-	add := func(st load.PartitionStats, err error) error {
-		if err == nil {
-			out = append(out, st)
-		}
-		return err
-	}
 	// Each table's partition is replaced atomically on its own; a re-run of the hour rewrites the
 	// same rows.
-	for _, step := range []func() error{
-		func() error { return add(load.ReplacePartition(ctx, p.lake, schemas.IAMUsers, part, snap.Users)) },
-		func() error { return add(load.ReplacePartition(ctx, p.lake, schemas.IAMGroups, part, snap.Groups)) },
-		func() error { return add(load.ReplacePartition(ctx, p.lake, schemas.IAMRoles, part, snap.Roles)) },
-		func() error { return add(load.ReplacePartition(ctx, p.lake, schemas.IAMPolicies, part, snap.Policies)) },
-		func() error {
-			return add(load.ReplacePartition(ctx, p.lake, schemas.IAMGroupMemberships, part, snap.Memberships))
+	return p.replaceAll(ctx, []func() (load.PartitionStats, error){
+		func() (load.PartitionStats, error) {
+			return load.ReplacePartition(ctx, p.lake, schemas.IAMUsers, part, snap.Users)
 		},
-		func() error {
-			return add(load.ReplacePartition(ctx, p.lake, schemas.IAMPolicyAttachments, part, snap.Attachments))
+		func() (load.PartitionStats, error) {
+			return load.ReplacePartition(ctx, p.lake, schemas.IAMGroups, part, snap.Groups)
 		},
-		func() error {
-			return add(load.ReplacePartition(ctx, p.lake, schemas.IAMPolicyStatements, part, snap.Statements))
+		func() (load.PartitionStats, error) {
+			return load.ReplacePartition(ctx, p.lake, schemas.IAMRoles, part, snap.Roles)
 		},
-		func() error { return add(load.ReplacePartition(ctx, p.lake, schemas.IAMCredentialReport, part, creds)) },
-	} {
-		if err := step(); err != nil {
-			return out, err
+		func() (load.PartitionStats, error) {
+			return load.ReplacePartition(ctx, p.lake, schemas.IAMPolicies, part, snap.Policies)
+		},
+		func() (load.PartitionStats, error) {
+			return load.ReplacePartition(ctx, p.lake, schemas.IAMGroupMemberships, part, snap.Memberships)
+		},
+		func() (load.PartitionStats, error) {
+			return load.ReplacePartition(ctx, p.lake, schemas.IAMPolicyAttachments, part, snap.Attachments)
+		},
+		func() (load.PartitionStats, error) {
+			return load.ReplacePartition(ctx, p.lake, schemas.IAMPolicyStatements, part, snap.Statements)
+		},
+		func() (load.PartitionStats, error) {
+			return load.ReplacePartition(ctx, p.lake, schemas.IAMCredentialReport, part, creds)
+		},
+	})
+}
+
+// replaceAll runs the partition replacements of one snapshot in order, stopping at the first
+// error, and journals what was replaced (see load.Lake.Journal) even when one failed.
+func (p *pipeline) replaceAll(ctx context.Context, steps []func() (load.PartitionStats, error)) ([]load.PartitionStats, error) {
+	var out []load.PartitionStats
+	var err error
+	for _, step := range steps {
+		var st load.PartitionStats
+		if st, err = step(); err != nil {
+			break
 		}
+		out = append(out, st)
 	}
-	return out, nil
+	return out, errors.Join(err, p.lake.Journal(context.WithoutCancel(ctx), out))
 }
 
 // organization writes the organization snapshot (accounts, SCPs and their statements) as whole
@@ -200,7 +213,7 @@ func (p *pipeline) organization(ctx context.Context, w window) (res accountResul
 			return err
 		}
 		part := load.Partition{ID: raw.ManagementAccountID, Hour: w.SnapshotHour}
-		for _, step := range []func() (load.PartitionStats, error){
+		stats, err := p.replaceAll(ctx, []func() (load.PartitionStats, error){
 			func() (load.PartitionStats, error) {
 				return load.ReplacePartition(ctx, p.lake, schemas.OrgAccounts, part, snap.Accounts)
 			},
@@ -210,14 +223,9 @@ func (p *pipeline) organization(ctx context.Context, w window) (res accountResul
 			func() (load.PartitionStats, error) {
 				return load.ReplacePartition(ctx, p.lake, schemas.OrgPolicyStatements, part, snap.Statements)
 			},
-		} {
-			st, err := step()
-			if err != nil {
-				return err
-			}
-			res.partitions = append(res.partitions, st)
-		}
-		return nil
+		})
+		res.partitions = append(res.partitions, stats...)
+		return err
 	}()
 	if err != nil {
 		res.outcome.Status, res.outcome.Error = "failed", fmt.Sprintf("organization snapshot: %v", err)

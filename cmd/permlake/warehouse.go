@@ -71,11 +71,11 @@ func (a *app) buildModels(ctx context.Context, c *Config, lake *load.Lake, now t
 		}
 		since := now.UTC().AddDate(0, 0, -c.LookbackDays-1)
 		start := time.Now()
-		st, err := lake.SyncTo(ctx, lakeRoot, since)
+		st, err := lake.SyncTo(ctx, lakeRoot, since, full)
 		if err != nil {
 			return fmt.Errorf("copy %s for the models: %w", lake.URL(), err)
 		}
-		a.logger.Info("lake copied for the models", "lake", lake.URL(), "dir", lakeRoot, "objects", st.Objects,
+		a.logger.Info("lake copied for the models", "lake", lake.URL(), "dir", lakeRoot, "mode", st.Mode, "listed", st.Listed, "objects", st.Objects,
 			"downloaded", st.Downloaded, "bytes", st.Bytes, "removed", st.Removed, "duration", time.Since(start).String())
 	}
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
