@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -160,8 +161,10 @@ func updateRollups(ctx context.Context, conn *sql.Conn, opts Options, rollups []
 					continue // a table no rollup reads
 				}
 				seen[d] = true
-				var hour int
-				fmt.Sscanf(m[5], "%d", &hour)
+				hour, err := strconv.Atoi(m[5])
+				if err != nil {
+					return nil, fmt.Errorf("commit journal entry %s: invalid partition %q", c.Key, d)
+				}
 				dirty[t.Name] = append(dirty[t.Name], dirtyPartition{dir: d, id: m[3], date: m[4], hour: hour})
 			}
 		}
@@ -195,7 +198,7 @@ func updateRollups(ctx context.Context, conn *sql.Conn, opts Options, rollups []
 			}
 			partitions[t.Name] = len(ds)
 		}
-		if err := loadFiles(ctx, conn, true, opts.Lake, t, files); err != nil {
+		if err := loadFiles(ctx, conn, true, opts.Lake, t, files, usedColumns(t, rollups)...); err != nil {
 			return nil, err
 		}
 		if !full {
@@ -277,6 +280,24 @@ func updateRollups(ctx context.Context, conn *sql.Conn, opts Options, rollups []
 		}
 	}
 	return out, nil
+}
+
+// usedColumns returns the columns of t that the rollups reading it name: only those are read
+// from the Parquet files (the JSON payloads, most of an event's bytes, are not).
+func usedColumns(t *schemas.Table, rollups []Model) []string {
+	words := map[string]bool{}
+	for _, m := range rollups {
+		for _, w := range wordPattern.FindAllString(strings.ToLower(m.SQL), -1) {
+			words[w] = true
+		}
+	}
+	var out []string
+	for _, c := range append(t.Columns, t.PartitionColumns()...) {
+		if words[c.Name] {
+			out = append(out, c.Name)
+		}
+	}
+	return out
 }
 
 func containsTable(ts []*schemas.Table, t *schemas.Table) bool {

@@ -375,19 +375,20 @@ func loadSources(ctx context.Context, conn *sql.Conn, lake string, skip map[stri
 	return nil
 }
 
-// loadFiles creates src_<table> (a temporary table when temp), typed from schemas, holding the rows of files (paths
-// relative to lake), matched to the columns by name: a file written before a column was added
-// gives NULLs there.
-func loadFiles(ctx context.Context, conn *sql.Conn, temp bool, lake string, t *schemas.Table, files []string) error {
+// loadFiles creates src_<table> (a temporary table when temp), typed from schemas, holding the
+// rows of files (paths relative to lake), matched to the columns by name: a file written before
+// a column was added gives NULLs there. With cols, only those columns are read (the others stay
+// NULL).
+func loadFiles(ctx context.Context, conn *sql.Conn, temp bool, lake string, t *schemas.Table, files []string, cols ...string) error {
 	name, create := "main.src_"+t.Name, "create or replace table"
 	if temp {
 		name, create = "temp.src_"+t.Name, "create or replace temp table"
 	}
-	var cols []string
+	var defs []string
 	for _, c := range append(t.Columns, t.PartitionColumns()...) {
-		cols = append(cols, c.Name+" "+c.Type)
+		defs = append(defs, c.Name+" "+c.Type)
 	}
-	if _, err := conn.ExecContext(ctx, fmt.Sprintf("%s %s (%s)", create, name, strings.Join(cols, ", "))); err != nil {
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf("%s %s (%s)", create, name, strings.Join(defs, ", "))); err != nil {
 		return fmt.Errorf("source %s: %w", t.Name, err)
 	}
 	if len(files) == 0 {
@@ -399,7 +400,11 @@ func loadFiles(ctx context.Context, conn *sql.Conn, temp bool, lake string, t *s
 	}
 	// DuckDB cannot bind a list parameter here: the paths travel as one bound newline-separated
 	// string (loadSources refuses a lake root holding a newline; partition paths cannot).
-	q := fmt.Sprintf("insert into %s by name select * from read_parquet(string_split(?, chr(10)), hive_partitioning = true, union_by_name = true, hive_types = %s)", name, t.HiveTypes())
+	sel := "*"
+	if len(cols) > 0 {
+		sel = strings.Join(cols, ", ")
+	}
+	q := fmt.Sprintf("insert into %s by name select %s from read_parquet(string_split(?, chr(10)), hive_partitioning = true, union_by_name = true, hive_types = %s)", name, sel, t.HiveTypes())
 	if _, err := conn.ExecContext(ctx, q, strings.Join(abs, "\n")); err != nil {
 		return fmt.Errorf("source %s: %w", t.Name, err)
 	}
