@@ -38,6 +38,9 @@ type Config struct {
 	// in the lake since the last one (default: the warehouse's name with .state.duckdb).
 	// Deleting it costs one full build.
 	StateFile string `mapstructure:"state_file"`
+	// ModelsMemoryLimit caps DuckDB's memory while the models build (e.g. "4GB"); beyond it
+	// DuckDB spills to a directory beside the warehouse. Empty: DuckDB's default (80% of RAM).
+	ModelsMemoryLimit string `mapstructure:"models_memory_limit"`
 	// PublishMarts writes every mart into the lake as marts/<name>.parquet after each build, for
 	// BI tools that read S3 or Blob Storage (default true).
 	PublishMarts bool `mapstructure:"publish_marts"`
@@ -141,6 +144,7 @@ var configDefaults = map[string]any{
 	"aws.organization.export.prefix": "",
 	"cache_dir":                      "",
 	"state_file":                     "",
+	"models_memory_limit":            "",
 	"publish_marts":                  true,
 	"lake_role.arn":                  "",
 	"lake_azure.url":                 "",

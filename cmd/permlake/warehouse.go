@@ -108,6 +108,7 @@ func (a *app) buildModels(ctx context.Context, c *Config, lake *load.Lake, now t
 	res, berr := runner.Build(ctx, db, runner.Options{
 		Lake: lakeRoot, Now: now.UTC(), LookbackDays: c.LookbackDays, Seeds: seeds, Logger: a.logger,
 		State: state, LakeID: lake.URL() + "#" + instance, Changes: commitFeed(lake), Full: full,
+		MemoryLimit: c.ModelsMemoryLimit,
 	})
 	if cerr := db.Close(); cerr != nil && berr == nil {
 		berr = cerr

@@ -54,7 +54,12 @@ type Options struct {
 	Changes func(ctx context.Context, since time.Time, seen func(key string) bool) ([]Change, error)
 	// Full rebuilds the rollups from the whole lake even when the state is current.
 	Full bool
+	// MemoryLimit caps DuckDB's memory during the build ("4GB", "512MiB"; empty: DuckDB's
+	// default, 80% of the machine); beyond it DuckDB spills to its temporary directory.
+	MemoryLimit string
 }
+
+var memoryLimitPattern = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$`)
 
 // Seed is a reference table provided by Go (e.g. the IAM action catalog).
 type Seed struct {
@@ -257,6 +262,20 @@ func Build(ctx context.Context, db *sql.DB, opts Options) (*Result, error) {
 		return nil, err
 	}
 	defer conn.Close()
+	// Rows of a table need no order (every query that shows them sorts), and keeping it costs
+	// memory on the large grant tables.
+	if _, err := conn.ExecContext(ctx, "set preserve_insertion_order = false"); err != nil {
+		return nil, err
+	}
+	if opts.MemoryLimit != "" {
+		if !memoryLimitPattern.MatchString(opts.MemoryLimit) {
+			return nil, fmt.Errorf("memory limit %q: want a size such as 4GB or 512MiB", opts.MemoryLimit)
+		}
+		// SET takes no parameters; the value matched the pattern above.
+		if _, err := conn.ExecContext(ctx, "set memory_limit = '"+opts.MemoryLimit+"'"); err != nil {
+			return nil, fmt.Errorf("memory limit %q: %w", opts.MemoryLimit, err)
+		}
+	}
 	now := opts.Now.UTC().Format("2006-01-02 15:04:05")
 	for _, q := range []struct {
 		sql string
