@@ -844,3 +844,23 @@ func TestOrganizationSnapshot(t *testing.T) {
 		}
 	}
 }
+
+// TestLargeOrganizationAccountIDs: benchmark-scale organizations (up to 999 members) get distinct
+// valid 12-digit account IDs, and the first 100 keep theirs.
+func TestLargeOrganizationAccountIDs(t *testing.T) {
+	t.Parallel()
+	accts := accounts(999)
+	seen := map[string]bool{}
+	for _, a := range accts {
+		if len(a.ID) != 12 || strings.Trim(a.ID, "0123456789") != "" || seen[a.ID] {
+			t.Fatalf("account %s (%s): not a distinct 12-digit ID", a.ID, a.Name)
+		}
+		seen[a.ID] = true
+	}
+	if len(accts) != 1001 || accts[2+99].ID != "599987654321" || accts[2+100].ID != "610087654321" {
+		t.Errorf("%d accounts; member 100 = %s, member 101 = %s", len(accts), accts[2+99].ID, accts[2+100].ID)
+	}
+	if err := (Config{MemberAccounts: 1000}).WithDefaults().validate(); err == nil {
+		t.Error("1000 members accepted")
+	}
+}

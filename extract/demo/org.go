@@ -58,8 +58,8 @@ func (c Config) validate() error {
 	if c.MemberAccounts < 2 {
 		return fmt.Errorf("demo needs at least 2 member accounts for its cross-account calls, got %d", c.MemberAccounts)
 	}
-	if c.MemberAccounts > 99 {
-		return fmt.Errorf("demo supports at most 99 member accounts, got %d", c.MemberAccounts)
+	if c.MemberAccounts > 999 {
+		return fmt.Errorf("demo supports at most 999 member accounts, got %d", c.MemberAccounts)
 	}
 	for _, r := range c.Regions {
 		if r == "" || len(r) > 32 {
@@ -121,6 +121,9 @@ func accounts(members int) []Account {
 	fixed := []string{"012345678901", "333344445555", "444455556666"}
 	for i := range members {
 		id := fmt.Sprintf("5%02d%09d", i, 987654321)
+		if i >= 100 { // organizations at benchmark scale; the IDs of the first 100 stay as they were
+			id = fmt.Sprintf("6%03d%08d", i, 87654321)
+		}
 		if i < len(fixed) {
 			id = fixed[i]
 		}
