@@ -36,7 +36,10 @@ import (
 // lakeFormat versions the cached lakes. Bump it when a cached lake can no longer stand for one
 // that the code under test would build: a change of the lake layout, of the manifests, or of the
 // model build's state that a newer build cannot read.
-const lakeFormat = 1
+const lakeFormat = 2
+
+// incrMemoryLimit is the models' DuckDB memory limit in the benchmark's runs.
+const incrMemoryLimit = "6GB"
 
 // flatThreshold is the largest 30-day/7-day ratio of the median hourly cost still called flat.
 // A cost proportional to the lake's size would give 30/7 ≈ 4.3; 1.25 catches a size-dependent
@@ -59,7 +62,7 @@ func (s incrSize) name() string {
 // at EventsPerHour 10, which the generator turns into ~10 calls per account-hour (16 in office
 // hours, 5.5 at night) in ~8 log files per account-hour over two regions: a fleet of small
 // accounts. 90 days of it are ~2.2M events in ~1.75M files.
-var incrDefault = incrSize{members: 99, eventsPerHour: 10, days: 90}
+var incrDefault = incrSize{members: 48, eventsPerHour: 10, days: 90}
 
 type incrOptions struct {
 	size  incrSize
@@ -441,6 +444,8 @@ func writeIncrConfig(dir string, src *incrSource, concurrency int) (string, erro
 	fmt.Fprintf(&b, "# Written by bench (incremental runs).\n")
 	fmt.Fprintf(&b, "lake: %q\nwarehouse: %q\nlookback_days: 90\nlate_margin: 12h\nconcurrency: %d\n",
 		"file://"+filepath.Join(dir, "lake"), filepath.Join(dir, "warehouse", "warehouse.duckdb"), concurrency)
+	// DuckDB would take 80% of the machine, which is shared; past the limit it spills to disk.
+	fmt.Fprintf(&b, "models_memory_limit: %q\n", incrMemoryLimit)
 	fmt.Fprintf(&b, "aws:\n  trail:\n    url: %q\n    prefix: %q\n    organization_id: %q\n", "file://"+src.trailRoot(), src.Org.TrailPrefix, src.Org.OrganizationID)
 	fmt.Fprintf(&b, "  iam_snapshots:\n    url: %q\n", "file://"+filepath.Join(src.Dir, "iam"))
 	fmt.Fprintf(&b, "  accounts:\n")

@@ -86,7 +86,7 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "keep the outputs of the last repetition")
 	flag.BoolVar(&o.incremental, "incremental", false, "also run the incremental-run benchmark: hourly runs and model builds over a 7-day and a 30-day lake, and a model build over the deepest lake")
 	flag.BoolVar(&o.incrementalOnly, "incremental-only", false, "run only the incremental-run benchmark (not the comparison with DuckDB)")
-	flag.IntVar(&o.incr.size.members, "incr-members", incrDefault.members, "incremental benchmark: demo member accounts (the organization adds 2; the demo allows at most 99)")
+	flag.IntVar(&o.incr.size.members, "incr-members", incrDefault.members, "incremental benchmark: demo member accounts (the organization adds 2; the demo allows at most 999)")
 	flag.IntVar(&o.incr.size.eventsPerHour, "incr-events-per-hour", incrDefault.eventsPerHour, "incremental benchmark: demo EventsPerHour per account")
 	flag.IntVar(&o.incr.size.days, "incr-days", incrDefault.days, "incremental benchmark: days of history of the deepest lake (more than 30)")
 	flag.StringVar(&o.incr.cache, "incr-cache", "", "incremental benchmark: cache of its source and lakes (default $XDG_CACHE_HOME/permlake/bench-<size>)")
