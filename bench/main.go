@@ -64,6 +64,7 @@ type options struct {
 	concurrency int
 	threads     int
 	keep        bool
+	rssScale    int // 0: no memory check at a larger input
 
 	incremental     bool // also run the incremental-run benchmark (incremental.go)
 	incrementalOnly bool // run only that
@@ -84,6 +85,7 @@ func main() {
 	flag.IntVar(&o.concurrency, "concurrency", runtime.NumCPU(), "permlake's concurrency (accounts in parallel)")
 	flag.IntVar(&o.threads, "threads", 0, "DuckDB threads (0: DuckDB's default, one per core)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the outputs of the last repetition")
+	flag.IntVar(&o.rssScale, "rss-scale", 4, "also run permlake alone on the set made this many times longer (more days) and check its peak RSS against -check-rss (0: no)")
 	flag.BoolVar(&o.incremental, "incremental", false, "also run the incremental-run benchmark: hourly runs and model builds over a 7-day and a 30-day lake, and a model build over the deepest lake")
 	flag.BoolVar(&o.incrementalOnly, "incremental-only", false, "run only the incremental-run benchmark (not the comparison with DuckDB)")
 	flag.IntVar(&o.incr.size.members, "incr-members", incrDefault.members, "incremental benchmark: demo member accounts (the organization adds 2; the demo allows at most 999)")
@@ -287,6 +289,12 @@ func run(ctx context.Context, o options, cmdline string, stdout, stderr io.Write
 		cmpErr = compare(ctx, o, root, work, permlakeBin, baselineBin, cmdline, stdout, stderr)
 		if ctx.Err() != nil {
 			return cmpErr
+		}
+		if o.rssScale > 1 {
+			cmpErr = errors.Join(cmpErr, memoryScale(ctx, o, root, work, permlakeBin, cmdline, stdout, stderr))
+			if ctx.Err() != nil {
+				return cmpErr
+			}
 		}
 	}
 	if o.incremental {

@@ -15,6 +15,11 @@ type machine struct {
 	cpu, cores, memory, goVersion, duckdb, kernel string
 }
 
+// text is the machine in one line.
+func (m machine) text() string {
+	return fmt.Sprintf("%s, %s cores, %s memory, %s; Go %s; DuckDB %s", m.cpu, m.cores, m.memory, m.kernel, m.goVersion, m.duckdb)
+}
+
 func describeMachine() machine {
 	m := machine{cpu: "unknown", cores: fmt.Sprint(runtime.NumCPU()), memory: "unknown", goVersion: runtime.Version(), duckdb: "unknown", kernel: "unknown"}
 	if v := procField("/proc/cpuinfo", "model name"); v != "" {
@@ -74,7 +79,7 @@ func resultsMarkdown(cmdline string, o options, ds *dataset, ms []measurement, s
 	var b strings.Builder
 	fmt.Fprintf(&b, "\n## %s — %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"), ds.Dir[strings.LastIndex(ds.Dir, "/")+1:])
 	fmt.Fprintf(&b, "Command: `%s` (from the module root)\n\n", cmdline)
-	fmt.Fprintf(&b, "- Machine: %s, %s cores, %s memory, %s; Go %s; DuckDB %s.\n", m.cpu, m.cores, m.memory, m.kernel, m.goVersion, m.duckdb)
+	fmt.Fprintf(&b, "- Machine: %s.\n", m.text())
 	fmt.Fprintf(&b, "- Shared machine: other sessions were running tests at the same time (load average %s before, %s after).\n", loadBefore, loadAvg())
 	fmt.Fprintf(&b, "- Dataset: demo generator, %d member accounts (+ management and log archive = %d accounts), EventsPerHour %d, %d day(s) (%s to %s): "+
 		"%d CloudTrail records (re-deliveries included) in %d log files, %.1f MB gzipped, %.1f MB JSON.\n",
