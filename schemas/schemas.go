@@ -13,6 +13,7 @@ package schemas
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 )
@@ -77,6 +78,12 @@ func (t *Table) PartitionColumns() []Column {
 		{Name: "date", Type: "DATE", Doc: "UTC date of the partition hour."},
 		{Name: "hour", Type: "INTEGER", Doc: "UTC hour (0-23) of the partition: event hour for activity, snapshot hour for entitlements."},
 	}
+}
+
+// AllColumns returns the table's columns followed by its partition columns, in a new slice (the
+// tables are shared: appending to Columns would write into their backing array).
+func (t *Table) AllColumns() []Column {
+	return append(slices.Clip(t.Columns), t.PartitionColumns()...)
 }
 
 // IsSnapshot reports whether t holds entitlement snapshots (each partition a whole snapshot,

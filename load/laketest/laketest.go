@@ -196,7 +196,7 @@ func scan(root string, tab *schemas.Table) string {
 func checkTypes(t *testing.T, db *sql.DB, root string, tab *schemas.Table) {
 	t.Helper()
 	want := map[string]string{}
-	for _, c := range append(tab.Columns, tab.PartitionColumns()...) {
+	for _, c := range tab.AllColumns() {
 		want[c.Name] = c.Type
 	}
 	rows, err := db.Query("select column_name, column_type from (describe select * from " + scan(root, tab) + ")")

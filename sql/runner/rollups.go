@@ -292,7 +292,7 @@ func usedColumns(t *schemas.Table, rollups []Model) []string {
 		}
 	}
 	var out []string
-	for _, c := range append(t.Columns, t.PartitionColumns()...) {
+	for _, c := range t.AllColumns() {
 		if words[c.Name] {
 			out = append(out, c.Name)
 		}

@@ -79,10 +79,17 @@ type Model struct {
 
 // ModelDoc is a model's YAML.
 type ModelDoc struct {
-	Description string      `yaml:"description"`
-	Grain       string      `yaml:"grain"`
-	Tests       []yaml.Node `yaml:"tests"`
-	Columns     []ColumnDoc `yaml:"columns"`
+	Description string `yaml:"description"`
+	Grain       string `yaml:"grain"`
+	// BatchBy names a column the model is built in batches of (e.g. account_id): the model's
+	// rows for one value depend only on its inputs' rows for that value, so building a few
+	// values at a time bounds memory on large organizations. BatchKeys is the query listing the
+	// values; BatchSize how many go in one batch (default 25).
+	BatchBy   string      `yaml:"batch_by"`
+	BatchKeys string      `yaml:"batch_keys"`
+	BatchSize int         `yaml:"batch_size"`
+	Tests     []yaml.Node `yaml:"tests"`
+	Columns   []ColumnDoc `yaml:"columns"`
 }
 
 // ColumnDoc documents one column and lists its tests.
@@ -323,7 +330,7 @@ func Build(ctx context.Context, db *sql.DB, opts Options) (*Result, error) {
 			continue
 		}
 		start := time.Now()
-		if _, err := conn.ExecContext(ctx, "create or replace table "+m.Name+" as "+m.SQL); err != nil {
+		if err := materialize(ctx, conn, m); err != nil {
 			return res, fmt.Errorf("model %s (%s/%s.sql): %w", m.Name, m.Layer, m.Name, err)
 		}
 		var n int64
@@ -355,6 +362,52 @@ func Build(ctx context.Context, db *sql.DB, opts Options) (*Result, error) {
 		return res, fmt.Errorf("%w: %s", ErrDataTest, strings.Join(names, ", "))
 	}
 	return res, nil
+}
+
+// materialize creates the model's table: in one statement, or batch by batch of its BatchBy
+// column's values (see ModelDoc), each batch's rows selected with a bound IN list on the outer
+// query, which DuckDB pushes down to the inputs.
+func materialize(ctx context.Context, conn *sql.Conn, m Model) error {
+	if m.Doc.BatchBy == "" {
+		_, err := conn.ExecContext(ctx, "create or replace table "+m.Name+" as "+m.SQL)
+		return err
+	}
+	if !identPattern.MatchString(m.Doc.BatchBy) || m.Doc.BatchKeys == "" {
+		return fmt.Errorf("batch_by %q needs a column name and batch_keys", m.Doc.BatchBy)
+	}
+	size := m.Doc.BatchSize
+	if size <= 0 {
+		size = 25
+	}
+	rows, err := conn.QueryContext(ctx, m.Doc.BatchKeys)
+	if err != nil {
+		return fmt.Errorf("batch_keys: %w", err)
+	}
+	var keys []any
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			rows.Close()
+			return fmt.Errorf("batch_keys: %w", err)
+		}
+		keys = append(keys, k)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("batch_keys: %w", err)
+	}
+	if _, err := conn.ExecContext(ctx, "create or replace table "+m.Name+" as select * from ("+m.SQL+") limit 0"); err != nil {
+		return err
+	}
+	for start := 0; start < len(keys); start += size {
+		batch := keys[start:min(start+size, len(keys))]
+		in := strings.TrimSuffix(strings.Repeat("?, ", len(batch)), ", ")
+		q := fmt.Sprintf("insert into %s select * from (%s) where %s in (%s)", m.Name, m.SQL, m.Doc.BatchBy, in)
+		if _, err := conn.ExecContext(ctx, q, batch...); err != nil {
+			return fmt.Errorf("batch %d of %d: %w", start/size+1, (len(keys)+size-1)/size, err)
+		}
+	}
+	return nil
 }
 
 // loadSources creates src_<table> for every lake table except those in skip (the rollups'
@@ -404,7 +457,7 @@ func loadFiles(ctx context.Context, conn *sql.Conn, temp bool, lake string, t *s
 		name, create = "temp.src_"+t.Name, "create or replace temp table"
 	}
 	var defs []string
-	for _, c := range append(t.Columns, t.PartitionColumns()...) {
+	for _, c := range t.AllColumns() {
 		defs = append(defs, c.Name+" "+c.Type)
 	}
 	if _, err := conn.ExecContext(ctx, fmt.Sprintf("%s %s (%s)", create, name, strings.Join(defs, ", "))); err != nil {
