@@ -1,13 +1,17 @@
 -- Per principal and action (AWS) or operation (Azure: int_azure__permission_usage), granted or
 -- used in the look-back window: used, unused, unknown (the
 -- trail could not have recorded it, or recorded nothing for the account in the window) or used_not_granted (no identity policy here grants it: a
--- resource policy, another account's principal, or a snapshot gap).
+-- resource policy, another account's principal, or a snapshot gap). Built a few accounts at a
+-- time (batch_by in the YAML): the inputs are pruned to the batch's accounts up front, since the
+-- full outer join keeps DuckDB from pushing the batch filter down itself.
 with grants as (
     select * from int_grants__resolved
+    where getvariable('batch_keys') is null or list_contains(getvariable('batch_keys'), account_id)
 ),
 
 used as (
     select * from int_actions__used
+    where getvariable('batch_keys') is null or list_contains(getvariable('batch_keys'), account_id)
 ),
 
 universe as (
@@ -111,6 +115,7 @@ final as (
 
 azure as (
     select * from int_azure__permission_usage
+    where getvariable('batch_keys') is null or list_contains(getvariable('batch_keys'), account_id)
 )
 
 select * from final

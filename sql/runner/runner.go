@@ -283,6 +283,9 @@ func Build(ctx context.Context, db *sql.DB, opts Options) (*Result, error) {
 			return nil, fmt.Errorf("memory limit %q: %w", opts.MemoryLimit, err)
 		}
 	}
+	if _, err := conn.ExecContext(ctx, "set variable batch_keys = cast(null as varchar[])"); err != nil { // outside a batched model: everything
+		return nil, err
+	}
 	now := opts.Now.UTC().Format("2006-01-02 15:04:05")
 	for _, q := range []struct {
 		sql string
@@ -385,12 +388,17 @@ func materialize(ctx context.Context, conn *sql.Conn, m Model) error {
 	}
 	var keys []any
 	for rows.Next() {
-		var k string
+		var k sql.NullString
 		if err := rows.Scan(&k); err != nil {
 			rows.Close()
 			return fmt.Errorf("batch_keys: %w", err)
 		}
-		keys = append(keys, k)
+		if !k.Valid || strings.Contains(k.String, ",") {
+			rows.Close()
+			// A row without a key would be in no batch: refuse rather than lose it.
+			return fmt.Errorf("batch_keys: a NULL or comma-holding %s value %q", m.Doc.BatchBy, k.String)
+		}
+		keys = append(keys, k.String)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -399,8 +407,18 @@ func materialize(ctx context.Context, conn *sql.Conn, m Model) error {
 	if _, err := conn.ExecContext(ctx, "create or replace table "+m.Name+" as select * from ("+m.SQL+") limit 0"); err != nil {
 		return err
 	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), "set variable batch_keys = cast(null as varchar[])") //nolint:errcheck // best effort: the next batched model sets it again
 	for start := 0; start < len(keys); start += size {
 		batch := keys[start:min(start+size, len(keys))]
+		// The batch's keys, for models that prune their inputs early where DuckDB cannot push
+		// the outer filter down (through a full outer join): list_contains(getvariable('batch_keys'), …).
+		var list []string
+		for _, k := range batch {
+			list = append(list, k.(string))
+		}
+		if _, err := conn.ExecContext(ctx, "set variable batch_keys = string_split(?, ',')", strings.Join(list, ",")); err != nil {
+			return err
+		}
 		in := strings.TrimSuffix(strings.Repeat("?, ", len(batch)), ", ")
 		q := fmt.Sprintf("insert into %s select * from (%s) where %s in (%s)", m.Name, m.SQL, m.Doc.BatchBy, in)
 		if _, err := conn.ExecContext(ctx, q, batch...); err != nil {
