@@ -362,7 +362,9 @@ func TestBatchedModelEqualsWhole(t *testing.T) {
 		}
 		return m
 	}
-	one := variant(func(y string) string { return strings.Replace(y, "batch_by: account_id\n", "batch_by: account_id\nbatch_size: 1\n", 1) })
+	one := variant(func(y string) string {
+		return strings.Replace(y, "batch_by: account_id\n", "batch_by: account_id\nbatch_size: 1\n", 1)
+	})
 	whole := variant(func(y string) string {
 		y = strings.Replace(y, "batch_by: account_id\n", "", 1)
 		if i := strings.Index(y, "batch_keys:"); i >= 0 { // up to the next top-level key
