@@ -332,16 +332,8 @@ func incremental(ctx context.Context, o options, root, work, bin, cmdline string
 	fmt.Fprintf(stdout, "incremental part: %s (source %s, measurement %.0fs, copies %.0fs + %.0fs)\n",
 		total.Round(time.Second), map[bool]string{true: "cached", false: "generated"}[src.cached], measureSeconds, copySeconds, full.copySeconds)
 
-	if o.results != "" {
-		md := incrMarkdown(cmdline, o, src, lakes, builds, steps, sum, full, load, total)
-		path := o.results
-		if !filepath.IsAbs(path) {
-			path = filepath.Join(root, path)
-		}
-		if err := appendFile(path, md); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "appended to %s\n", o.results)
+	if err := appendResults(root, o, incrMarkdown(cmdline, o, src, lakes, builds, steps, sum, full, load, total), stdout); err != nil {
+		return err
 	}
 	if o.keep {
 		fmt.Fprintf(stdout, "work copies kept in %s/work-*\n", base)

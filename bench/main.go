@@ -400,16 +400,8 @@ func compare(ctx context.Context, o options, root, work, permlakeBin, baselineBi
 			fmt.Fprintf(stdout, "check-rss: permlake's peak RSS %.0f MiB ≤ %d MiB: ok\n", mib(peak), o.checkRSS)
 		}
 	}
-	if o.results != "" {
-		md := resultsMarkdown(cmdline, o, ds, ms, sum, chk, load, rssErr)
-		path := o.results
-		if !filepath.IsAbs(path) {
-			path = filepath.Join(root, path)
-		}
-		if err := appendFile(path, md); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "appended to %s\n", o.results)
+	if err := appendResults(root, o, resultsMarkdown(cmdline, o, ds, ms, sum, chk, load, rssErr), stdout); err != nil {
+		return err
 	}
 	if o.keep {
 		fmt.Fprintf(stdout, "outputs kept in %s\n", work)
@@ -606,6 +598,23 @@ func readJSONFile(path string, v any) error {
 		return err
 	}
 	return json.Unmarshal(b, v)
+}
+
+// appendResults appends md to the results file (-results, relative to the module root; empty:
+// none) and says so.
+func appendResults(root string, o options, md string, stdout io.Writer) error {
+	if o.results == "" {
+		return nil
+	}
+	path := o.results
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(root, path)
+	}
+	if err := appendFile(path, md); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "appended to %s\n", o.results)
+	return nil
 }
 
 func appendFile(path, s string) (err error) {

@@ -49,27 +49,21 @@ func memoryScale(ctx context.Context, o options, root, work, permlakeBin, cmdlin
 			fmt.Fprintf(stdout, "check-rss at %d× the input: %.0f MiB ≤ %d MiB: ok\n", o.rssScale, mib(m.maxRSS), o.checkRSS)
 		}
 	}
-	if o.results != "" {
-		var b strings.Builder
-		mach := describeMachine()
-		fmt.Fprintf(&b, "\n## %s — memory at %d× the input, %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"), o.rssScale, s.name())
-		fmt.Fprintf(&b, "Command: `%s` (from the module root). Machine: %s. Load average %s before.\n\n", cmdline, mach.text(), load)
-		fmt.Fprintf(&b, "permlake alone (`run --no-models`, %s): %s.", memoryLimitText(), strings.TrimPrefix(line, fmt.Sprintf("memory at %d× the input: ", o.rssScale)))
-		if o.checkRSS > 0 {
-			verdict := "ok"
-			if rssErr != nil {
-				verdict = "FAILED"
-			}
-			fmt.Fprintf(&b, " check-rss %d MiB: %s.", o.checkRSS, verdict)
+	var b strings.Builder
+	mach := describeMachine()
+	fmt.Fprintf(&b, "\n## %s — memory at %d× the input, %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"), o.rssScale, s.name())
+	fmt.Fprintf(&b, "Command: `%s` (from the module root). Machine: %s. Load average %s before.\n\n", cmdline, mach.text(), load)
+	fmt.Fprintf(&b, "permlake alone (`run --no-models`, %s): %s.", memoryLimitText(), strings.TrimPrefix(line, fmt.Sprintf("memory at %d× the input: ", o.rssScale)))
+	if o.checkRSS > 0 {
+		verdict := "ok"
+		if rssErr != nil {
+			verdict = "FAILED"
 		}
-		b.WriteString("\n")
-		path := o.results
-		if !filepath.IsAbs(path) {
-			path = filepath.Join(root, path)
-		}
-		if err := appendFile(path, b.String()); err != nil {
-			return err
-		}
+		fmt.Fprintf(&b, " check-rss %d MiB: %s.", o.checkRSS, verdict)
+	}
+	b.WriteString("\n")
+	if err := appendResults(root, o, b.String(), stdout); err != nil {
+		return err
 	}
 	return rssErr
 }

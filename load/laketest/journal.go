@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/permlake/permlake/load"
-	"github.com/permlake/permlake/schemas"
 )
 
 // testJournal: every PartitionedWriter commit is journaled with the partitions it covered (those
@@ -16,20 +15,8 @@ import (
 func testJournal(t *testing.T, l *load.Lake) {
 	ctx := context.Background()
 	before := time.Now().UTC()
-	commit := func(events ...schemas.CloudTrailEvent) {
-		t.Helper()
-		w := load.NewPartitionedWriter(ctx, l, schemas.CloudTrailEvents, eventKey, 0)
-		for _, e := range events {
-			if err := w.Add(load.Partition{ID: acct, Hour: e.EventTime.Truncate(time.Hour)}, e); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if _, err := w.Commit(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	commit(event("j1", hour), event("j2", hour.Add(time.Hour)))
-	commit(event("j1", hour)) // nothing new: still journaled
+	commitEvents(t, ctx, l, event("j1", hour), event("j2", hour.Add(time.Hour)))
+	commitEvents(t, ctx, l, event("j1", hour)) // nothing new: still journaled
 	cs, err := l.Commits(ctx, before, nil)
 	if err != nil {
 		t.Fatal(err)

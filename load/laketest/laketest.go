@@ -113,6 +113,21 @@ func fullEvent(id string, at time.Time) schemas.CloudTrailEvent {
 
 func eventKey(e *schemas.CloudTrailEvent) string { return e.EventID }
 
+// commitEvents writes events into acct's partitions of their hours through a PartitionedWriter,
+// which journals the commit.
+func commitEvents(t *testing.T, ctx context.Context, l *load.Lake, events ...schemas.CloudTrailEvent) {
+	t.Helper()
+	w := load.NewPartitionedWriter(ctx, l, schemas.CloudTrailEvents, eventKey, 0)
+	for _, e := range events {
+		if err := w.Add(load.Partition{ID: acct, Hour: e.EventTime.Truncate(time.Hour)}, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func merge(t *testing.T, ctx context.Context, l *load.Lake, p load.Partition, batches ...[]schemas.CloudTrailEvent) load.PartitionStats {
 	t.Helper()
 	w, err := load.NewMergeWriter(ctx, l, schemas.CloudTrailEvents, p, eventKey)

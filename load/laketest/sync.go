@@ -27,18 +27,6 @@ func testSync(t *testing.T, l *load.Lake) {
 	}
 	old := hour.AddDate(0, 0, -10)
 	p := load.Partition{ID: acct, Hour: hour}
-	commit := func(events ...schemas.CloudTrailEvent) {
-		t.Helper()
-		w := load.NewPartitionedWriter(ctx, l, schemas.CloudTrailEvents, eventKey, 0)
-		for _, e := range events {
-			if err := w.Add(load.Partition{ID: acct, Hour: e.EventTime.Truncate(time.Hour)}, e); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if _, err := w.Commit(); err != nil {
-			t.Fatal(err)
-		}
-	}
 	roles := func(names ...string) {
 		t.Helper()
 		var rows []schemas.IAMRole
@@ -54,7 +42,7 @@ func testSync(t *testing.T, l *load.Lake) {
 		}
 	}
 	merge(t, ctx, l, load.Partition{ID: acct, Hour: old}, []schemas.CloudTrailEvent{event("old", old)})
-	commit(event("a", hour), event("b", hour))
+	commitEvents(t, ctx, l, event("a", hour), event("b", hour))
 	roles("r")
 	since := hour.Add(-24 * time.Hour)
 	st, err := l.SyncTo(ctx, dir, since, false)
@@ -72,7 +60,7 @@ func testSync(t *testing.T, l *load.Lake) {
 	if st, err = l.SyncTo(ctx, dir, since, false); err != nil || st.Mode != "journal" || st.Listed != 0 || st.Downloaded != 0 || st.Objects != 2 {
 		t.Errorf("second sync = %+v, %v; want a journal sync listing nothing", st, err)
 	}
-	commit(event("c", hour), event("d", hour.Add(24*time.Hour)))
+	commitEvents(t, ctx, l, event("c", hour), event("d", hour.Add(24*time.Hour)))
 	if st, err = l.SyncTo(ctx, dir, since, false); err != nil || st.Mode != "journal" || st.Listed != 2 || st.Downloaded != 2 || st.Objects != 3 {
 		t.Errorf("sync after a commit = %+v, %v; want the 2 journaled partitions listed and fetched", st, err)
 	}

@@ -5,24 +5,7 @@ with source as (
 ),
 
 final as (
-    select
-        subscription_id,
-        record_key,
-        event_time,
-        resource_id_lc,
-        resource_group,
-        resource_provider,
-        operation_name,
-        action,
-        category,
-        result_type,
-        is_success,
-        correlation_id,
-        principal_id,
-        principal_type,
-        app_id,
-        caller,
-        role_assignment_id,
+    select * exclude (date, hour, hour_start, _source_key, _source_line),
         _source_key as source_key
     from source
     qualify row_number() over (partition by subscription_id, record_key order by _source_key, _source_line) = 1

@@ -4,18 +4,7 @@ with source as (
 ),
 
 final as (
-    select
-        tenant_id,
-        audit_id,
-        event_time,
-        category,
-        activity_display_name,
-        operation_type,
-        result,
-        is_success,
-        initiated_by_id,
-        initiated_by_type,
-        initiated_by_name
+    select * exclude (date, hour, hour_start, _source_key, _source_line)
     from source
     qualify row_number() over (partition by tenant_id, audit_id order by _source_key, _source_line) = 1
 )

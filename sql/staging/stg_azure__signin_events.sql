@@ -4,17 +4,7 @@ with source as (
 ),
 
 final as (
-    select
-        tenant_id,
-        sign_in_id,
-        event_time,
-        category,
-        principal_id,
-        principal_type,
-        user_principal_name,
-        app_id,
-        is_success,
-        is_interactive
+    select * exclude (date, hour, hour_start, _source_key, _source_line)
     from source
     qualify row_number() over (partition by tenant_id, sign_in_id order by _source_key, _source_line) = 1
 )
