@@ -129,6 +129,17 @@ func commitEvents(t *testing.T, l *load.Lake, events []schemas.CloudTrailEvent) 
 	}
 }
 
+// openFileLake opens the file lake at root for the test's lifetime.
+func openFileLake(t *testing.T, root string) *load.Lake {
+	t.Helper()
+	l, err := load.Open(context.Background(), "file://"+root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return l
+}
+
 func changeFeed(l *load.Lake) func(context.Context, time.Time, func(string) bool) ([]Change, error) {
 	return func(ctx context.Context, since time.Time, seen func(string) bool) ([]Change, error) {
 		cs, err := l.Commits(ctx, since, seen)
@@ -235,11 +246,7 @@ func compare(t *testing.T, label string, db *sql.DB, want map[string]string) {
 func TestRollupsMatchEventLevelSQL(t *testing.T) {
 	t.Parallel()
 	root := t.TempDir()
-	l, err := load.Open(context.Background(), "file://"+root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	l := openFileLake(t, root)
 	r := rand.New(rand.NewPCG(7, 11))
 	first := randomEvents(r, 1500, "a")
 	commitEvents(t, l, first)
@@ -292,11 +299,7 @@ func TestRollupsMatchEventLevelSQL(t *testing.T) {
 func TestRollupStateFollowsItsLake(t *testing.T) {
 	t.Parallel()
 	root := t.TempDir()
-	l, err := load.Open(context.Background(), "file://"+root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	l := openFileLake(t, root)
 	r := rand.New(rand.NewPCG(3, 5))
 	commitEvents(t, l, randomEvents(r, 200, "a"))
 	state := filepath.Join(t.TempDir(), "state.duckdb")
