@@ -170,25 +170,27 @@ func updateRollups(ctx context.Context, conn *sql.Conn, opts Options, rollups []
 		}
 	}
 
-	// Load what each source must be aggregated from, before the transaction: it writes the
-	// state only.
 	partitions := map[string]int{}
-	for _, t := range tables {
-		var files []string
-		if full {
-			if opts.Lake != "" {
-				layout := path.Join(t.Name, t.Partitioning.Key()+"=*", "date=*", "hour=*", "*.parquet")
-				if files, err = fs.Glob(os.DirFS(opts.Lake), layout); err != nil {
-					return nil, fmt.Errorf("source %s: %w", t.Name, err)
-				}
-				dirs := map[string]bool{}
-				for _, f := range files {
-					dirs[path.Dir(f)] = true
-				}
-				partitions[t.Name] = len(dirs)
+	took := map[string]time.Duration{} // full builds, by table
+	var out []RollupResult
+	if full {
+		// Built beside the current tables, a batch of partitions at a time, and swapped in by
+		// the transaction below: a lake's whole history is never read in one statement (DuckDB
+		// keeps every file's metadata of a read_parquet call in memory, outside its
+		// memory_limit: 1.2M files took 20 GB), and a build killed midway leaves the state as it was.
+		for _, t := range tables {
+			start := time.Now()
+			parts, err := buildFull(ctx, conn, opts, t, rollups, sources)
+			if err != nil {
+				return nil, err
 			}
-		} else {
+			partitions[t.Name], took[t.Name] = parts, time.Since(start)
+		}
+	} else {
+		// Loaded before the transaction: it writes the state only.
+		for _, t := range tables {
 			ds := dirty[t.Name]
+			var files []string
 			for i := range ds {
 				matches, err := fs.Glob(os.DirFS(opts.Lake), path.Join(ds[i].dir, "*.parquet"))
 				if err != nil {
@@ -197,12 +199,10 @@ func updateRollups(ctx context.Context, conn *sql.Conn, opts Options, rollups []
 				files = append(files, matches...)
 			}
 			partitions[t.Name] = len(ds)
-		}
-		if err := loadFiles(ctx, conn, true, opts.Lake, t, files, usedColumns(t, rollups)...); err != nil {
-			return nil, err
-		}
-		if !full {
-			if err := loadDirty(ctx, conn, t, dirty[t.Name]); err != nil {
+			if err := loadFiles(ctx, conn, true, opts.Lake, t, files, usedColumns(t, rollups)...); err != nil {
+				return nil, err
+			}
+			if err := loadDirty(ctx, conn, t, ds); err != nil {
 				return nil, err
 			}
 		}
@@ -213,15 +213,18 @@ func updateRollups(ctx context.Context, conn *sql.Conn, opts Options, rollups []
 		return nil, err
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
-	var out []RollupResult
 	for _, m := range rollups {
 		start := time.Now()
 		t := sources[m.Name]
+		mode := "full"
 		if full {
-			if _, err := tx.ExecContext(ctx, "create or replace table state."+m.Name+" as "+m.SQL); err != nil {
-				return nil, fmt.Errorf("rollup %s (rollups/%s.sql): %w", m.Name, m.Name, err)
+			for _, q := range []string{"drop table if exists state." + m.Name, "alter table state." + m.Name + buildingSuffix + " rename to " + m.Name} {
+				if _, err := tx.ExecContext(ctx, q); err != nil {
+					return nil, fmt.Errorf("rollup %s: %w", m.Name, err)
+				}
 			}
 		} else {
+			mode = "incremental"
 			var on []string
 			for _, c := range t.PartitionColumns() {
 				on = append(on, fmt.Sprintf("r.%s = d.%s", c.Name, c.Name))
@@ -234,11 +237,7 @@ func updateRollups(ctx context.Context, conn *sql.Conn, opts Options, rollups []
 				return nil, fmt.Errorf("rollup %s (rollups/%s.sql): %w", m.Name, m.Name, err)
 			}
 		}
-		mode := "incremental"
-		if full {
-			mode = "full"
-		}
-		out = append(out, RollupResult{Name: m.Name, Mode: mode, Partitions: partitions[t.Name], Duration: time.Since(start)})
+		out = append(out, RollupResult{Name: m.Name, Mode: mode, Partitions: partitions[t.Name], Duration: took[t.Name] + time.Since(start)})
 	}
 	if full {
 		for _, q := range []string{"delete from state.rollup_journal", "delete from state.rollup_meta"} {
@@ -280,6 +279,85 @@ func updateRollups(ctx context.Context, conn *sql.Conn, opts Options, rollups []
 		}
 	}
 	return out, nil
+}
+
+// buildingSuffix names a rollup's table while a full build fills it.
+const buildingSuffix = "__building"
+
+// A full build reads the lake in statements of whole partitions holding at most about this many
+// files and bytes: DuckDB's memory per read_parquet call grows with its files.
+const (
+	fullBatchFiles = 4096
+	fullBatchBytes = 1 << 30
+)
+
+// buildFull fills state.<rollup>__building, for each rollup reading t, from every partition of
+// t in the lake, a batch of whole partitions at a time (a rollup's rows for a partition depend on
+// that partition only), and returns how many partitions it read.
+func buildFull(ctx context.Context, conn *sql.Conn, opts Options, t *schemas.Table, rollups []Model, sources map[string]*schemas.Table) (int, error) {
+	var mine []Model
+	for _, m := range rollups {
+		if sources[m.Name] == t {
+			mine = append(mine, m)
+		}
+	}
+	// The tables are created from an empty source, so that they exist, typed, for a lake
+	// without a partition of t.
+	if err := loadFiles(ctx, conn, true, opts.Lake, t, nil); err != nil {
+		return 0, err
+	}
+	for _, m := range mine {
+		if _, err := conn.ExecContext(ctx, "create or replace table state."+m.Name+buildingSuffix+" as "+m.SQL); err != nil {
+			return 0, fmt.Errorf("rollup %s (rollups/%s.sql): %w", m.Name, m.Name, err)
+		}
+	}
+	if opts.Lake == "" {
+		return 0, nil
+	}
+	// Glob lists a directory's matches together, sorted, directory after directory.
+	files, err := fs.Glob(os.DirFS(opts.Lake), path.Join(t.Name, t.Partitioning.Key()+"=*", "date=*", "hour=*", "*.parquet"))
+	if err != nil {
+		return 0, fmt.Errorf("source %s: %w", t.Name, err)
+	}
+	cols := usedColumns(t, rollups)
+	most := fullBatchFiles
+	if opts.batchFiles > 0 {
+		most = opts.batchFiles
+	}
+	var batch []string
+	var size int64
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		if err := loadFiles(ctx, conn, true, opts.Lake, t, batch, cols...); err != nil {
+			return err
+		}
+		for _, m := range mine {
+			if _, err := conn.ExecContext(ctx, "insert into state."+m.Name+buildingSuffix+" by name "+m.SQL); err != nil {
+				return fmt.Errorf("rollup %s (rollups/%s.sql): %w", m.Name, m.Name, err)
+			}
+		}
+		batch, size = batch[:0], 0
+		return nil
+	}
+	parts := 0
+	for i, f := range files {
+		if i == 0 || path.Dir(f) != path.Dir(files[i-1]) {
+			parts++
+			if len(batch) >= most || size >= fullBatchBytes {
+				if err := flush(); err != nil {
+					return 0, err
+				}
+			}
+		}
+		info, err := os.Stat(filepath.Join(opts.Lake, filepath.FromSlash(f)))
+		if err != nil {
+			return 0, fmt.Errorf("source %s: %w", t.Name, err)
+		}
+		batch, size = append(batch, f), size+info.Size()
+	}
+	return parts, flush()
 }
 
 // usedColumns returns the columns of t that the rollups reading it name: only those are read

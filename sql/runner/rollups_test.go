@@ -291,6 +291,31 @@ func TestRollupsMatchEventLevelSQL(t *testing.T) {
 		t.Fatalf("fresh state: %+v, want full", res.Rollups)
 	}
 	compare(t, "fresh full build", db, want)
+
+	// A full build a few files at a time (a partition is never split) agrees, and leaves no
+	// table of its own behind in the state.
+	batched := fresh
+	batched.State, batched.batchFiles = filepath.Join(t.TempDir(), "state.duckdb"), 3
+	db, res = buildWith(t, root, batched)
+	if res.Rollups[0].Mode != "full" || res.Rollups[0].Partitions < 10 {
+		t.Fatalf("batched build: %+v, want a full build over many partitions", res.Rollups)
+	}
+	compare(t, "batched full build", db, want)
+	check, err := sql.Open("duckdb", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer check.Close()
+	var left int
+	if _, err := check.Exec("attach " + quoteLiteral(batched.State) + " as chk (read_only)"); err != nil {
+		t.Fatal(err)
+	}
+	if err := check.QueryRow("select count(*) from duckdb_tables() where database_name = 'chk' and table_name like '%" + buildingSuffix + "'").Scan(&left); err != nil {
+		t.Fatal(err)
+	}
+	if left != 0 {
+		t.Fatalf("%d rollup tables of the build left in the state", left)
+	}
 }
 
 // TestRollupStateFollowsItsLake: a state written for another lake, or by other rollup SQL, is

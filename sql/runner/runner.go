@@ -57,6 +57,8 @@ type Options struct {
 	// MemoryLimit caps DuckDB's memory during the build ("4GB", "512MiB"; empty: DuckDB's
 	// default, 80% of the machine); beyond it DuckDB spills to its temporary directory.
 	MemoryLimit string
+
+	batchFiles int // files per statement of a full rollup build; 0: fullBatchFiles (tests set it)
 }
 
 var memoryLimitPattern = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$`)
