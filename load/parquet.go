@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 
+	kzstd "github.com/klauspost/compress/zstd"
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress/zstd"
 	"gocloud.dev/blob"
@@ -18,9 +20,37 @@ import (
 // scans, small enough that a writer's buffer stays bounded whatever the partition's size.
 var RowGroupRows int64 = 100_000
 
-// codec is shared by every writer: parquet-go pools zstd encoders per codec value, and a codec
-// per writer cost twice the time and ~10 GiB in a measurement here (DESIGN.md §8).
-var codec = &zstd.Codec{Level: zstd.SpeedDefault}
+// codec is shared by every writer: its zstd encoders are pooled, and a codec per writer cost
+// twice the time and ~10 GiB in a measurement here (DESIGN.md §8).
+var codec = &pageCodec{}
+
+// zstdWindow is the encoders' window: a page is compressed on its own (EncodeAll) and is about
+// parquet.DefaultPageBufferSize (256 KiB) uncompressed, so a longer window finds nothing more.
+// The encoder's default (8 MiB) makes each pooled encoder keep a 16 MiB history buffer: 32 MB of
+// the 8M-event run's ~220 MB live heap (bench/results.md).
+const zstdWindow = 512 << 10
+
+// pageCodec is parquet-go's zstd codec with a window fitted to pages; decoding is parquet-go's.
+type pageCodec struct {
+	zstd.Codec
+	encoders sync.Pool // *kzstd.Encoder
+}
+
+// Encode compresses one page into dst (reused when large enough).
+func (c *pageCodec) Encode(dst, src []byte) ([]byte, error) {
+	e, _ := c.encoders.Get().(*kzstd.Encoder)
+	if e == nil {
+		var err error
+		// The options of parquet-go's codec, plus the window.
+		e, err = kzstd.NewWriter(nil, kzstd.WithEncoderConcurrency(1), kzstd.WithEncoderLevel(zstd.SpeedDefault),
+			kzstd.WithZeroFrames(true), kzstd.WithEncoderCRC(false), kzstd.WithWindowSize(zstdWindow))
+		if err != nil {
+			return nil, err
+		}
+	}
+	defer c.encoders.Put(e)
+	return e.EncodeAll(src, dst[:0]), nil
+}
 
 // readBatch is how many rows are read at a time from an existing partition file.
 const readBatch = 4096
