@@ -29,7 +29,10 @@ const batchRows = 2000
 // span touch the span's event hours and the hour before (plus rare late events), so few
 // partition writers are open at once (many open writers exploded memory in a measurement:
 // DESIGN.md §8) while each partition is rewritten about once per span instead of once per hour.
-const groupSpan = 6 * time.Hour
+// An open writer holds up to a page of every column uncompressed: 6 hours held ~100 MB of the
+// 8M-event run's live heap, 3 hours ~58 MB, for 2 % more bytes and ~5 % more time
+// (bench/results.md).
+const groupSpan = 3 * time.Hour
 
 // maxObjectErrors bounds how many unreadable objects an account's outcome lists in the manifest
 // (the ledger records every one).
