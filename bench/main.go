@@ -5,10 +5,11 @@
 // The dataset comes from the demo generator (extract/demo) and is cached outside the clone
 // ($XDG_CACHE_HOME/permlake/bench-<size>), so repeated runs reuse it. Both sides run as child
 // processes — the real permlake CLI (`permlake run --no-models`) and bench/baseline — so that
-// wall time and peak RSS come from the OS (wait4 rusage). After the repetitions both outputs are
-// read back with DuckDB and compared per (account, date, hour): the count of distinct event IDs
-// and a checksum of them. permlake deduplicates on event_id and the demo re-delivers some
-// records, DuckDB's COPY does not, so the distinct IDs are what must agree.
+// wall time and peak RSS come from the OS (wait4 rusage, taken by a launcher: launch.go). After
+// the repetitions both outputs are read back with DuckDB and compared per (account, date, hour):
+// the count of distinct event IDs and a checksum of them. permlake deduplicates on event_id and
+// the demo re-delivers some records, DuckDB's COPY does not, so the distinct IDs are what must
+// agree.
 //
 // Results are printed and appended to bench/results.md with the machine description.
 package main
@@ -72,6 +73,9 @@ type options struct {
 }
 
 func main() {
+	if report := os.Getenv(launchEnv); report != "" {
+		launchMain(report)
+	}
 	var o options
 	quick := flag.Bool("quick", false, fmt.Sprintf("small dataset (%d member accounts, %d events/hour, %d day): for trying the benchmark", quickSize.members, quickSize.eventsPerHour, quickSize.days))
 	flag.IntVar(&o.size.members, "members", 0, fmt.Sprintf("demo member accounts (default %d; the organization adds 2 accounts)", fullSize.members))
@@ -231,27 +235,37 @@ func (m measurement) eventsPerCPUSec(d *dataset) float64 {
 
 // measure runs cmd and reads its wall time and rusage (peak RSS, CPU) from the OS.
 func measure(cmd *exec.Cmd, side string, rep int) (measurement, error) {
+	tmp, err := os.MkdirTemp("", "permlake-bench-usage-")
+	if err != nil {
+		return measurement{}, err
+	}
+	defer os.RemoveAll(tmp)
+	report := filepath.Join(tmp, "rusage.json")
+	args := strings.Join(cmd.Args, " ")
+	if err := launched(cmd, report); err != nil {
+		return measurement{}, err
+	}
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
-	err := cmd.Run()
+	err = cmd.Run()
 	wall := time.Since(start)
 	if err != nil {
 		tail := out.String()
 		if len(tail) > 4000 {
 			tail = tail[len(tail)-4000:]
 		}
-		return measurement{}, fmt.Errorf("%s: %w\n%s", strings.Join(cmd.Args, " "), err, tail)
+		return measurement{}, fmt.Errorf("%s: %w\n%s", args, err, tail)
 	}
-	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	if !ok {
-		return measurement{}, errors.New("no rusage from the OS")
+	m := measurement{side: side, rep: rep, wall: wall}
+	var floor int64
+	if m.user, m.sys, m.maxRSS, floor, err = readUsage(report); err != nil {
+		return measurement{}, err
 	}
-	return measurement{side: side, rep: rep, wall: wall,
-		user:   time.Duration(ru.Utime.Nano()),
-		sys:    time.Duration(ru.Stime.Nano()),
-		maxRSS: ru.Maxrss * 1024, // Linux reports KiB
-	}, nil
+	if m.maxRSS <= floor {
+		return measurement{}, fmt.Errorf("%s: peak RSS %.0f MiB is not above the launcher's own %.0f MiB: not a measurement", args, mib(m.maxRSS), mib(floor))
+	}
+	return m, nil
 }
 
 func run(ctx context.Context, o options, cmdline string, stdout, stderr io.Writer) error {
