@@ -5,8 +5,9 @@ package main
 // organization's CloudTrail and entitlement snapshots, ending at the same hour H0, receive the
 // same new hours H0+1, H0+2, … one at a time, alternating between the lakes: `permlake run
 // --hour … --no-models` (listing, ledger, Parquet, manifests) then `permlake models --now …`.
-// Each step is a child process measured by the OS (wait4 rusage), as in the comparison. A model
-// build over the deepest lake (90 days) is measured once, from an empty warehouse.
+// Each step is a child process measured by the OS (wait4 rusage, under the launcher), as in the
+// comparison. A model build over the deepest lake (90 days) is measured once, from an empty
+// warehouse.
 //
 // The demo source and the built lakes are cached outside the clone, keyed by the dataset's size
 // and by lakeFormat (not by the permlake binary: the lake format is stable, and rebuilding ~130
@@ -821,7 +822,7 @@ func incrMarkdown(cmdline string, o options, src *incrSource, lakes []int, build
 		}
 		fmt.Fprintf(&b, "| %d days | %s | %d | %d | %d | %d | %.1f | %d | %.0f | %.0f | %.0f | %.1f |\n", d, built, l.EventRows, l.Objects, l.EventPartitions, l.Files, mb(l.Bytes), l.Runs, l.IngestSeconds, l.IngestCPU, l.ModelsSeconds, mb(l.WarehouseBytes))
 	}
-	fmt.Fprintf(&b, "\nRepetition i runs hour H0+i on both lakes (alternating which goes first), with the source showing the files delivered before H0+i+%s (when the hourly cron would start): `permlake run --hour <H0+i> --no-models`, then `permlake models --now <H0+i+1>`; child processes, concurrency %d, wall time, CPU (user+sys) and peak RSS from wait4 rusage.\n\n", incrCronDelay, o.concurrency)
+	fmt.Fprintf(&b, "\nRepetition i runs hour H0+i on both lakes (alternating which goes first), with the source showing the files delivered before H0+i+%s (when the hourly cron would start): `permlake run --hour <H0+i> --no-models`, then `permlake models --now <H0+i+1>`; child processes, concurrency %d, wall time, CPU (user+sys) and peak RSS from wait4 rusage (taken by a fresh launcher, bench/launch.go).\n\n", incrCronDelay, o.concurrency)
 	fmt.Fprintf(&b, "| rep | lake | hour | objects | rows | ingest s | ingest CPU-s | ingest RSS MiB | models s | models CPU-s | models RSS MiB | total s | total CPU-s |\n|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, st := range steps {
 		fmt.Fprintf(&b, "| %d | %d days | %s | %d | %d | %.2f | %.2f | %.0f | %.2f | %.2f | %.0f | %.2f | %.2f |\n", st.rep, st.lake, st.hour.Format(hourLayout), st.objects, st.rows,

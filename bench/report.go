@@ -80,7 +80,7 @@ func resultsMarkdown(cmdline string, o options, ds *dataset, ms []measurement, s
 	fmt.Fprintf(&b, "\n## %s — %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"), ds.Dir[strings.LastIndex(ds.Dir, "/")+1:])
 	fmt.Fprintf(&b, "Command: `%s` (from the module root)\n\n", cmdline)
 	fmt.Fprintf(&b, "- Machine: %s.\n", m.text())
-	fmt.Fprintf(&b, "- Shared machine: other sessions were running tests at the same time (load average %s before, %s after).\n", loadBefore, loadAvg())
+	fmt.Fprintf(&b, "- Load average %s before, %s after.\n", loadBefore, loadAvg())
 	fmt.Fprintf(&b, "- Dataset: demo generator, %d member accounts (+ management and log archive = %d accounts), EventsPerHour %d, %d day(s) (%s to %s): "+
 		"%d CloudTrail records (re-deliveries included) in %d log files, %.1f MB gzipped, %.1f MB JSON.\n",
 		o.size.members, len(ds.Org.Accounts), o.size.eventsPerHour, o.size.days, ds.Org.WindowStart.Format(time.RFC3339), ds.Org.WindowEnd.Format(time.RFC3339),
@@ -88,7 +88,7 @@ func resultsMarkdown(cmdline string, o options, ds *dataset, ms []measurement, s
 	fmt.Fprintf(&b, "- permlake: `permlake run --no-models` (child process, concurrency %d) into a fresh local lake; DuckDB: bench/baseline (child process, read_json → COPY … PARTITION_BY (account_id, date, hour), zstd, preserve_insertion_order=false, threads %s).\n",
 		o.concurrency, threadsText(o.threads))
 	fmt.Fprintf(&b, "- permlake's Go memory limit: %s.\n", memoryLimitText())
-	fmt.Fprintf(&b, "- Wall time and peak RSS from wait4 rusage of each child; events/s counts every record in the files.\n\n")
+	fmt.Fprintf(&b, "- Wall time, and CPU and peak RSS from wait4 rusage of each child taken by a fresh launcher (bench/launch.go); events/s counts every record in the files.\n\n")
 	fmt.Fprintf(&b, "| rep | side | wall s | events/s | MB/s gz | MB/s JSON | peak RSS MiB | user s | sys s | events/CPU-s |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, x := range ms {
 		fmt.Fprintf(&b, "| %d | %s | %.2f | %.0f | %.1f | %.1f | %.0f | %.1f | %.1f | %.0f |\n", x.rep, x.side, x.wall.Seconds(), x.eventsPerSec(ds),
