@@ -171,26 +171,26 @@ func updateRollups(ctx context.Context, conn *sql.Conn, opts Options, rollups []
 	}
 
 	partitions := map[string]int{}
-	took := map[string]time.Duration{} // full builds, by table
+	took := map[string]time.Duration{} // aggregation, by table
 	var out []RollupResult
-	if full {
-		// Built beside the current tables, a batch of partitions at a time, and swapped in by
-		// the transaction below: a lake's whole history is never read in one statement (DuckDB
-		// keeps every file's metadata of a read_parquet call in memory, outside its
-		// memory_limit: 1.2M files took 20 GB), and a build killed midway leaves the state as it was.
-		for _, t := range tables {
-			start := time.Now()
-			parts, err := buildFull(ctx, conn, opts, t, rollups, sources)
-			if err != nil {
-				return nil, err
+	// Aggregated beside the current tables, a batch of partitions at a time, before the
+	// transaction below merges them in (incremental) or swaps them in (full): many partitions
+	// are never read in one statement (DuckDB keeps every file's metadata of a read_parquet call
+	// in memory, outside its memory_limit: 1.2M files took 20 GB), and a build killed midway
+	// leaves the state as it was.
+	for _, t := range tables {
+		start := time.Now()
+		var files []string
+		if full {
+			if opts.Lake != "" {
+				// Glob lists a directory's matches together, directory after directory.
+				layout := path.Join(t.Name, t.Partitioning.Key()+"=*", "date=*", "hour=*", "*.parquet")
+				if files, err = fs.Glob(os.DirFS(opts.Lake), layout); err != nil {
+					return nil, fmt.Errorf("source %s: %w", t.Name, err)
+				}
 			}
-			partitions[t.Name], took[t.Name] = parts, time.Since(start)
-		}
-	} else {
-		// Loaded before the transaction: it writes the state only.
-		for _, t := range tables {
+		} else {
 			ds := dirty[t.Name]
-			var files []string
 			for i := range ds {
 				matches, err := fs.Glob(os.DirFS(opts.Lake), path.Join(ds[i].dir, "*.parquet"))
 				if err != nil {
@@ -198,14 +198,18 @@ func updateRollups(ctx context.Context, conn *sql.Conn, opts Options, rollups []
 				}
 				files = append(files, matches...)
 			}
-			partitions[t.Name] = len(ds)
-			if err := loadFiles(ctx, conn, true, opts.Lake, t, files, usedColumns(t, rollups)...); err != nil {
-				return nil, err
-			}
 			if err := loadDirty(ctx, conn, t, ds); err != nil {
 				return nil, err
 			}
 		}
+		parts, err := aggregate(ctx, conn, opts, t, rollups, sources, files, full)
+		if err != nil {
+			return nil, err
+		}
+		if !full {
+			parts = len(dirty[t.Name]) // those gone from the lake included
+		}
+		partitions[t.Name], took[t.Name] = parts, time.Since(start)
 	}
 
 	tx, err := conn.BeginTx(ctx, nil)
@@ -218,7 +222,7 @@ func updateRollups(ctx context.Context, conn *sql.Conn, opts Options, rollups []
 		t := sources[m.Name]
 		mode := "full"
 		if full {
-			for _, q := range []string{"drop table if exists state." + m.Name, "alter table state." + m.Name + buildingSuffix + " rename to " + m.Name} {
+			for _, q := range []string{"drop table if exists state." + m.Name, "alter table " + sideTable(m, true) + " rename to " + m.Name} {
 				if _, err := tx.ExecContext(ctx, q); err != nil {
 					return nil, fmt.Errorf("rollup %s: %w", m.Name, err)
 				}
@@ -233,8 +237,8 @@ func updateRollups(ctx context.Context, conn *sql.Conn, opts Options, rollups []
 			if _, err := tx.ExecContext(ctx, del); err != nil {
 				return nil, fmt.Errorf("rollup %s: %w", m.Name, err)
 			}
-			if _, err := tx.ExecContext(ctx, "insert into state."+m.Name+" by name "+m.SQL); err != nil {
-				return nil, fmt.Errorf("rollup %s (rollups/%s.sql): %w", m.Name, m.Name, err)
+			if _, err := tx.ExecContext(ctx, "insert into state."+m.Name+" by name select * from "+sideTable(m, false)); err != nil {
+				return nil, fmt.Errorf("rollup %s: %w", m.Name, err)
 			}
 		}
 		out = append(out, RollupResult{Name: m.Name, Mode: mode, Partitions: partitions[t.Name], Duration: took[t.Name] + time.Since(start)})
@@ -271,56 +275,66 @@ func updateRollups(ctx context.Context, conn *sql.Conn, opts Options, rollups []
 		opts.Logger.Debug("rollup updated", "table", m.Name, "mode", out[i].Mode, "partitions", out[i].Partitions,
 			"rows", out[i].Rows, "duration", out[i].Duration.String())
 	}
+	var drops []string
 	for _, t := range tables {
-		for _, q := range []string{"drop table if exists temp.src_" + t.Name, "drop table if exists temp.rollup_dirty_" + t.Name} {
-			if _, err := conn.ExecContext(ctx, q); err != nil {
-				return nil, err
-			}
+		drops = append(drops, "drop table if exists temp.src_"+t.Name, "drop table if exists temp.rollup_dirty_"+t.Name)
+	}
+	if !full {
+		for _, m := range rollups {
+			drops = append(drops, "drop table if exists "+sideTable(m, false))
+		}
+	}
+	for _, q := range drops {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			return nil, err
 		}
 	}
 	return out, nil
 }
 
-// buildingSuffix names a rollup's table while a full build fills it.
-const buildingSuffix = "__building"
-
-// A full build reads the lake in statements of whole partitions holding at most about this many
+// A build reads the lake in statements of whole partitions holding at most about this many
 // files and bytes: DuckDB's memory per read_parquet call grows with its files.
 const (
-	fullBatchFiles = 4096
-	fullBatchBytes = 1 << 30
+	batchFiles = 4096
+	batchBytes = 1 << 30
 )
 
-// buildFull fills state.<rollup>__building, for each rollup reading t, from every partition of
-// t in the lake, a batch of whole partitions at a time (a rollup's rows for a partition depend on
-// that partition only), and returns how many partitions it read.
-func buildFull(ctx context.Context, conn *sql.Conn, opts Options, t *schemas.Table, rollups []Model, sources map[string]*schemas.Table) (int, error) {
+// sideTable is where a build aggregates rollup m before the final transaction: for a full build
+// the state's next table (state.<rollup>__building, renamed over the old one), for an
+// incremental one a temporary table of the rows of the partitions read again.
+func sideTable(m Model, full bool) string {
+	if full {
+		return "state." + m.Name + "__building"
+	}
+	return "temp." + m.Name + "__delta"
+}
+
+// aggregate fills the side table of each rollup reading t (sideTable) from files, a batch of
+// whole partitions at a time (a rollup's rows for a partition depend on that partition only;
+// files of one directory must be adjacent), and returns how many partitions the files are in.
+func aggregate(ctx context.Context, conn *sql.Conn, opts Options, t *schemas.Table, rollups []Model, sources map[string]*schemas.Table, files []string, full bool) (int, error) {
 	var mine []Model
 	for _, m := range rollups {
 		if sources[m.Name] == t {
 			mine = append(mine, m)
 		}
 	}
-	// The tables are created from an empty source, so that they exist, typed, for a lake
-	// without a partition of t.
+	// The tables are created from an empty source, so that they exist, typed, when no file
+	// is read.
 	if err := loadFiles(ctx, conn, true, opts.Lake, t, nil); err != nil {
 		return 0, err
 	}
 	for _, m := range mine {
-		if _, err := conn.ExecContext(ctx, "create or replace table state."+m.Name+buildingSuffix+" as "+m.SQL); err != nil {
+		create := "create or replace table "
+		if !full {
+			create = "create or replace temp table "
+		}
+		if _, err := conn.ExecContext(ctx, create+sideTable(m, full)+" as "+m.SQL); err != nil {
 			return 0, fmt.Errorf("rollup %s (rollups/%s.sql): %w", m.Name, m.Name, err)
 		}
 	}
-	if opts.Lake == "" {
-		return 0, nil
-	}
-	// Glob lists a directory's matches together, sorted, directory after directory.
-	files, err := fs.Glob(os.DirFS(opts.Lake), path.Join(t.Name, t.Partitioning.Key()+"=*", "date=*", "hour=*", "*.parquet"))
-	if err != nil {
-		return 0, fmt.Errorf("source %s: %w", t.Name, err)
-	}
 	cols := usedColumns(t, rollups)
-	most := fullBatchFiles
+	most := batchFiles
 	if opts.batchFiles > 0 {
 		most = opts.batchFiles
 	}
@@ -334,7 +348,7 @@ func buildFull(ctx context.Context, conn *sql.Conn, opts Options, t *schemas.Tab
 			return err
 		}
 		for _, m := range mine {
-			if _, err := conn.ExecContext(ctx, "insert into state."+m.Name+buildingSuffix+" by name "+m.SQL); err != nil {
+			if _, err := conn.ExecContext(ctx, "insert into "+sideTable(m, full)+" by name "+m.SQL); err != nil {
 				return fmt.Errorf("rollup %s (rollups/%s.sql): %w", m.Name, m.Name, err)
 			}
 		}
@@ -345,7 +359,7 @@ func buildFull(ctx context.Context, conn *sql.Conn, opts Options, t *schemas.Tab
 	for i, f := range files {
 		if i == 0 || path.Dir(f) != path.Dir(files[i-1]) {
 			parts++
-			if len(batch) >= most || size >= fullBatchBytes {
+			if len(batch) >= most || size >= batchBytes {
 				if err := flush(); err != nil {
 					return 0, err
 				}
