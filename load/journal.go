@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"sort"
 	"strings"
 	"time"
@@ -93,28 +92,24 @@ func (l *Lake) Commits(ctx context.Context, since time.Time, seen func(key strin
 	}
 	var out []Commit
 	for _, prefix := range prefixes {
-		it := l.bucket.List(&blob.ListOptions{Prefix: prefix})
-		for {
-			obj, err := it.Next(ctx)
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				return nil, fmt.Errorf("list %s: %w", prefix, err)
-			}
+		err := l.list(ctx, prefix, func(obj *blob.ListObject) error {
 			if obj.IsDir || !strings.HasSuffix(obj.Key, ".json") || seen != nil && seen(obj.Key) {
-				continue // a writer's temporary file, or read before
+				return nil // a writer's temporary file, or read before
 			}
 			b, err := l.bucket.ReadAll(ctx, obj.Key)
 			if err != nil {
-				return nil, fmt.Errorf("read %s: %w", obj.Key, err)
+				return fmt.Errorf("read %s: %w", obj.Key, err)
 			}
 			var c Commit
 			if err := json.Unmarshal(b, &c); err != nil {
-				return nil, fmt.Errorf("read %s: %w", obj.Key, err)
+				return fmt.Errorf("read %s: %w", obj.Key, err)
 			}
 			c.Key = obj.Key
 			out = append(out, c)
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].CommittedAt.Before(out[j].CommittedAt) })

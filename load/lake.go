@@ -56,6 +56,7 @@ import (
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/fileblob"
 	"gocloud.dev/blob/s3blob"
+	"gocloud.dev/gcerrors"
 
 	"github.com/permlake/permlake/schemas"
 )
@@ -281,3 +282,42 @@ func (p Partition) Dir(table string) string {
 
 // dataKey is the one object holding a partition's rows.
 func (p Partition) dataKey(table string) string { return p.Dir(table) + "/data.parquet" }
+
+// listPageSize is how many objects a listing asks for at a time (S3's maximum).
+const listPageSize = 1000
+
+// listRetries is how many times a page of a listing is asked for again when it failed because
+// an object vanished while it was being listed.
+const listRetries = 5
+
+// list calls fn with every object under prefix, in key order, a page at a time; fn's error
+// stops the listing and is returned. fileblob reads a directory, then stats every entry: a
+// concurrent writer's temporary file renamed away in between fails the whole page with
+// NotFound (two runs of one file lake at once met it), so such a page is listed again — the
+// same page token, so nothing is skipped or repeated.
+func (l *Lake) list(ctx context.Context, prefix string, fn func(*blob.ListObject) error) error {
+	token := blob.FirstPageToken
+	for {
+		var page []*blob.ListObject
+		var next []byte
+		var err error
+		for attempt := 1; ; attempt++ {
+			page, next, err = l.bucket.ListPage(ctx, token, listPageSize, &blob.ListOptions{Prefix: prefix})
+			if err == nil || gcerrors.Code(err) != gcerrors.NotFound || attempt == listRetries || ctx.Err() != nil {
+				break
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("list %s: %w", prefix, err)
+		}
+		for _, obj := range page {
+			if err := fn(obj); err != nil {
+				return err
+			}
+		}
+		if len(next) == 0 {
+			return nil
+		}
+		token = next
+	}
+}

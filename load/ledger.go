@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"regexp"
 	"sort"
 	"strings"
@@ -69,35 +68,31 @@ func (l *Lake) Ingested(ctx context.Context, source, accountID string, day time.
 		return nil, err
 	}
 	dir := ledgerDir(source, accountID, day)
-	it := l.bucket.List(&blob.ListOptions{Prefix: dir})
 	var recs []SourceObject
-	for {
-		obj, err := it.Next(ctx)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("list %s: %w", dir, err)
-		}
+	err := l.list(ctx, dir, func(obj *blob.ListObject) error {
 		if !strings.HasSuffix(obj.Key, ".jsonl") {
-			continue
+			return nil
 		}
 		b, err := l.bucket.ReadAll(ctx, obj.Key)
 		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", obj.Key, err)
+			return fmt.Errorf("read %s: %w", obj.Key, err)
 		}
 		sc := bufio.NewScanner(bytes.NewReader(b))
 		sc.Buffer(make([]byte, 64<<10), 4<<20)
 		for line := 1; sc.Scan(); line++ {
 			var r SourceObject
 			if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-				return nil, fmt.Errorf("%s line %d: %w", obj.Key, line, err)
+				return fmt.Errorf("%s line %d: %w", obj.Key, line, err)
 			}
 			recs = append(recs, r)
 		}
 		if err := sc.Err(); err != nil {
-			return nil, fmt.Errorf("read %s: %w", obj.Key, err)
+			return fmt.Errorf("read %s: %w", obj.Key, err)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	// Later means recorded later, whatever the objects' names (run IDs need not sort by time).
 	sort.SliceStable(recs, func(i, j int) bool { return recs[i].IngestedAt.Before(recs[j].IngestedAt) })

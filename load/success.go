@@ -2,9 +2,7 @@ package load
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"path"
 	"sort"
 	"strings"
@@ -84,30 +82,26 @@ func (l *Lake) Freshness(ctx context.Context, now time.Time, days int) ([]Freshn
 	day := now.UTC().Truncate(24 * time.Hour)
 	for d := 0; d < days; d++ {
 		prefix := fmt.Sprintf("_manifests/success/date=%s/", day.AddDate(0, 0, -d).Format("2006-01-02"))
-		it := l.bucket.List(&blob.ListOptions{Prefix: prefix})
-		for {
-			obj, err := it.Next(ctx)
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				return nil, fmt.Errorf("list %s: %w", prefix, err)
-			}
+		err := l.list(ctx, prefix, func(obj *blob.ListObject) error {
 			if !strings.HasSuffix(obj.Key, ".json") {
-				continue
+				return nil
 			}
 			b, err := l.bucket.ReadAll(ctx, obj.Key)
 			if err != nil {
-				return nil, fmt.Errorf("read %s: %w", obj.Key, err)
+				return fmt.Errorf("read %s: %w", obj.Key, err)
 			}
 			var m SuccessMarker
 			if err := json.Unmarshal(b, &m); err != nil {
-				return nil, fmt.Errorf("%s: %w", obj.Key, err)
+				return fmt.Errorf("%s: %w", obj.Key, err)
 			}
 			k := m.Cloud + "/" + m.ID
 			if cur, ok := latest[k]; !ok || m.Hour.After(cur.LastHour) {
 				latest[k] = Freshness{Cloud: m.Cloud, ID: m.ID, LastHour: m.Hour.UTC(), RunID: m.RunID}
 			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
 	}
 	out := make([]Freshness, 0, len(latest))
@@ -127,18 +121,14 @@ func (l *Lake) Freshness(ctx context.Context, now time.Time, days int) ([]Freshn
 // time, so their names sort by time).
 func (l *Lake) RecentRuns(ctx context.Context, n int) ([]RunManifest, error) {
 	var keys []string
-	it := l.bucket.List(&blob.ListOptions{Prefix: "_manifests/runs/"})
-	for {
-		obj, err := it.Next(ctx)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("list _manifests/runs/: %w", err)
-		}
+	err := l.list(ctx, "_manifests/runs/", func(obj *blob.ListObject) error {
 		if path.Ext(obj.Key) == ".json" {
 			keys = append(keys, obj.Key)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	sort.Sort(sort.Reverse(sort.StringSlice(keys)))
 	// Names sort by start second only: take every run of the n-th one's second too, then order

@@ -223,20 +223,12 @@ func (l *Lake) syncJournal(ctx context.Context, dir, sinceDay string, idx *syncI
 // syncPrefix fetches the changed partition objects under prefix dated on or after sinceDay,
 // marking every one listed in seen.
 func (l *Lake) syncPrefix(ctx context.Context, dir, prefix, sinceDay string, idx *syncIndex, st *SyncStats, seen map[string]bool) error {
-	it := l.bucket.List(&blob.ListOptions{Prefix: prefix})
-	for {
-		obj, err := it.Next(ctx)
-		if errors.Is(err, io.EOF) {
+	return l.list(ctx, prefix, func(obj *blob.ListObject) error {
+		if !strings.HasSuffix(obj.Key, ".parquet") {
 			return nil
 		}
-		if err != nil {
-			return fmt.Errorf("list %s: %w", prefix, err)
-		}
-		if !strings.HasSuffix(obj.Key, ".parquet") {
-			continue
-		}
 		if m := partitionDate.FindStringSubmatch(obj.Key); m != nil && m[1] < sinceDay {
-			continue
+			return nil
 		}
 		if strings.Contains(obj.Key, "..") {
 			return fmt.Errorf("sync: refusing object key %q", obj.Key)
@@ -246,7 +238,7 @@ func (l *Lake) syncPrefix(ctx context.Context, dir, prefix, sinceDay string, idx
 		listed := syncEntry{MD5: fmt.Sprintf("%x", obj.MD5), Size: obj.Size, ModTime: obj.ModTime.UTC()}
 		if e, ok := idx.Objects[obj.Key]; ok && e.MD5 == listed.MD5 && e.Size == listed.Size && e.ModTime.Equal(listed.ModTime) {
 			if fi, err := os.Stat(local); err == nil && fi.Size() == obj.Size {
-				continue
+				return nil
 			}
 		}
 		n, err := l.fetch(ctx, obj.Key, local)
@@ -257,7 +249,8 @@ func (l *Lake) syncPrefix(ctx context.Context, dir, prefix, sinceDay string, idx
 		st.Bytes += n
 		// The listed version: an object rewritten while it was fetched lists newer next time.
 		idx.Objects[obj.Key] = listed
-	}
+		return nil
+	})
 }
 
 // removeLocal drops key from the copy.
