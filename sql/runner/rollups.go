@@ -229,6 +229,10 @@ func updateRollups(ctx context.Context, conn *sql.Conn, opts Options, rollups []
 			}
 		} else {
 			mode = "incremental"
+			// What a full build killed midway left behind.
+			if _, err := tx.ExecContext(ctx, "drop table if exists "+sideTable(m, true)); err != nil {
+				return nil, fmt.Errorf("rollup %s: %w", m.Name, err)
+			}
 			var on []string
 			for _, c := range t.PartitionColumns() {
 				on = append(on, fmt.Sprintf("r.%s = d.%s", c.Name, c.Name))

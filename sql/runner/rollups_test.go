@@ -302,20 +302,45 @@ func TestRollupsMatchEventLevelSQL(t *testing.T) {
 		t.Fatalf("batched build: %+v, want a full build over many partitions", res.Rollups)
 	}
 	compare(t, "batched full build", db, want)
-	check, err := sql.Open("duckdb", "")
+	building := func() int {
+		t.Helper()
+		check, err := sql.Open("duckdb", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer check.Close()
+		if _, err := check.Exec("attach " + quoteLiteral(batched.State) + " as chk (read_only)"); err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		if err := check.QueryRow("select count(*) from duckdb_tables() where database_name = 'chk' and table_name like '%\\_\\_building' escape '\\'").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := building(); n != 0 {
+		t.Fatalf("%d rollup tables of the build left in the state", n)
+	}
+
+	// What a full build killed midway leaves behind goes with the next (incremental) build.
+	stray, err := sql.Open("duckdb", batched.State)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer check.Close()
-	var left int
-	if _, err := check.Exec("attach " + quoteLiteral(batched.State) + " as chk (read_only)"); err != nil {
+	if _, err := stray.Exec("create table rollup_aws_cloudtrail__events__building as select 1 as x"); err != nil {
 		t.Fatal(err)
 	}
-	if err := check.QueryRow("select count(*) from duckdb_tables() where database_name = 'chk' and table_name like '%\\_\\_building' escape '\\'").Scan(&left); err != nil {
-		t.Fatal(err)
+	stray.Close()
+	if n := building(); n != 1 {
+		t.Fatalf("%d stray tables, want the one just made", n)
 	}
-	if left != 0 {
-		t.Fatalf("%d rollup tables of the build left in the state", left)
+	db, res = buildWith(t, root, batched)
+	if res.Rollups[0].Mode != "incremental" {
+		t.Fatalf("build after the stray table: %+v, want incremental", res.Rollups)
+	}
+	compare(t, "incremental build after a killed full one", db, want)
+	if n := building(); n != 0 {
+		t.Fatalf("%d tables of a killed full build left in the state after an incremental one", n)
 	}
 }
 
