@@ -183,9 +183,7 @@ func updateRollups(ctx context.Context, conn *sql.Conn, opts Options, rollups []
 		var files []string
 		if full {
 			if opts.Lake != "" {
-				// Glob lists a directory's matches together, directory after directory.
-				layout := path.Join(t.Name, t.Partitioning.Key()+"=*", "date=*", "hour=*", "*.parquet")
-				if files, err = fs.Glob(os.DirFS(opts.Lake), layout); err != nil {
+				if files, err = fs.Glob(os.DirFS(opts.Lake), fileLayout(t)); err != nil {
 					return nil, fmt.Errorf("source %s: %w", t.Name, err)
 				}
 			}
@@ -529,7 +527,7 @@ func SourceViews(ctx context.Context, conn *sql.Conn, lake string) error {
 			continue
 		}
 		done[t.Name] = true
-		layout := path.Join(t.Name, t.Partitioning.Key()+"=*", "date=*", "hour=*", "*.parquet")
+		layout := fileLayout(t)
 		files, err := fs.Glob(os.DirFS(lake), layout)
 		if err != nil {
 			return fmt.Errorf("source %s: %w", t.Name, err)

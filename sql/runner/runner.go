@@ -454,7 +454,7 @@ func loadSources(ctx context.Context, conn *sql.Conn, lake string, skip map[stri
 			if t.IsSnapshot() {
 				files, err = latestSnapshots(lake, t)
 			} else {
-				files, err = fs.Glob(os.DirFS(lake), path.Join(t.Name, t.Partitioning.Key()+"=*", "date=*", "hour=*", "*.parquet"))
+				files, err = fs.Glob(os.DirFS(lake), fileLayout(t))
 			}
 			if err != nil {
 				return fmt.Errorf("source %s: %w", t.Name, err)
@@ -501,6 +501,12 @@ func loadFiles(ctx context.Context, conn *sql.Conn, temp bool, lake string, t *s
 		return fmt.Errorf("source %s: %w", t.Name, err)
 	}
 	return nil
+}
+
+// fileLayout is the glob, relative to the lake root, of every Parquet file of table t. Glob lists
+// a directory's matches together, directory after directory.
+func fileLayout(t *schemas.Table) string {
+	return path.Join(t.Name, t.Partitioning.Key()+"=*", "date=*", "hour=*", "*.parquet")
 }
 
 // latestSnapshots returns the files of the newest partition holding a file, per partition ID,
