@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -377,17 +378,16 @@ func guidOf(id string) string {
 	return g
 }
 
-var azPatternCache = map[string]*regexp.Regexp{}
+var azPatternCache sync.Map // pattern → *regexp.Regexp; parallel tests share it
 
 // azMatches is the test's own RBAC wildcard match: '*' matches any run of characters,
 // case-insensitively (FORMATS.md §4.5).
 func azMatches(pattern, op string) bool {
-	re, ok := azPatternCache[pattern]
+	re, ok := azPatternCache.Load(pattern)
 	if !ok {
-		re = regexp.MustCompile("(?i)^" + strings.ReplaceAll(regexp.QuoteMeta(pattern), `\*`, ".*") + "$")
-		azPatternCache[pattern] = re
+		re, _ = azPatternCache.LoadOrStore(pattern, regexp.MustCompile("(?i)^"+strings.ReplaceAll(regexp.QuoteMeta(pattern), `\*`, ".*")+"$"))
 	}
-	return re.MatchString(op)
+	return re.(*regexp.Regexp).MatchString(op)
 }
 
 func anyMatch(patterns []string, op string) bool {
