@@ -32,9 +32,11 @@ type SourceObject struct {
 	// Cursor is where reading stopped in an object that keeps growing (an Azure PT1H.json append
 	// blob): opaque to load, JSON the source defines; the latest record of a key holds the
 	// cursor to continue from.
-	Cursor     json.RawMessage `json:"cursor,omitempty"`
-	RunID      string          `json:"run_id"`
-	IngestedAt time.Time       `json:"ingested_at"`
+	Cursor json.RawMessage `json:"cursor,omitempty"`
+	// Acknowledged is set on a quarantined version by an operator (see Acknowledgement).
+	Acknowledged *Acknowledgement `json:"acknowledged,omitempty"`
+	RunID        string           `json:"run_id"`
+	IngestedAt   time.Time        `json:"ingested_at"`
 }
 
 var (
@@ -199,7 +201,7 @@ type AccountOutcome struct {
 	AccountID string  `json:"account_id"`      // AWS account, or Azure subscription or tenant ID
 	Cloud     string  `json:"cloud,omitempty"` // "azure" for Azure subscriptions and tenants; empty for AWS
 	Kind      string  `json:"kind,omitempty"`  // "" for an AWS account, "organization", "subscription" or "tenant"
-	Status    string  `json:"status"`          // ok, failed, skipped
+	Status    string  `json:"status"`          // ok, partial (a source failed, the others committed), failed
 	Error     string  `json:"error,omitempty"`
 	Objects   int     `json:"objects"`
 	Seconds   float64 `json:"seconds"` // wall time the account, subscription or tenant took
@@ -211,6 +213,17 @@ type AccountOutcome struct {
 	// Quarantined names objects skipped because reading this version failed too often; a new
 	// version of the object (ETag) is read again.
 	Quarantined []string `json:"quarantined,omitempty"`
+	// Warnings name items skipped while the rest of their object committed (a policy document,
+	// a credential-report row, a record), at most 20; WarningCount counts them all.
+	Warnings     []string `json:"warnings,omitempty"`
+	WarningCount int      `json:"warning_count,omitempty"`
+}
+
+// Complete reports whether the outcome vouches for all of its data: every source committed and no
+// object was unreadable or quarantined without an operator's acknowledgement. Only complete hours
+// get success markers.
+func (o AccountOutcome) Complete() bool {
+	return o.Status == "ok" && len(o.ObjectErrors) == 0 && len(o.Quarantined) == 0
 }
 
 // WriteRunManifest writes _manifests/runs/<runID>.json atomically.

@@ -289,25 +289,38 @@ func logOutcome(log *slog.Logger, r accountResult, start time.Time) {
 // It returns the principal IDs its role assignments name, for the tenant's directory snapshot.
 func (p *pipeline) azureSubscription(ctx context.Context, sub azure.Subscription, w window, log *slog.Logger) (res accountResult, principals []string) {
 	res.outcome = load.AccountOutcome{AccountID: sub.ID, Cloud: "azure", Kind: "subscription", Status: "ok"}
-	fail := func(err error) (accountResult, []string) {
-		res.outcome.Status, res.outcome.Error = "failed", err.Error()
-		return res, principals
+	// The RBAC snapshot and the Activity Log export are independent sources: one failing keeps
+	// the other (see pipeline.account).
+	var s sources
+	var err error
+	principals, err = p.azureRBAC(ctx, sub, w, &res)
+	s.add(&res, "rbac", err)
+	if p.az.reader != nil {
+		s.add(&res, "activity log", p.azureActivity(ctx, sub, w, log, &res))
 	}
+	s.finish(&res)
+	return res, principals
+}
+
+// azureRBAC writes the subscription's role definitions and assignments as whole partitions of
+// the snapshot hour and returns the principal IDs the assignments name.
+func (p *pipeline) azureRBAC(ctx context.Context, sub azure.Subscription, w window, res *accountResult) ([]string, error) {
 	rbac, err := p.az.src.RBAC(ctx, sub.ID)
 	if err != nil {
-		return fail(fmt.Errorf("rbac: %w", err))
+		return nil, err
 	}
 	meta := transform.SnapshotMeta{AccountID: sub.ID, SnapshotAt: w.SnapshotAt, Lineage: transform.Lineage{RunID: p.runID, SourceKey: rbac.SourceKey}}
 	defs, err := transform.AzureRoleDefinitions(rbac.RoleDefinitions, meta)
 	if err != nil {
-		return fail(fmt.Errorf("subscription %s: %w", sub.ID, err))
+		return nil, fmt.Errorf("subscription %s: %w", sub.ID, err)
 	}
 	assigns, err := transform.AzureRoleAssignments(rbac.RoleAssignments, meta)
 	if err != nil {
-		return fail(fmt.Errorf("subscription %s: %w", sub.ID, err))
+		return nil, fmt.Errorf("subscription %s: %w", sub.ID, err)
 	}
-	if principals, err = rbac.PrincipalIDs(); err != nil {
-		return fail(fmt.Errorf("subscription %s: %w", sub.ID, err))
+	principals, err := rbac.PrincipalIDs()
+	if err != nil {
+		return nil, fmt.Errorf("subscription %s: %w", sub.ID, err)
 	}
 	part := load.Partition{ID: sub.ID, By: schemas.BySubscriptionHour, Hour: w.SnapshotHour}
 	stats, err := p.replaceAll(ctx, []func() (load.PartitionStats, error){
@@ -319,25 +332,21 @@ func (p *pipeline) azureSubscription(ctx context.Context, sub azure.Subscription
 		},
 	})
 	res.partitions = append(res.partitions, stats...)
-	if err != nil {
-		return fail(err)
-	}
-	if p.az.reader == nil {
-		return res, principals
-	}
+	return principals, err
+}
+
+// azureActivity ingests the subscription's Activity Log export.
+func (p *pipeline) azureActivity(ctx context.Context, sub azure.Subscription, w window, log *slog.Logger, res *accountResult) error {
 	export, err := activity.ActivityExport(sub.ID)
 	if err != nil {
-		return fail(err)
+		return err
 	}
 	conv := func(raw []byte, m transform.RecordMeta) (schemas.AzureActivityEvent, time.Time, error) {
 		ev, err := transform.AzureActivity(raw, m)
 		return ev, ev.EventTime, err
 	}
-	if err := ingestExport(ctx, p, export, sub.ID, schemas.BySubscriptionHour, schemas.AzureActivityEvents, sourceAzureActivity,
-		func(e *schemas.AzureActivityEvent) string { return e.RecordKey }, conv, w, log, &res); err != nil {
-		return fail(fmt.Errorf("activity log: %w", err))
-	}
-	return res, principals
+	return ingestExport(ctx, p, export, sub.ID, schemas.BySubscriptionHour, schemas.AzureActivityEvents, sourceAzureActivity,
+		func(e *schemas.AzureActivityEvent) string { return e.RecordKey }, conv, w, log, res)
 }
 
 // azureTenant writes the tenant's directory snapshot (the principals its subscriptions' role
@@ -345,15 +354,57 @@ func (p *pipeline) azureSubscription(ctx context.Context, sub azure.Subscription
 // audit and sign-in exports.
 func (p *pipeline) azureTenant(ctx context.Context, tenantID string, principals []string, operations func() ([]byte, error), w window, log *slog.Logger) (res accountResult) {
 	res.outcome = load.AccountOutcome{AccountID: tenantID, Cloud: "azure", Kind: "tenant", Status: "ok"}
-	fail := func(err error) accountResult {
-		res.outcome.Status, res.outcome.Error = "failed", err.Error()
+	// The directory snapshot and each log export are independent sources: one failing keeps the
+	// others (see pipeline.account).
+	var s sources
+	s.add(&res, "directory", p.azureDirectory(ctx, tenantID, principals, operations, w, log, &res))
+	if p.az.reader == nil {
+		s.finish(&res)
 		return res
 	}
+	s.add(&res, activity.ContainerAuditLogs, func() error {
+		audit, err := activity.EntraExport(activity.ContainerAuditLogs, tenantID)
+		if err != nil {
+			return err
+		}
+		return ingestExport(ctx, p, audit, tenantID, schemas.ByTenantHour, schemas.AzureAuditEvents, sourceAzureAudit,
+			func(e *schemas.AzureAuditEvent) string { return e.AuditID }, func(raw []byte, m transform.RecordMeta) (schemas.AzureAuditEvent, time.Time, error) {
+				ev, err := transform.AzureAudit(raw, m)
+				return ev, ev.EventTime, err
+			}, w, log, &res)
+	}())
+	containers := make([]string, 0, len(signInCategories))
+	for c := range signInCategories {
+		containers = append(containers, c)
+	}
+	sort.Strings(containers)
+	for _, c := range containers {
+		s.add(&res, c, func() error {
+			export, err := activity.EntraExport(c, tenantID)
+			if err != nil {
+				return err
+			}
+			category := signInCategories[c]
+			conv := func(raw []byte, m transform.RecordMeta) (schemas.AzureSignInEvent, time.Time, error) {
+				ev, err := transform.AzureSignIn(raw, category, m)
+				return ev, ev.EventTime, err
+			}
+			return ingestExport(ctx, p, export, tenantID, schemas.ByTenantHour, schemas.AzureSignInEvents, sourceAzureSignIns,
+				func(e *schemas.AzureSignInEvent) string { return e.SignInID }, conv, w, log, &res)
+		}())
+	}
+	s.finish(&res)
+	return res
+}
+
+// azureDirectory writes the tenant's directory snapshot (principals, group members) and the
+// provider operations catalog as whole partitions of the snapshot hour.
+func (p *pipeline) azureDirectory(ctx context.Context, tenantID string, principals []string, operations func() ([]byte, error), w window, log *slog.Logger, res *accountResult) error {
 	sort.Strings(principals)
 	principals = compactStrings(principals)
 	dir, err := p.az.src.Directory(ctx, tenantID, principals)
 	if err != nil {
-		return fail(fmt.Errorf("directory: %w", err))
+		return err
 	}
 	if len(dir.Missing) > 0 {
 		log.Warn("principals named by role assignments not found in the directory (deleted?)", "count", len(dir.Missing))
@@ -362,17 +413,17 @@ func (p *pipeline) azureTenant(ctx context.Context, tenantID string, principals 
 	snap, err := transform.AzureDirectory(transform.DirectoryInput{Users: dir.Users, Groups: dir.Groups, ServicePrincipals: dir.ServicePrincipals,
 		Members: dir.Members, SignInActivityUnavailable: dir.SignInActivityUnavailable}, meta)
 	if err != nil {
-		return fail(fmt.Errorf("tenant %s: %w", tenantID, err))
+		return fmt.Errorf("tenant %s: %w", tenantID, err)
 	}
 	doc, err := operations()
 	if err != nil {
-		return fail(fmt.Errorf("provider operations: %w", err))
+		return fmt.Errorf("provider operations: %w", err)
 	}
 	om := meta
 	om.SourceKey = "providerOperations"
 	ops, err := transform.AzureProviderOperations(doc, om)
 	if err != nil {
-		return fail(err)
+		return err
 	}
 	part := load.Partition{ID: tenantID, By: schemas.ByTenantHour, Hour: w.SnapshotHour}
 	stats, err := p.replaceAll(ctx, []func() (load.PartitionStats, error){
@@ -387,44 +438,7 @@ func (p *pipeline) azureTenant(ctx context.Context, tenantID string, principals 
 		},
 	})
 	res.partitions = append(res.partitions, stats...)
-	if err != nil {
-		return fail(err)
-	}
-	if p.az.reader == nil {
-		return res
-	}
-	audit, err := activity.EntraExport(activity.ContainerAuditLogs, tenantID)
-	if err != nil {
-		return fail(err)
-	}
-	if err := ingestExport(ctx, p, audit, tenantID, schemas.ByTenantHour, schemas.AzureAuditEvents, sourceAzureAudit,
-		func(e *schemas.AzureAuditEvent) string { return e.AuditID }, func(raw []byte, m transform.RecordMeta) (schemas.AzureAuditEvent, time.Time, error) {
-			ev, err := transform.AzureAudit(raw, m)
-			return ev, ev.EventTime, err
-		}, w, log, &res); err != nil {
-		return fail(fmt.Errorf("%s: %w", activity.ContainerAuditLogs, err))
-	}
-	containers := make([]string, 0, len(signInCategories))
-	for c := range signInCategories {
-		containers = append(containers, c)
-	}
-	sort.Strings(containers)
-	for _, c := range containers {
-		export, err := activity.EntraExport(c, tenantID)
-		if err != nil {
-			return fail(err)
-		}
-		category := signInCategories[c]
-		conv := func(raw []byte, m transform.RecordMeta) (schemas.AzureSignInEvent, time.Time, error) {
-			ev, err := transform.AzureSignIn(raw, category, m)
-			return ev, ev.EventTime, err
-		}
-		if err := ingestExport(ctx, p, export, tenantID, schemas.ByTenantHour, schemas.AzureSignInEvents, sourceAzureSignIns,
-			func(e *schemas.AzureSignInEvent) string { return e.SignInID }, conv, w, log, &res); err != nil {
-			return fail(fmt.Errorf("%s: %w", c, err))
-		}
-	}
-	return res
+	return err
 }
 
 func compactStrings(xs []string) []string {

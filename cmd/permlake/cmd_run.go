@@ -30,8 +30,9 @@ func newRunCmd(a *app) *cobra.Command {
 		Use:   "run",
 		Short: "Extract, transform and load hours of data for every account, then build the models",
 		Long: `Run collects the entitlement snapshot and the CloudTrail files delivered for the given hours
-(by default the last closed UTC hour) for every configured account, writes them into the lake,
-and rebuilds the warehouse.
+(by default the last UTC hour closed at least delivery_delay ago) for every configured account,
+writes them into the lake, and rebuilds the warehouse. An hour that has not closed, or closed less
+than delivery_delay (default 5m) ago, is refused with exit 2: its files are still arriving.
 
 Safe to retry: files already ingested are skipped, partitions are merged on event ID, and a killed
 run leaves the lake as it was or as the next run will finish it. Files delivered late for earlier
@@ -45,7 +46,7 @@ hours are found within late_margin (default 2h) before the first hour.` + exitSt
 			if err != nil {
 				return err
 			}
-			from, to, err := f.hours(a.now())
+			from, to, err := f.hours(a.now(), c.DeliveryDelay)
 			if err != nil {
 				return withCode(exitUsage, err)
 			}
@@ -105,7 +106,23 @@ func parseHour(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("invalid hour %q: want YYYY-MM-DDTHH (UTC)", s)
 }
 
-func (f *runFlags) hours(now time.Time) (time.Time, time.Time, error) {
+// hours is the run's first and last hour. An hour is run only once it has closed and its files
+// had delay to arrive: a run of an open (or future) hour would mark it complete with its data
+// still to come.
+func (f *runFlags) hours(now time.Time, delay time.Duration) (from, to time.Time, err error) {
+	from, to, err = f.span(now.Add(-delay))
+	if err != nil {
+		return from, to, err
+	}
+	if ready := to.Add(time.Hour + delay); ready.After(now) {
+		return time.Time{}, time.Time{}, fmt.Errorf("hour %s has not closed: its files are complete after %s (the hour's end plus delivery_delay %s)",
+			to.Format("2006-01-02T15"), ready.UTC().Format(time.RFC3339), delay)
+	}
+	return from, to, nil
+}
+
+// span is the hours the flags name; by default the last hour closed by now.
+func (f *runFlags) span(now time.Time) (time.Time, time.Time, error) {
 	switch {
 	case f.hour != "" && (f.from != "" || f.to != ""):
 		return time.Time{}, time.Time{}, fmt.Errorf("--hour and --from/--to exclude each other")
@@ -162,13 +179,14 @@ func resolveAccounts(ctx context.Context, c *Config, only []string) ([]extract.A
 }
 
 // writeSuccess marks every hour of w complete for each account, subscription and tenant that
-// committed everything (no failure, no unreadable object), and, when all did, the hour itself.
+// committed everything (no failed source, no unreadable or unacknowledged quarantined object), and,
+// when all did, the hour itself.
 func writeSuccess(ctx context.Context, lake *load.Lake, runID string, now time.Time, w window, results []accountResult, all bool) error {
 	for h := w.From; !h.After(w.To); h = h.Add(time.Hour) {
 		var ms []load.SuccessMarker
 		for _, r := range results {
 			o := r.outcome
-			if o.Status != "ok" || len(o.ObjectErrors) > 0 || o.Kind == "organization" {
+			if !o.Complete() || o.Kind == "organization" {
 				continue
 			}
 			cloud := "aws"

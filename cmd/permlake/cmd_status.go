@@ -15,6 +15,9 @@ type statusReport struct {
 	Now      time.Time         `json:"now"`
 	Accounts []statusAccount   `json:"accounts"`
 	Runs     []statusRunResult `json:"runs"`
+	// Quarantined lists the quarantined source objects delivered in the days looked at,
+	// acknowledged or not (permlake quarantine).
+	Quarantined []quarantinedObject `json:"quarantined"`
 }
 
 type statusAccount struct {
@@ -44,8 +47,9 @@ func newStatusCmd(a *app) *cobra.Command {
 		Long: `status reads the lake's success markers (_manifests/success/date=…/hour=…/, written when an
 account's or subscription's hour was fully committed) and run manifests, and prints the latest
 committed hour of every account, subscription and tenant with how many hours it is behind the last
-closed hour, then the last runs with their exit codes and failed accounts. Configured AWS accounts
-that have no committed hour in the days looked at are listed as never.` + exitStatusHelp,
+closed hour, then the last runs with their exit codes and failed accounts, then the quarantined
+source objects (see permlake quarantine). Configured AWS accounts that have no committed hour in
+the days looked at are listed as never.` + exitStatusHelp,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := a.config()
@@ -98,6 +102,11 @@ that have no committed hour in the days looked at are listed as never.` + exitSt
 				}
 				rep.Runs = append(rep.Runs, r)
 			}
+			q, err := lake.Quarantined(cmd.Context(), now.AddDate(0, 0, 1-days), now)
+			if err != nil {
+				return withCode(exitFailed, err)
+			}
+			rep.Quarantined = quarantineView(q)
 			if asJSON {
 				enc := json.NewEncoder(a.stdout)
 				enc.SetIndent("", "  ")
@@ -116,10 +125,14 @@ that have no committed hour in the days looked at are listed as never.` + exitSt
 			for _, r := range rep.Runs {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", r.RunID, r.Command, r.StartedAt.Format(time.RFC3339), r.Hours, r.ExitCode, strings.Join(r.Failed, ","))
 			}
+			if len(rep.Quarantined) > 0 {
+				fmt.Fprintln(tw, "\nQUARANTINED OBJECTS (acknowledge with: permlake quarantine ack)")
+				printQuarantined(tw, rep.Quarantined)
+			}
 			return tw.Flush()
 		},
 	}
-	cmd.Flags().IntVar(&days, "days", 7, "how many days of success markers to look at")
+	cmd.Flags().IntVar(&days, "days", 7, "how many days of success markers and quarantined objects to look at")
 	cmd.Flags().IntVar(&runs, "runs", 5, "how many of the last runs to show")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd

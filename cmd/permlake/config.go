@@ -26,6 +26,10 @@ type Config struct {
 	Warehouse    string        `mapstructure:"warehouse"`
 	LookbackDays int           `mapstructure:"lookback_days"`
 	LateMargin   time.Duration `mapstructure:"late_margin"`
+	// DeliveryDelay is how long after an hour closes its files are taken to be delivered
+	// (CloudTrail delivers most within ~5 minutes): a run refuses an hour before then, and the
+	// default hour is the last one past it.
+	DeliveryDelay time.Duration `mapstructure:"delivery_delay"`
 	Concurrency  int           `mapstructure:"concurrency"`
 	AWS          AWSConfig     `mapstructure:"aws"`
 	Azure        AzureConfig   `mapstructure:"azure"`
@@ -130,6 +134,7 @@ var configDefaults = map[string]any{
 	"warehouse":                      "./warehouse.duckdb",
 	"lookback_days":                  90,
 	"late_margin":                    "2h",
+	"delivery_delay":                 "5m",
 	"concurrency":                    4,
 	"aws.accounts":                   []any{},
 	"aws.trail.url":                  "",
@@ -194,6 +199,9 @@ func (c *Config) validate() error {
 	}
 	if c.LateMargin < 0 {
 		return fmt.Errorf("late_margin must not be negative, got %s", c.LateMargin)
+	}
+	if c.DeliveryDelay < 0 || c.DeliveryDelay > 24*time.Hour {
+		return fmt.Errorf("delivery_delay must be between 0 and 24h, got %s", c.DeliveryDelay)
 	}
 	if c.Concurrency <= 0 {
 		return fmt.Errorf("concurrency must be positive, got %d", c.Concurrency)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -42,9 +43,15 @@ func TestRunFlagsHours(t *testing.T) {
 		{runFlags{from: "2026-11-21T03", to: "2026-11-20T05"}, "", "", true},
 		{runFlags{from: "2026-11-21T03"}, "", "", true},
 		{runFlags{hour: "2026-11-20T03", to: "2026-11-21T05"}, "", "", true},
+		// Open and future hours are refused: running them would mark them complete too early.
+		{runFlags{hour: "2026-11-22T08"}, "", "", true},
+		{runFlags{hour: "2030-01-01T00"}, "", "", true},
+		{runFlags{from: "2026-11-22T06", to: "2026-11-22T08"}, "", "", true},
+		// 07 closed at 08:00; its files are complete at 08:05 (delivery delay).
+		{runFlags{hour: "2026-11-22T07"}, "2026-11-22T07", "2026-11-22T07", false},
 	}
 	for _, tc := range tests {
-		from, to, err := tc.f.hours(now)
+		from, to, err := tc.f.hours(now, 5*time.Minute)
 		if tc.err {
 			if err == nil {
 				t.Errorf("%+v: no error", tc.f)
@@ -54,6 +61,51 @@ func TestRunFlagsHours(t *testing.T) {
 		if err != nil || from.Format("2006-01-02T15") != tc.from || to.Format("2006-01-02T15") != tc.to {
 			t.Errorf("%+v: %v %v %v; want %s %s", tc.f, from, to, err, tc.from, tc.to)
 		}
+	}
+}
+
+// TestRunRefusesOpenHours: an hour that has not closed plus the delivery delay is refused
+// (exit 2), and the default hour is the last one past the delay.
+func TestRunRefusesOpenHours(t *testing.T) {
+	t.Parallel()
+	at := func(s string) time.Time {
+		ts, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ts
+	}
+	tests := []struct {
+		now  string
+		f    runFlags
+		want string // "" for refused
+	}{
+		{"2026-11-22T08:04:59Z", runFlags{hour: "2026-11-22T07"}, ""},
+		{"2026-11-22T08:05:00Z", runFlags{hour: "2026-11-22T07"}, "2026-11-22T07"},
+		{"2026-11-22T08:04:59Z", runFlags{}, "2026-11-22T06"},
+		{"2026-11-22T08:05:00Z", runFlags{}, "2026-11-22T07"},
+	}
+	for _, tc := range tests {
+		_, to, err := tc.f.hours(at(tc.now), 5*time.Minute)
+		switch {
+		case tc.want == "" && err == nil:
+			t.Errorf("now %s %+v: ran %s, want refused", tc.now, tc.f, to.Format("2006-01-02T15"))
+		case tc.want != "" && (err != nil || to.Format("2006-01-02T15") != tc.want):
+			t.Errorf("now %s %+v: %s %v, want %s", tc.now, tc.f, to.Format("2006-01-02T15"), err, tc.want)
+		}
+	}
+	// Through the CLI: a future hour exits 2 and writes nothing.
+	dir := t.TempDir()
+	c := testConfig(dir, "lake")
+	c.AWS.Accounts = []AccountConfig{{ID: "111111111111"}}
+	c.AWS.Trail = TrailConfig{URL: "file://" + dir}
+	cfg := saveConfig(t, c, dir, "permlake")
+	code, _, stderr := runCLIAt(t, context.Background(), at("2026-11-22T08:20:00Z"), "run", "--config", cfg, "--hour", "2030-01-01T00")
+	if code != exitUsage || !strings.Contains(stderr, "2030-01-01T00 has not closed") {
+		t.Errorf("future hour: exit %d, want 2 naming the hour: %s", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "lake", "_manifests")); !os.IsNotExist(err) {
+		t.Errorf("a refused run wrote manifests: %v", err)
 	}
 }
 

@@ -163,14 +163,16 @@ func TestBadLogFilesAreNamedAndSkipped(t *testing.T) {
 	}
 
 	args := []string{"run", "--config", cfg, "--from", day.Format("2006-01-02T15"), "--to", org.WindowEnd.Add(-time.Hour).Format("2006-01-02T15"), "--no-models"}
-	for attempt := 2; attempt <= maxAttempts; attempt++ {
+	for attempt := 2; attempt <= load.MaxAttempts; attempt++ {
 		if code, _, stderr := runCLI(t, ctx, args...); code != exitPartial {
 			t.Fatalf("attempt %d: exit %d, want 3: %s", attempt, code, stderr)
 		}
 	}
+	// Quarantined: skipped, but the run is still partial and the hours are not complete until
+	// an operator acknowledges the loss.
 	code, _, stderr = runCLI(t, ctx, args...)
-	if code != exitOK || !strings.Contains(stderr, "quarantined") {
-		t.Fatalf("after %d failed attempts: exit %d, want 0 with the files quarantined: %s", maxAttempts, code, stderr)
+	if code != exitPartial || !strings.Contains(stderr, "quarantined object") {
+		t.Fatalf("after %d failed attempts: exit %d, want 3 naming the quarantined files: %s", load.MaxAttempts, code, stderr)
 	}
 	runs, _ = filepath.Glob(filepath.Join(dir, "lake", "_manifests", "runs", "*.json"))
 	quarantined := 0
@@ -187,6 +189,89 @@ func TestBadLogFilesAreNamedAndSkipped(t *testing.T) {
 	if quarantined != 3 {
 		t.Errorf("manifests list %d quarantined objects, want 3", quarantined)
 	}
+	hourDone := func(h time.Time) bool {
+		_, err := os.Stat(filepath.Join(dir, "lake", "_manifests", "success", "date="+h.Format("2006-01-02"), "hour="+h.Format("15"), "_SUCCESS"))
+		return err == nil
+	}
+	if hourDone(day) {
+		t.Errorf("hour %s marked complete with 3 quarantined files", day.Format("2006-01-02T15"))
+	}
+	statusAt := org.WindowEnd.Add(time.Hour)
+	_, out, _ := runCLIAt(t, ctx, statusAt, "status", "--config", cfg, "--json")
+	var rep statusReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("status --json: %v\n%s", err, out)
+	}
+	if len(rep.Quarantined) != 3 || rep.Quarantined[0].Acknowledged != nil || rep.Quarantined[0].Error == "" {
+		t.Errorf("status lists %+v, want the 3 unacknowledged files with their errors", rep.Quarantined)
+	}
+	// Acknowledging one by key, then the rest; a key that is not quarantined is refused.
+	first := rep.Quarantined[0].Key
+	if code, _, stderr := runCLIAt(t, ctx, statusAt, "quarantine", "ack", "--config", cfg, "AWSLogs/nope.json.gz"); code != exitUsage || !strings.Contains(stderr, "nope.json.gz") {
+		t.Errorf("ack of an unknown key: exit %d, %s", code, stderr)
+	}
+	if code, out, stderr := runCLIAt(t, ctx, statusAt, "quarantine", "ack", "--config", cfg, "--note", "truncated upstream", first); code != exitOK || !strings.Contains(out, first) {
+		t.Fatalf("ack %s: exit %d, %s %s", first, code, out, stderr)
+	}
+	if code, _, _ := runCLI(t, ctx, args...); code != exitPartial {
+		t.Errorf("with 2 of 3 quarantined files unacknowledged: exit %d, want 3", code)
+	}
+	if code, _, stderr := runCLIAt(t, ctx, statusAt, "quarantine", "ack", "--config", cfg, "--all"); code != exitOK {
+		t.Fatalf("ack --all: exit %d, %s", code, stderr)
+	}
+	if code, _, stderr := runCLI(t, ctx, args...); code != exitOK {
+		t.Errorf("every quarantined file acknowledged: exit %d, want 0: %s", code, stderr)
+	}
+	if !hourDone(day) {
+		t.Errorf("hour %s not marked complete after the acknowledgement", day.Format("2006-01-02T15"))
+	}
+	_, out, _ = runCLIAt(t, ctx, statusAt, "quarantine", "--config", cfg, "--json")
+	var listed []quarantinedObject
+	if err := json.Unmarshal([]byte(out), &listed); err != nil {
+		t.Fatal(err)
+	}
+	if len(listed) != 3 || listed[0].Acknowledged == nil {
+		t.Errorf("quarantine --json = %+v, want 3 acknowledged", listed)
+	}
+	for _, o := range listed {
+		if o.Key == first && o.Acknowledged.Note != "truncated upstream" {
+			t.Errorf("%s acknowledgement = %+v, want its note", first, o.Acknowledged)
+		}
+	}
+	// A new version of a quarantined file is read again: here, a readable one.
+	good, err := os.ReadFile(filepath.Join(folder, firstLogFile(t, folder)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(name(9, "NOTJSONNOTJSON02"), good, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := runCLI(t, ctx, args...); code != exitOK {
+		t.Errorf("after a quarantined file was replaced: exit %d, want 0: %s", code, stderr)
+	}
+	led, err = l.Ingested(ctx, sourceCloudTrail, acct, day)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := led[strings.TrimPrefix(name(9, "NOTJSONNOTJSON02"), filepath.Join(src, "s3", org.TrailBucket)+"/")]; o.Error != "" || o.Records == 0 {
+		t.Errorf("the replaced file's ledger record = %+v, want read", o)
+	}
+}
+
+// firstLogFile is the name of a log file in folder that the demo wrote (a readable one).
+func firstLogFile(t *testing.T, folder string) string {
+	t.Helper()
+	es, err := os.ReadDir(folder)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range es {
+		if !strings.Contains(e.Name(), "EMPTY") && !strings.Contains(e.Name(), "TRUNC") && !strings.Contains(e.Name(), "NOTJSON") {
+			return e.Name()
+		}
+	}
+	t.Fatal("no log file")
+	return ""
 }
 
 // TestOneAccountOfTenFails: nine accounts commit, the tenth (no trail folder, no IAM snapshot)

@@ -38,10 +38,6 @@ const groupSpan = 3 * time.Hour
 // (the ledger records every one).
 const maxObjectErrors = 20
 
-// maxAttempts is how many runs try an unreadable version of an object before it is quarantined:
-// skipped (and listed in the manifest) until the object changes.
-const maxAttempts = 3
-
 // pipeline runs extract → transform → load for a set of accounts and hours.
 type pipeline struct {
 	lake        *load.Lake
@@ -108,51 +104,101 @@ func (p *pipeline) run(ctx context.Context, accounts []extract.Account, w window
 
 func (p *pipeline) account(ctx context.Context, acct extract.Account, w window, log *slog.Logger) (res accountResult) {
 	res.outcome = load.AccountOutcome{AccountID: acct.ID, Status: "ok"}
-	fail := func(err error) accountResult {
+	if err := extract.ValidateAccountID(acct.ID); err != nil {
 		res.outcome.Status, res.outcome.Error = "failed", err.Error()
 		return res
 	}
-	if err := extract.ValidateAccountID(acct.ID); err != nil {
-		return fail(err)
-	}
+	// Entitlements and activity are independent sources: a missing or bad IAM snapshot must not
+	// cost the account its CloudTrail (an outage longer than late_margin would lose those hours),
+	// nor the other way round. Each commits on its own; what failed is named.
+	var s sources
 	if p.iam != nil {
-		stats, err := p.snapshot(ctx, acct.ID, w)
+		stats, skipped, err := p.snapshot(ctx, acct.ID, w)
 		res.partitions = append(res.partitions, stats...)
-		if err != nil {
-			return fail(fmt.Errorf("iam snapshot: %w", err))
-		}
+		s.add(&res, "iam snapshot", err)
+		res.warn(log, skipped...)
 	}
 	if p.trail != nil {
-		if err := p.cloudTrail(ctx, acct.ID, w, log, &res); err != nil {
-			return fail(fmt.Errorf("cloudtrail: %w", err))
-		}
+		s.add(&res, "cloudtrail", p.cloudTrail(ctx, acct.ID, w, log, &res))
 	}
+	s.finish(&res)
 	return res
 }
 
+// sources tallies the independent sources of one account, subscription or tenant (entitlement
+// snapshot, activity) as they finish. The outcome is "ok" when all committed, "partial" when some
+// failed and the others committed, and "failed" when none did; its Error names each failure.
+type sources struct{ tried, failed int }
+
+func (s *sources) add(res *accountResult, what string, err error) {
+	s.tried++
+	if err == nil {
+		return
+	}
+	s.failed++
+	msg := what + ": " + err.Error()
+	if res.outcome.Error != "" {
+		msg = res.outcome.Error + "; " + msg
+	}
+	res.outcome.Error = msg
+}
+
+func (s *sources) finish(res *accountResult) {
+	switch {
+	case s.failed == 0:
+		return
+	case s.failed == s.tried:
+		res.outcome.Status = "failed"
+	default:
+		res.outcome.Status = "partial"
+	}
+}
+
+// maxWarnings bounds how many warnings an outcome lists in the run manifest (the log has all).
+const maxWarnings = 20
+
+// warn records problems that cost only one item (a policy document, a credential-report row, a
+// record) while the rest committed: logged one by one, listed in the run manifest. They do not
+// make the run partial: the item is named, and the same bad item would otherwise fail every
+// hour forever.
+func (r *accountResult) warn(log *slog.Logger, errs ...error) {
+	for _, err := range errs {
+		log.Warn("item skipped", "error", err.Error())
+		r.outcome.WarningCount++
+		if len(r.outcome.Warnings) < maxWarnings {
+			r.outcome.Warnings = append(r.outcome.Warnings, err.Error())
+		}
+	}
+}
+
 // snapshot writes the account's entitlement snapshot as whole partitions of the snapshot hour.
-func (p *pipeline) snapshot(ctx context.Context, accountID string, w window) ([]load.PartitionStats, error) {
+// Items that could not be read (a policy document, a credential-report row) are skipped and
+// returned; the rest of the snapshot is written.
+func (p *pipeline) snapshot(ctx context.Context, accountID string, w window) (_ []load.PartitionStats, skipped []error, _ error) {
 	raw, err := p.iam.Snapshot(ctx, accountID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	meta := transform.SnapshotMeta{AccountID: accountID, SnapshotAt: w.SnapshotAt, Lineage: transform.Lineage{RunID: p.runID, SourceKey: raw.SourceKey}}
 	snap, err := transform.GAAD(raw.GAADPages, meta)
 	if err != nil {
-		return nil, fmt.Errorf("account %s: %w", accountID, err)
+		return nil, nil, fmt.Errorf("account %s: %w", accountID, err)
 	}
+	// MERGE(issue13-a): skipped = append(skipped, snap.Skipped...)
 	var creds []schemas.IAMCredential
 	if raw.CredentialReport != nil {
 		cm := meta
 		cm.SourceKey = raw.SourceKey + "credential-report.csv"
+		var badRows []error
 		if creds, err = transform.CredentialReport(raw.CredentialReport, cm); err != nil {
-			return nil, fmt.Errorf("account %s: %w", accountID, err)
+			return nil, nil, fmt.Errorf("account %s: %w", accountID, err)
 		}
+		skipped = append(skipped, badRows...)
 	}
 	part := load.Partition{ID: accountID, Hour: w.SnapshotHour}
 	// Each table's partition is replaced atomically on its own; a re-run of the hour rewrites the
 	// same rows.
-	return p.replaceAll(ctx, []func() (load.PartitionStats, error){
+	stats, err := p.replaceAll(ctx, []func() (load.PartitionStats, error){
 		func() (load.PartitionStats, error) {
 			return load.ReplacePartition(ctx, p.lake, schemas.IAMUsers, part, snap.Users)
 		},
@@ -178,6 +224,7 @@ func (p *pipeline) snapshot(ctx context.Context, accountID string, w window) ([]
 			return load.ReplacePartition(ctx, p.lake, schemas.IAMCredentialReport, part, creds)
 		},
 	})
+	return stats, skipped, err
 }
 
 // replaceAll runs the partition replacements of one snapshot in order, stopping at the first
@@ -264,11 +311,8 @@ func (p *pipeline) cloudTrail(ctx context.Context, accountID string, w window, l
 			// --reprocess: read everything in the window again; the merge keeps each event once.
 		case ok && prev.ETag == f.Version && prev.Error == "":
 			continue
-		case ok && prev.ETag == f.Version && prev.Attempts >= maxAttempts:
-			log.Warn("cloudtrail file quarantined", "key", f.Key, "attempts", prev.Attempts, "error", prev.Error)
-			if len(res.outcome.Quarantined) < maxObjectErrors {
-				res.outcome.Quarantined = append(res.outcome.Quarantined, f.Key)
-			}
+		case ok && prev.ETag == f.Version && prev.IsQuarantined():
+			res.quarantined(log, prev)
 			continue
 		case ok && prev.ETag == f.Version:
 			attempts[f.Key] = prev.Attempts
@@ -355,6 +399,20 @@ func (p *pipeline) ingestGroup(ctx context.Context, accountID string, files []aw
 	}
 	res.outcome.Objects += len(ledger)
 	return nil
+}
+
+// quarantined notes an object skipped because this version failed load.MaxAttempts reads. Until
+// an operator acknowledges it (permlake quarantine ack) it is listed in the manifest and keeps
+// the account's hours partial; acknowledged, it is only logged.
+func (r *accountResult) quarantined(log *slog.Logger, o load.SourceObject) {
+	if o.Acknowledged != nil {
+		log.Info("quarantined object skipped (acknowledged)", "key", o.Key, "acknowledged_at", o.Acknowledged.At.Format(time.RFC3339))
+		return
+	}
+	log.Warn("object quarantined", "key", o.Key, "attempts", o.Attempts, "error", o.Error)
+	if len(r.outcome.Quarantined) < maxObjectErrors {
+		r.outcome.Quarantined = append(r.outcome.Quarantined, o.Key)
+	}
 }
 
 // ingested is what earlier runs recorded in the ledger for the objects of source and scope
@@ -486,22 +544,24 @@ func runManifest(runID, command string, started, finished time.Time, w window, r
 	for h := w.From; !h.After(w.To); h = h.Add(time.Hour) {
 		m.Hours = append(m.Hours, h.Format("2006-01-02T15"))
 	}
-	failed, badObjects := 0, 0
+	failed, notOK := 0, 0
 	for _, r := range results {
 		m.Accounts = append(m.Accounts, r.outcome)
 		m.Partitions = append(m.Partitions, r.partitions...)
-		if r.outcome.Status != "ok" {
+		if r.outcome.Status == "failed" {
 			failed++
 		}
-		badObjects += len(r.outcome.ObjectErrors)
+		if !r.outcome.Complete() {
+			notOK++
+		}
 	}
 	code := exitOK
 	switch {
 	case len(results) > 0 && failed == len(results):
 		code = exitFailed
-	case failed > 0 || badObjects > 0:
-		// Unreadable source objects leave a hole in an account's data: the run is partial even
-		// though every account committed the rest.
+	case notOK > 0:
+		// A failed source, or an unreadable or quarantined (not acknowledged) object, leaves a
+		// hole in an account's data: the run is partial though everything else committed.
 		code = exitPartial
 	}
 	m.ExitCode = code
@@ -522,6 +582,9 @@ func failedAccounts(results []accountResult) error {
 		}
 		for _, e := range r.outcome.ObjectErrors {
 			errs = append(errs, fmt.Errorf("%s: unreadable object: %s", what, e))
+		}
+		for _, k := range r.outcome.Quarantined {
+			errs = append(errs, fmt.Errorf("%s: quarantined object (acknowledge with permlake quarantine ack): %s", what, k))
 		}
 	}
 	return errors.Join(errs...)

@@ -29,8 +29,9 @@ EXIT STATUS
   0    success
   1    nothing was published (every account failed, or a fatal error)
   2    usage or configuration error
-  3    partial: some accounts failed, or source objects could not be read; they are
-       named, everything else committed
+  3    partial: some accounts (or one of their sources) failed, or source objects could
+       not be read or are quarantined and not acknowledged (permlake quarantine); they
+       are named, everything else committed
   4    a data test of the models failed (the warehouse is still written)
   130  interrupted (SIGINT/SIGTERM); what was committed stays, the rest is redone by the next run
 `
@@ -124,7 +125,7 @@ Configuration: permlake.yaml (or --config), PERMLAKE_* environment variables, fl
 	root.PersistentFlags().StringVar(&a.configPath, "config", "", "config file (default ./permlake.yaml when present)")
 	root.PersistentFlags().BoolVarP(&a.verbose, "verbose", "v", false, "debug logging")
 	root.AddCommand(newRunCmd(a), newModelsCmd(a), newStatusCmd(a), newSQLCmd(a), newReportCmd(a), newDemoCmd(a), newDocsCmd(a),
-		newCheckCmd(a), newAccountsCmd(a))
+		newCheckCmd(a), newAccountsCmd(a), newQuarantineCmd(a))
 	return root
 }
 
