@@ -137,6 +137,7 @@ func (p *pipeline) snapshot(ctx context.Context, accountID string, w window) ([]
 		return nil, err
 	}
 	meta := transform.SnapshotMeta{AccountID: accountID, SnapshotAt: w.SnapshotAt, Lineage: transform.Lineage{RunID: p.runID, SourceKey: raw.SourceKey}}
+	// TODO(issue13-a): report skipped: snap.Skipped and the credential report's skipped rows.
 	snap, err := transform.GAAD(raw.GAADPages, meta)
 	if err != nil {
 		return nil, fmt.Errorf("account %s: %w", accountID, err)
@@ -145,7 +146,7 @@ func (p *pipeline) snapshot(ctx context.Context, accountID string, w window) ([]
 	if raw.CredentialReport != nil {
 		cm := meta
 		cm.SourceKey = raw.SourceKey + "credential-report.csv"
-		if creds, err = transform.CredentialReport(raw.CredentialReport, cm); err != nil {
+		if creds, _, err = transform.CredentialReport(raw.CredentialReport, cm); err != nil {
 			return nil, fmt.Errorf("account %s: %w", accountID, err)
 		}
 	}
