@@ -226,3 +226,17 @@ func TestCredentialReportSkipsBadRow(t *testing.T) {
 		}
 	}
 }
+
+// TestCredentialReportFixture: the real-shaped report beside the GAAD fixture reads whole.
+func TestCredentialReportFixture(t *testing.T) {
+	t.Parallel()
+	rows, skipped, err := CredentialReport(readFixture(t, "credential-report.csv")[0], SnapshotMeta{})
+	if err != nil || len(skipped) > 0 || len(rows) != 4 {
+		t.Fatalf("rows %d, skipped %v, err %v", len(rows), skipped, err)
+	}
+	ci := rows[3]
+	if ci.User != "ci-deployer" || !ci.IsAccessKey1Active || !ci.IsAccessKey2Active || ci.AccessKey2LastUsedAt != nil || str(ci.AccessKey1LastService) != "s3" ||
+		ci.IsPasswordEnabled == nil || *ci.IsPasswordEnabled || ci.IsMFAActive {
+		t.Errorf("ci-deployer = %+v", ci)
+	}
+}
