@@ -73,13 +73,14 @@ func (s *SnapshotFiles) Snapshot(ctx context.Context, accountID string) (*IAMSna
 		}
 		snap.GAADPages = append(snap.GAADPages, b)
 	}
-	b, err := s.Bucket.ReadAll(ctx, dir+"credential-report.csv")
+	report := dir + "credential-report.csv"
+	b, err := s.Bucket.ReadAll(ctx, report)
 	switch {
 	case err == nil:
 		snap.CredentialReport = b
 	case isNotFound(err):
 	default:
-		return nil, fmt.Errorf("account %s: read credential report: %w", accountID, err)
+		return nil, fmt.Errorf("account %s: read %s: %w", accountID, report, err)
 	}
 	return snap, nil
 }
