@@ -32,8 +32,10 @@ type IAMSource interface {
 
 // SnapshotFiles reads snapshots exported as objects:
 // <Prefix>/<account>/gaad-0001.json, gaad-0002.json, … (GAAD response pages, documents URL-encoded
-// as the API returns them) and <Prefix>/<account>/credential-report.csv. The demo organization is
-// written this way; so can an offline export be.
+// as the API returns them, or one file as `aws iam get-account-authorization-details` or boto3
+// writes it, documents as JSON objects: transform.GAAD reads both) and
+// <Prefix>/<account>/credential-report.csv. The demo organization is written this way; so can an
+// offline export be.
 type SnapshotFiles struct {
 	Bucket *blob.Bucket
 	Prefix string
