@@ -31,8 +31,8 @@ func TestGAAD(t *testing.T) {
 	  "IsTruncated":false}`
 	at := time.Date(2026, 11, 16, 0, 0, 0, 0, time.UTC)
 	s, err := GAAD([][]byte{[]byte(page1), []byte(page2)}, SnapshotMeta{AccountID: "012345678901", SnapshotAt: at, Lineage: Lineage{RunID: "r", SourceKey: "iam/012345678901"}})
-	if err != nil {
-		t.Fatal(err)
+	if err != nil || len(s.Skipped) > 0 {
+		t.Fatal(err, s.Skipped)
 	}
 	if len(s.Users) != 1 || len(s.Roles) != 2 || len(s.Groups) != 1 || len(s.Policies) != 1 {
 		t.Fatalf("counts: users %d roles %d groups %d policies %d", len(s.Users), len(s.Roles), len(s.Groups), len(s.Policies))
@@ -79,19 +79,20 @@ func TestGAAD(t *testing.T) {
 	}
 }
 
+// TestGAADErrors: only a snapshot unusable as a whole is an error, and it names the source key.
 func TestGAADErrors(t *testing.T) {
 	t.Parallel()
-	at := SnapshotMeta{SnapshotAt: time.Unix(0, 0)}
+	at := SnapshotMeta{SnapshotAt: time.Unix(0, 0), Lineage: Lineage{SourceKey: "iam/1/"}}
 	for name, page := range map[string]string{
 		"truncated last page": `{"IsTruncated":true,"Marker":"x"}`,
-		"unknown group":       `{"UserDetailList":[{"UserName":"a","Arn":"arn:aws:iam::1:user/a","GroupList":["nope"]}]}`,
-		"bad inline doc":      `{"UserDetailList":[{"UserName":"a","Arn":"arn:aws:iam::1:user/a","UserPolicyList":[{"PolicyName":"p","PolicyDocument":"%7Bnot json"}]}]}`,
-		"missing default":     `{"Policies":[{"Arn":"arn:aws:iam::1:policy/p","DefaultVersionId":"v3","PolicyVersionList":[{"VersionId":"v1","Document":"%7B%7D"}]}]}`,
 		"not json":            `{`,
+		"not an object":       `[]`,
+		"list not a list":     `{"UserDetailList":{"UserName":"a"}}`,
 	} {
 		t.Run(name, func(t *testing.T) {
-			if _, err := GAAD([][]byte{[]byte(page)}, at); err == nil {
-				t.Error("no error")
+			t.Parallel()
+			if _, err := GAAD([][]byte{[]byte(`{}`), []byte(page)}, at); err == nil || !strings.Contains(err.Error(), "iam/1/") || !strings.Contains(err.Error(), "page 2") {
+				t.Errorf("err = %v; want one naming the source key and page 2", err)
 			}
 		})
 	}
@@ -118,9 +119,9 @@ func TestCredentialReport(t *testing.T) {
 <root_account>,arn:aws:iam::012345678901:root,2024-01-01T00:00:00+00:00,not_supported,2026-11-01T10:00:00+00:00,not_supported,not_supported,true,false,N/A,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A
 alice,arn:aws:iam::012345678901:user/alice,2024-01-01T00:00:00+00:00,TRUE,no_information,2024-01-01T00:00:00+00:00,N/A,false,true,2024-01-01T00:00:00+00:00,2026-11-10T12:00:00+00:00,us-east-1,ec2,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A
 `
-	rows, err := CredentialReport([]byte(csv), SnapshotMeta{SnapshotAt: time.Unix(0, 0)})
-	if err != nil {
-		t.Fatal(err)
+	rows, skipped, err := CredentialReport([]byte(csv), SnapshotMeta{SnapshotAt: time.Unix(0, 0)})
+	if err != nil || len(skipped) > 0 {
+		t.Fatal(err, skipped)
 	}
 	if len(rows) != 2 {
 		t.Fatalf("rows = %d", len(rows))
@@ -133,10 +134,11 @@ alice,arn:aws:iam::012345678901:user/alice,2024-01-01T00:00:00+00:00,TRUE,no_inf
 		alice.AccessKey1LastUsedAt == nil || !alice.AccessKey1LastUsedAt.Equal(time.Date(2026, 11, 10, 12, 0, 0, 0, time.UTC)) || str(alice.AccessKey1LastService) != "ec2" || alice.AccessKey2LastUsedAt != nil {
 		t.Errorf("alice = %+v", alice)
 	}
-	if _, err := CredentialReport([]byte("user,arn\nx,y\n"), SnapshotMeta{}); err == nil || !strings.Contains(err.Error(), "password_last_used") {
+	if _, _, err := CredentialReport([]byte("user,arn\nx,y\n"), SnapshotMeta{}); err == nil || !strings.Contains(err.Error(), "password_last_used") {
 		t.Errorf("missing column: err = %v", err)
 	}
-	if _, err := CredentialReport([]byte(strings.Replace(csv, "2026-11-10T12:00:00+00:00", "last tuesday", 1)), SnapshotMeta{}); err == nil || !strings.Contains(err.Error(), "line 3") {
-		t.Errorf("bad time: err = %v", err)
+	rows, skipped, err = CredentialReport([]byte(strings.Replace(csv, "2026-11-10T12:00:00+00:00", "last tuesday", 1)), SnapshotMeta{})
+	if err != nil || len(rows) != 1 || len(skipped) != 1 || !strings.Contains(skipped[0].Error(), "line 3") {
+		t.Errorf("bad time: rows %d, skipped %v, err %v", len(rows), skipped, err)
 	}
 }

@@ -184,13 +184,13 @@ func (p *pipeline) snapshot(ctx context.Context, accountID string, w window) (_ 
 	if err != nil {
 		return nil, nil, fmt.Errorf("account %s: %w", accountID, err)
 	}
-	// MERGE(issue13-a): skipped = append(skipped, snap.Skipped...)
+	skipped = append(skipped, snap.Skipped...)
 	var creds []schemas.IAMCredential
 	if raw.CredentialReport != nil {
 		cm := meta
 		cm.SourceKey = raw.SourceKey + "credential-report.csv"
 		var badRows []error
-		if creds, err = transform.CredentialReport(raw.CredentialReport, cm); err != nil {
+		if creds, badRows, err = transform.CredentialReport(raw.CredentialReport, cm); err != nil {
 			return nil, nil, fmt.Errorf("account %s: %w", accountID, err)
 		}
 		skipped = append(skipped, badRows...)

@@ -32,8 +32,10 @@ type IAMSource interface {
 
 // SnapshotFiles reads snapshots exported as objects:
 // <Prefix>/<account>/gaad-0001.json, gaad-0002.json, … (GAAD response pages, documents URL-encoded
-// as the API returns them) and <Prefix>/<account>/credential-report.csv. The demo organization is
-// written this way; so can an offline export be.
+// as the API returns them, or one file as `aws iam get-account-authorization-details` or boto3
+// writes it, documents as JSON objects: transform.GAAD reads both) and
+// <Prefix>/<account>/credential-report.csv. The demo organization is written this way; so can an
+// offline export be.
 type SnapshotFiles struct {
 	Bucket *blob.Bucket
 	Prefix string
@@ -73,13 +75,14 @@ func (s *SnapshotFiles) Snapshot(ctx context.Context, accountID string) (*IAMSna
 		}
 		snap.GAADPages = append(snap.GAADPages, b)
 	}
-	b, err := s.Bucket.ReadAll(ctx, dir+"credential-report.csv")
+	report := dir + "credential-report.csv"
+	b, err := s.Bucket.ReadAll(ctx, report)
 	switch {
 	case err == nil:
 		snap.CredentialReport = b
 	case isNotFound(err):
 	default:
-		return nil, fmt.Errorf("account %s: read credential report: %w", accountID, err)
+		return nil, fmt.Errorf("account %s: read %s: %w", accountID, report, err)
 	}
 	return snap, nil
 }
