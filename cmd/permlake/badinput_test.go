@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -37,7 +39,30 @@ func TestBadSnapshotKeepsCloudTrail(t *testing.T) {
 	if err := os.WriteFile(pages[0], []byte("<Error><Code>AccessDenied</Code></Error>"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	c := readLocal(testConfig(dir, "lake"), org, src, []AccountConfig{{ID: missing}, {ID: broken}, {ID: healthy}})
+	// One bad inline policy document costs only that policy: the account is ok, the item a
+	// warning naming it.
+	oneBad := org.Accounts[4].ID
+	inline := regexp.MustCompile(`"PolicyDocument":\s*"`)
+	badPage := ""
+	pages, _ = filepath.Glob(filepath.Join(src, "iam", oneBad, "gaad-*.json"))
+	for i, page := range pages {
+		doc, err := os.ReadFile(page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if loc := inline.FindIndex(doc); loc != nil {
+			doc = append(doc[:loc[1]:loc[1]], append([]byte("%ZZ"), doc[loc[1]:]...)...)
+			if err := os.WriteFile(page, doc, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			badPage = fmt.Sprintf("gaad page %d", i+1)
+			break
+		}
+	}
+	if badPage == "" {
+		t.Fatalf("no inline policy document in %s's GAAD pages", oneBad)
+	}
+	c := readLocal(testConfig(dir, "lake"), org, src, []AccountConfig{{ID: missing}, {ID: broken}, {ID: healthy}, {ID: oneBad}})
 	cfg := saveConfig(t, c, dir, "permlake")
 	last := org.WindowEnd.Add(-time.Hour)
 	code, _, stderr := runCLI(t, ctx, "run", "--config", cfg, "--from", org.WindowStart.Format("2006-01-02T15"), "--to", last.Format("2006-01-02T15"))
@@ -65,12 +90,15 @@ func TestBadSnapshotKeepsCloudTrail(t *testing.T) {
 			t.Errorf("account %s outcome = %+v, want partial with its CloudTrail committed", id, o)
 		}
 	}
-	if o := status[healthy]; o.Status != "ok" {
+	if o := status[healthy]; o.Status != "ok" || o.WarningCount != 0 {
 		t.Errorf("healthy account outcome = %+v", o)
 	}
+	if o := status[oneBad]; o.Status != "ok" || o.WarningCount != 1 || len(o.Warnings) != 1 || !strings.Contains(o.Warnings[0], badPage) {
+		t.Errorf("account with one bad policy document: outcome = %+v, want ok with the document named in one warning", o)
+	}
 	markers, _ := filepath.Glob(filepath.Join(dir, "lake", "_manifests", "success", "date="+last.Format("2006-01-02"), "hour="+last.Format("15"), "aws-*.json"))
-	if len(markers) != 1 || !strings.Contains(markers[0], healthy) {
-		t.Errorf("success markers %v, want only the healthy account's", markers)
+	if len(markers) != 2 || !strings.Contains(markers[0]+markers[1], healthy) || !strings.Contains(markers[0]+markers[1], oneBad) {
+		t.Errorf("success markers %v, want the healthy account's and the one with a skipped policy", markers)
 	}
 
 	db := openDuck(t, c.Warehouse+"?access_mode=read_only")
@@ -84,7 +112,9 @@ func TestBadSnapshotKeepsCloudTrail(t *testing.T) {
 			t.Errorf("account %s: permission_usage statuses %v, want its used actions as used_not_granted", id, got)
 		}
 	}
-	if n := queryInt(t, db, `select count(*) from permission_usage where account_id = ? and status = 'unused'`, healthy); n == 0 {
-		t.Errorf("healthy account: no unused grants in permission_usage")
+	for _, id := range []string{healthy, oneBad} {
+		if n := queryInt(t, db, `select count(*) from permission_usage where account_id = ? and status = 'unused'`, id); n == 0 {
+			t.Errorf("account %s: no unused grants in permission_usage", id)
+		}
 	}
 }

@@ -73,6 +73,7 @@ func newRunID(now time.Time) string {
 type accountResult struct {
 	outcome    load.AccountOutcome
 	partitions []load.PartitionStats
+	trailFiles int // CloudTrail files listed in the delivery window, ingested before or not
 }
 
 // run collects every account with bounded parallelism. One account failing never stops the
@@ -120,6 +121,9 @@ func (p *pipeline) account(ctx context.Context, acct extract.Account, w window, 
 	}
 	if p.trail != nil {
 		s.add(&res, "cloudtrail", p.cloudTrail(ctx, acct.ID, w, log, &res))
+		if res.trailFiles == 0 {
+			s.empty++
+		}
 	}
 	s.finish(&res)
 	return res
@@ -128,7 +132,11 @@ func (p *pipeline) account(ctx context.Context, acct extract.Account, w window, 
 // sources tallies the independent sources of one account, subscription or tenant (entitlement
 // snapshot, activity) as they finish. The outcome is "ok" when all committed, "partial" when some
 // failed and the others committed, and "failed" when none did; its Error names each failure.
-type sources struct{ tried, failed int }
+//
+// A source that worked but found nothing (no trail file in the window: an account that is not
+// there, or a trail that is not delivered) does not save an account whose other sources failed
+// from "failed": nothing of it was published.
+type sources struct{ tried, failed, empty int }
 
 func (s *sources) add(res *accountResult, what string, err error) {
 	s.tried++
@@ -147,7 +155,7 @@ func (s *sources) finish(res *accountResult) {
 	switch {
 	case s.failed == 0:
 		return
-	case s.failed == s.tried:
+	case s.failed+s.empty >= s.tried:
 		res.outcome.Status = "failed"
 	default:
 		res.outcome.Status = "partial"
@@ -294,6 +302,7 @@ func (p *pipeline) cloudTrail(ctx context.Context, accountID string, w window, l
 	if err != nil {
 		return err
 	}
+	res.trailFiles = len(files)
 	delivered := make([]time.Time, len(files))
 	for i, f := range files {
 		delivered[i] = f.DeliveredAt
