@@ -41,3 +41,32 @@ func checkSkippedRecord(t *testing.T, lake string, obj load.SourceObject, key st
 		t.Errorf("manifest outcome = %+v; want ok, 1 skipped record named by key and eventID, no object error", a)
 	}
 }
+
+// checkConflict: the ledger entry and the run manifest count one conflicting duplicate.
+func checkConflict(t *testing.T, lake string, obj load.SourceObject) {
+	t.Helper()
+	if obj.ConflictingDuplicates != 1 {
+		t.Errorf("ledger entry of %s: %d conflicting duplicates, want 1", obj.Key, obj.ConflictingDuplicates)
+	}
+	runs, _ := filepath.Glob(filepath.Join(lake, "_manifests", "runs", "*.json"))
+	total, parts := 0, 0
+	for _, r := range runs {
+		b, err := os.ReadFile(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m load.RunManifest
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range m.Accounts {
+			total += a.ConflictingDuplicates
+		}
+		for _, p := range m.Partitions {
+			parts += p.ConflictingDuplicates
+		}
+	}
+	if total != 1 || parts != 1 {
+		t.Errorf("run manifests count %d conflicting duplicates in outcomes and %d in partitions, want 1 and 1", total, parts)
+	}
+}

@@ -294,6 +294,7 @@ func (p *pipeline) cloudTrail(ctx context.Context, accountID string, w window, l
 
 func (p *pipeline) ingestGroup(ctx context.Context, accountID string, files []aws.LogFile, attempts map[string]int, log *slog.Logger, res *accountResult) (err error) {
 	pw := load.NewPartitionedWriter(ctx, p.lake, schemas.CloudTrailEvents, eventKey, batchRows)
+	pw.SetContent(transform.CloudTrailContentHash) // the same eventID with other content is counted and named
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, pw.Abort()) // the commit failed or never happened: nothing more of this group is published
@@ -346,6 +347,15 @@ func (p *pipeline) ingestGroup(ctx context.Context, accountID string, files []aw
 		}
 		obj.RowsAdded = added
 		obj.Duplicates = len(rows) - added
+		if nc, conflicts := pw.TakeConflicts(); nc > 0 {
+			// Deduplication keeps the first-committed row, deterministically; a duplicate that
+			// differs is a forged or broken record, or a change upstream: never silent.
+			obj.ConflictingDuplicates = nc
+			res.outcome.ConflictingDuplicates += nc
+			for _, c := range conflicts {
+				log.Warn("conflicting duplicate event dropped: the first-committed row is kept", "key", f.Key, "event_id", c.Key, "partition", c.Partition, "conflicts", nc)
+			}
+		}
 		res.outcome.Records += n
 		ledger = append(ledger, obj)
 	}
