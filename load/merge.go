@@ -25,24 +25,24 @@ import (
 // Memory is bounded by the key set and one row group: rows stream into the new file and are
 // flushed every RowGroupRows rows. A MergeWriter is not safe for concurrent use.
 type MergeWriter[T any] struct {
-	ctx    context.Context
-	lake   *Lake
-	table  *schemas.Table
-	part   Partition
-	key    func(*T) string
-	keys   map[string]uint64 // the key set; with content, each key's content hash (0: an old row's, not read yet)
+	ctx   context.Context
+	lake  *Lake
+	table *schemas.Table
+	part  Partition
+	key   func(*T) string
+	keys  map[string]uint64 // the key set; with content, each key's content hash (0: an old row's, not read yet)
 	// content hashes what a row says (see SetContent); nil: duplicates are not compared.
 	content    func(*T) uint64
 	onConflict func(key string)
 	oldSums    bool // the old rows' content hashes are in keys
 	conflicts  int
-	old    *os.File // previous content, downloaded; nil when the partition is new
-	read   version  // what old is: the commit's precondition
-	before int
-	added  int
-	out    *objectWriter[T] // nil until the first new row
-	err    error            // first Write error: the writer then publishes nothing
-	done   bool
+	old        *os.File // previous content, downloaded; nil when the partition is new
+	read       version  // what old is: the commit's precondition
+	before     int
+	added      int
+	out        *objectWriter[T] // nil until the first new row
+	err        error            // first Write error: the writer then publishes nothing
+	done       bool
 }
 
 // NewMergeWriter opens partition p of table t for merging. key returns a row's identity: the value
