@@ -29,6 +29,14 @@ type SourceObject struct {
 	Duplicates  int       `json:"duplicates"`
 	Error       string    `json:"error,omitempty"`    // set when the object could not be read: it is then not ingested
 	Attempts    int       `json:"attempts,omitempty"` // failed reads of this version so far (with Error)
+	// BadRecords counts the object's records that were skipped (undecodable, or an implausible
+	// event time): the object is ingested without them. BadRecordExample names the first
+	// (eventID and reason).
+	BadRecords       int    `json:"bad_records,omitempty"`
+	BadRecordExample string `json:"bad_record_example,omitempty"`
+	// ConflictingDuplicates counts the object's rows whose key (eventID) was already in the lake
+	// or written before with different content: the first-committed row was kept.
+	ConflictingDuplicates int `json:"conflicting_duplicates,omitempty"`
 	// Cursor is where reading stopped in an object that keeps growing (an Azure PT1H.json append
 	// blob): opaque to load, JSON the source defines; the latest record of a key holds the
 	// cursor to continue from.
@@ -213,10 +221,18 @@ type AccountOutcome struct {
 	// Quarantined names objects skipped because reading this version failed too often; a new
 	// version of the object (ETag) is read again.
 	Quarantined []string `json:"quarantined,omitempty"`
-	// Warnings name items skipped while the rest of their object committed (a policy document,
-	// a credential-report row, a record), at most 20; WarningCount counts them all.
+	// Warnings name problems that cost one item while the rest committed (a policy document, a
+	// credential-report row) or that an operator should see (hours without trail files), at most
+	// 20; WarningCount counts them all. Skipped records are counted apart (SkippedRecords).
 	Warnings     []string `json:"warnings,omitempty"`
 	WarningCount int      `json:"warning_count,omitempty"`
+	// SkippedRecords counts records of ingested objects that were skipped (undecodable, or an
+	// implausible event time); SkippedRecordExamples names some ("<key>: record <eventID>: <reason>").
+	SkippedRecords        int      `json:"skipped_records,omitempty"`
+	SkippedRecordExamples []string `json:"skipped_record_examples,omitempty"`
+	// ConflictingDuplicates counts rows dropped as duplicates of a key (eventID) whose row in the
+	// lake differs: the first-committed row is kept, the conflict logged.
+	ConflictingDuplicates int `json:"conflicting_duplicates,omitempty"`
 }
 
 // Complete reports whether the outcome vouches for all of its data: every source committed and no

@@ -25,19 +25,24 @@ import (
 // Memory is bounded by the key set and one row group: rows stream into the new file and are
 // flushed every RowGroupRows rows. A MergeWriter is not safe for concurrent use.
 type MergeWriter[T any] struct {
-	ctx    context.Context
-	lake   *Lake
-	table  *schemas.Table
-	part   Partition
-	key    func(*T) string
-	keys   map[string]struct{}
-	old    *os.File // previous content, downloaded; nil when the partition is new
-	read   version  // what old is: the commit's precondition
-	before int
-	added  int
-	out    *objectWriter[T] // nil until the first new row
-	err    error            // first Write error: the writer then publishes nothing
-	done   bool
+	ctx   context.Context
+	lake  *Lake
+	table *schemas.Table
+	part  Partition
+	key   func(*T) string
+	keys  map[string]uint64 // the key set; with content, each key's content hash (0: an old row's, not read yet)
+	// content hashes what a row says (see SetContent); nil: duplicates are not compared.
+	content    func(*T) uint64
+	onConflict func(key string)
+	oldSums    bool // the old rows' content hashes are in keys
+	conflicts  int
+	old        *os.File // previous content, downloaded; nil when the partition is new
+	read       version  // what old is: the commit's precondition
+	before     int
+	added      int
+	out        *objectWriter[T] // nil until the first new row
+	err        error            // first Write error: the writer then publishes nothing
+	done       bool
 }
 
 // NewMergeWriter opens partition p of table t for merging. key returns a row's identity: the value
@@ -51,7 +56,7 @@ func NewMergeWriter[T any](ctx context.Context, l *Lake, t *schemas.Table, p Par
 	if len(t.DedupeKey) != 1 {
 		return nil, fmt.Errorf("merge into %s: want one dedupe key column, have %v", t.Name, t.DedupeKey)
 	}
-	w := &MergeWriter[T]{ctx: ctx, lake: l, table: t, part: p, key: key, keys: map[string]struct{}{}}
+	w := &MergeWriter[T]{ctx: ctx, lake: l, table: t, part: p, key: key, keys: map[string]uint64{}}
 	old, read, err := l.readObject(ctx, p.dataKey(t.Name))
 	if err != nil {
 		return nil, err
@@ -62,7 +67,7 @@ func NewMergeWriter[T any](ctx context.Context, l *Lake, t *schemas.Table, p Par
 		pf, err := openParquet(old)
 		if err == nil {
 			err = columnStrings(pf, t.DedupeKey[0], func(k string) {
-				w.keys[k] = struct{}{}
+				w.keys[k] = 0
 				w.before++
 			})
 		}
@@ -92,13 +97,31 @@ func (w *MergeWriter[T]) Write(rows []T) (int, error) {
 	fresh, filtered := rows, false
 	for i := range rows {
 		k := w.key(&rows[i])
-		if _, ok := w.keys[k]; ok {
+		var sum uint64
+		if w.content != nil {
+			sum = w.content(&rows[i]) | 1 // never 0, which marks an old row not read yet
+		}
+		if prev, ok := w.keys[k]; ok {
+			if w.content != nil {
+				if prev == 0 && !w.oldSums {
+					if err := w.loadOldSums(); err != nil {
+						return 0, w.fail(fmt.Errorf("read %s: %w", w.part.dataKey(w.table.Name), err))
+					}
+					prev = w.keys[k]
+				}
+				if prev != 0 && prev != sum {
+					w.conflicts++
+					if w.onConflict != nil {
+						w.onConflict(k)
+					}
+				}
+			}
 			if !filtered {
 				fresh, filtered = append(make([]T, 0, len(rows)), rows[:i]...), true
 			}
 			continue
 		}
-		w.keys[k] = struct{}{}
+		w.keys[k] = sum
 		if filtered {
 			fresh = append(fresh, rows[i])
 		}
@@ -116,6 +139,33 @@ func (w *MergeWriter[T]) Write(rows []T) (int, error) {
 	}
 	w.added += len(fresh)
 	return len(fresh), nil
+}
+
+// SetContent makes the writer compare a duplicate with the row it duplicates: content hashes
+// what a row says (not its lineage: run, source object), and a duplicate whose hash differs is a
+// conflicting duplicate. It is dropped all the same — the first-committed row stays, so re-runs
+// are deterministic — but counted (PartitionStats.ConflictingDuplicates) and passed to
+// onConflict (may be nil) with its key. The partition's previous rows are read for their hashes
+// only when a row duplicates one of them. Call it before the first Write.
+func (w *MergeWriter[T]) SetContent(content func(*T) uint64, onConflict func(key string)) {
+	w.content, w.onConflict = content, onConflict
+}
+
+// loadOldSums reads the previous rows once and records their content hashes.
+func (w *MergeWriter[T]) loadOldSums() error {
+	w.oldSums = true
+	if w.old == nil {
+		return nil
+	}
+	return eachBatch(w.old, func(rows []T) error {
+		for i := range rows {
+			k := w.key(&rows[i])
+			if v, ok := w.keys[k]; ok && v == 0 {
+				w.keys[k] = w.content(&rows[i]) | 1
+			}
+		}
+		return nil
+	})
 }
 
 // fail makes err sticky and discards the new object.
@@ -171,7 +221,7 @@ func copyRows[T any](out *objectWriter[T], f *os.File) error {
 // another writer since NewMergeWriter read it publishes nothing and returns an error naming
 // the partition that matches ErrConflict.
 func (w *MergeWriter[T]) Commit() (PartitionStats, error) {
-	st := PartitionStats{Table: w.table.Name, Dir: w.part.Dir(w.table.Name), RowsBefore: w.before, RowsAfter: w.before}
+	st := PartitionStats{Table: w.table.Name, Dir: w.part.Dir(w.table.Name), RowsBefore: w.before, RowsAfter: w.before, ConflictingDuplicates: w.conflicts}
 	if w.done {
 		return st, errors.New("commit after commit or abort")
 	}

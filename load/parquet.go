@@ -72,6 +72,9 @@ type PartitionStats struct {
 	RowsAfter  int    `json:"rows_after"`
 	Bytes      int64  `json:"bytes"`
 	Published  bool   `json:"published"`
+	// ConflictingDuplicates counts rows dropped as duplicates of a key whose row differs in
+	// content (see MergeWriter.SetContent).
+	ConflictingDuplicates int `json:"conflicting_duplicates,omitempty"`
 }
 
 // objectWriter streams a Parquet file of T into a blob object that becomes visible only on a

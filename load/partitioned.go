@@ -27,6 +27,33 @@ type PartitionedWriter[T any] struct {
 	pending map[Partition][]T
 	added   int // new rows written so far
 	told    int // of which Flush has reported
+	content func(*T) uint64
+	// conflicts found since the last TakeConflicts: how many, and the first maxConflictExamples
+	conflicts        int
+	conflictExamples []Conflict
+}
+
+// Conflict names a conflicting duplicate: a row dropped because its key was in its partition
+// already (or written before) with different content.
+type Conflict struct {
+	Key       string // the row's key (a CloudTrail eventID)
+	Partition string // the partition's directory, e.g. aws_cloudtrail_events/account_id=…/date=…/hour=…
+}
+
+// maxConflictExamples bounds the conflicts TakeConflicts names (it counts all).
+const maxConflictExamples = 10
+
+// SetContent makes every partition writer compare duplicates by content (see
+// MergeWriter.SetContent); conflicts are reported by TakeConflicts. Call it before the first Add.
+func (w *PartitionedWriter[T]) SetContent(content func(*T) uint64) { w.content = content }
+
+// TakeConflicts returns how many conflicting duplicates were dropped since its last call and
+// names up to maxConflictExamples of them. Call it after Flush to learn what the rows added
+// since the last Flush contributed.
+func (w *PartitionedWriter[T]) TakeConflicts() (int, []Conflict) {
+	n, ex := w.conflicts, w.conflictExamples
+	w.conflicts, w.conflictExamples = 0, nil
+	return n, ex
 }
 
 // NewPartitionedWriter returns a writer of table t whose rows are identified by key (see
@@ -72,6 +99,15 @@ func (w *PartitionedWriter[T]) flush(p Partition) error {
 		var err error
 		if mw, err = NewMergeWriter(w.ctx, w.lake, w.table, p, w.key); err != nil {
 			return err
+		}
+		if w.content != nil {
+			dir := strings.TrimSuffix(p.Dir(w.table.Name), "/")
+			mw.SetContent(w.content, func(key string) {
+				w.conflicts++
+				if len(w.conflictExamples) < maxConflictExamples {
+					w.conflictExamples = append(w.conflictExamples, Conflict{Key: key, Partition: dir})
+				}
+			})
 		}
 		w.writers[p] = mw
 	}

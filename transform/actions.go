@@ -98,7 +98,7 @@ var datedSuffix = regexp.MustCompile(`(?:\d{8}|\d{4}_\d{2}_\d{2})(?:v\d+)?$`)
 // MappingNoPermission; sources that are not AWS service endpoints return MappingUnmapped.
 func MapEvent(eventSource, eventName string) ([]string, string) {
 	prefix, ok := strings.CutSuffix(eventSource, ".amazonaws.com")
-	if !ok || prefix == "" || eventName == "" || strings.ContainsAny(prefix, ":/ ") || strings.ContainsAny(eventName, ":/ ") {
+	if !ok || !validServiceName(prefix) || !validEventName(eventName) {
 		return nil, schemas.MappingUnmapped
 	}
 	rule := schemas.MappingDefault
@@ -122,6 +122,48 @@ func MapEvent(eventSource, eventName string) ([]string, string) {
 	}
 	return []string{action}, rule
 }
+
+// maxEventName bounds an eventName: API operation names are identifiers well under this.
+const maxEventName = 128
+
+// validEventName says whether name has the form of an API operation name (FORMATS.md §2.1: the
+// eventName is the public API operation name): a letter, then letters, digits and the
+// underscores of a dated suffix (§2.2.2: ListDistributions2020_05_31). Anything else — above all
+// the IAM wildcards * and ? — must never become part of an IAM action: one forged record with
+// eventName "*" would make the least-privilege policy grant <service>:* (issue 13).
+func validEventName(name string) bool {
+	if name == "" || len(name) > maxEventName || !isLetter(name[0]) {
+		return false
+	}
+	for i := 1; i < len(name); i++ {
+		if c := name[i]; !isLetter(c) && !(c >= '0' && c <= '9') && c != '_' {
+			return false
+		}
+	}
+	return true
+}
+
+// validServiceName says whether s, an eventSource without ".amazonaws.com", has the form of an
+// AWS service endpoint name (FORMATS.md §1.3): dot-separated lowercase labels of letters, digits
+// and inner hyphens (sso-directory, access-analyzer).
+func validServiceName(s string) bool {
+	if s == "" || len(s) > 63 {
+		return false
+	}
+	for label := range strings.SplitSeq(s, ".") {
+		if label == "" || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			if c := label[i]; !(c >= 'a' && c <= 'z') && !(c >= '0' && c <= '9') && c != '-' {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 
 // requestActions refines the mapping for calls whose permission depends on the request
 // (FORMATS.md §2.2.4): DynamoDB PartiQL statements need PartiQLSelect/Insert/Update/Delete by

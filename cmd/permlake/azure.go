@@ -514,6 +514,13 @@ func ingestBlobs[T any](ctx context.Context, p *pipeline, reader *activity.Reade
 		undecoded := 0 // records the transform refused (counted in r.Records, unlike r.Errors)
 		r, err := reader.Read(ctx, b, st, func(rec activity.Record) error {
 			row, at, err := conv(rec.Raw, transform.RecordMeta{Lineage: transform.Lineage{RunID: p.runID, SourceKey: objKey}, Line: rec.Line})
+			if err == nil {
+				// The blob's path hour is when Azure received the records (FORMATS.md §4.1): one
+				// received by the end of that hour cannot come from more than a day later, nor
+				// from before 2013. Such a line is skipped and named like any bad line (a year-1
+				// time failed the whole subscription; year 9999 opened a partition of that date).
+				err = transform.CheckEventTime(at, b.Hour.Add(time.Hour))
+			}
 			if err != nil {
 				undecoded++
 				bad = append(bad, fmt.Sprintf("blob %s line %d: %v", objKey, rec.Line, err))

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	json "github.com/goccy/go-json"
 	"golang.org/x/sync/errgroup"
@@ -346,6 +347,7 @@ func (p *pipeline) cloudTrail(ctx context.Context, accountID string, w window, l
 
 func (p *pipeline) ingestGroup(ctx context.Context, accountID string, files []aws.LogFile, attempts map[string]int, log *slog.Logger, res *accountResult) (err error) {
 	pw := load.NewPartitionedWriter(ctx, p.lake, schemas.CloudTrailEvents, eventKey, batchRows)
+	pw.SetContent(transform.CloudTrailContentHash) // the same eventID with other content is counted and named
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, pw.Abort()) // the commit failed or never happened: nothing more of this group is published
@@ -362,6 +364,7 @@ func (p *pipeline) ingestGroup(ctx context.Context, accountID string, files []aw
 			return err
 		}
 		rows, n, bad, firstBad, rerr := d.rows, d.records, d.bad, d.firstBad, d.err
+		obj.BadRecords = bad
 		obj.Records = n
 		if rerr != nil {
 			if ctx.Err() != nil {
@@ -376,7 +379,14 @@ func (p *pipeline) ingestGroup(ctx context.Context, accountID string, files []aw
 			continue
 		}
 		if bad > 0 {
-			log.Warn("cloudtrail records skipped", "key", f.Key, "bad_records", bad, "error", firstBad.Error())
+			// Skipped records cost only themselves: the file is ingested without them, and they are
+			// counted and named for monitoring (a bad record never becomes good on a re-read).
+			obj.BadRecordExample = truncateText(firstBad.Error(), maxExampleLen)
+			res.outcome.SkippedRecords += bad
+			if len(res.outcome.SkippedRecordExamples) < maxObjectErrors {
+				res.outcome.SkippedRecordExamples = append(res.outcome.SkippedRecordExamples, f.Key+": "+obj.BadRecordExample)
+			}
+			log.Warn("cloudtrail records skipped", "key", f.Key, "event_id", d.firstBadID, "bad_records", bad, "error", obj.BadRecordExample)
 		}
 		for i := range rows {
 			if err := pw.Add(load.Partition{ID: accountID, Hour: rows[i].EventTime.Truncate(time.Hour)}, rows[i]); err != nil {
@@ -390,6 +400,15 @@ func (p *pipeline) ingestGroup(ctx context.Context, accountID string, files []aw
 		}
 		obj.RowsAdded = added
 		obj.Duplicates = len(rows) - added
+		if nc, conflicts := pw.TakeConflicts(); nc > 0 {
+			// Deduplication keeps the first-committed row, deterministically; a duplicate that
+			// differs is a forged or broken record, or a change upstream: never silent.
+			obj.ConflictingDuplicates = nc
+			res.outcome.ConflictingDuplicates += nc
+			for _, c := range conflicts {
+				log.Warn("conflicting duplicate event dropped: the first-committed row is kept", "key", f.Key, "event_id", c.Key, "partition", c.Partition, "conflicts", nc)
+			}
+		}
 		res.outcome.Records += n
 		ledger = append(ledger, obj)
 	}
@@ -480,21 +499,34 @@ const filesAhead = 4
 // decodedFile is one log file read whole: a file is ingested whole or not at all, so its rows
 // are held until it has been read to the end (a truncated or corrupt file publishes nothing).
 type decodedFile struct {
-	rows     []schemas.CloudTrailEvent
-	records  int
-	bad      int   // records that could not be decoded into rows
-	firstBad error // the first of them
-	err      error // the file could not be read
+	rows       []schemas.CloudTrailEvent
+	records    int
+	bad        int    // records skipped: not decodable into rows, or with an implausible eventTime
+	firstBad   error  // the first of them, naming its eventID when it has one
+	firstBadID string // that eventID, when known
+	err        error  // the file could not be read
 }
 
-func (p *pipeline) decodeFile(ctx context.Context, key string) decodedFile {
+// maxExampleLen bounds a skipped record's description in the ledger and the manifest.
+const maxExampleLen = 300
+
+// decodeFile reads f whole. A record that cannot be decoded, or whose eventTime is implausible
+// for a file delivered at f.DeliveredAt (transform.CheckEventTime), is skipped and counted: it
+// costs only itself, never the file or the account's hour.
+func (p *pipeline) decodeFile(ctx context.Context, f aws.LogFile) decodedFile {
 	var d decodedFile
-	d.records, d.err = p.trail.ReadLogFile(ctx, key, func(raw []byte) error {
-		ev, err := transform.CloudTrailEvent(raw, transform.Lineage{RunID: p.runID, SourceKey: key})
+	d.records, d.err = p.trail.ReadLogFile(ctx, f.Key, func(raw []byte) error {
+		ev, err := transform.CloudTrailEvent(raw, transform.Lineage{RunID: p.runID, SourceKey: f.Key})
+		id := ""
+		if err == nil {
+			if terr := transform.CheckEventTime(ev.EventTime, f.DeliveredAt); terr != nil {
+				err, id = fmt.Errorf("record %s: %w", ev.EventID, terr), ev.EventID
+			}
+		}
 		if err != nil {
 			d.bad++
 			if d.firstBad == nil {
-				d.firstBad = err
+				d.firstBad, d.firstBadID = err, id
 			}
 			return nil
 		}
@@ -502,6 +534,17 @@ func (p *pipeline) decodeFile(ctx context.Context, key string) decodedFile {
 		return nil
 	})
 	return d
+}
+
+// truncateText cuts s to at most n bytes (at a UTF-8 boundary), marking the cut.
+func truncateText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 // decodeAhead decodes files with up to filesAhead goroutines, ahead of the caller, who takes the
@@ -527,7 +570,7 @@ func (p *pipeline) decodeAhead(ctx context.Context, files []aws.LogFile) (next f
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				results[i] <- p.decodeFile(ctx, f.Key)
+				results[i] <- p.decodeFile(ctx, f)
 			}()
 		}
 	}()

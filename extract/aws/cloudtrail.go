@@ -222,13 +222,15 @@ func ReadRecords(r io.Reader, fn func(raw []byte) error) (int, error) {
 	if err != nil {
 		return n, err
 	}
-	// Read to the end so that gzip verifies its checksum and length: a truncated file whose JSON
-	// happens to be complete must not pass as whole.
-	if s.err == nil {
-		if _, err := io.Copy(io.Discard, body); err != nil {
-			return n, fmt.Errorf("after %d records: %w", n, err)
-		}
-	} else if s.err != io.EOF {
+	// Read to the end: only whitespace may follow the document (a second document or gzip
+	// member would otherwise be dropped unread while the file counts as read), and gzip verifies
+	// its checksum and length there, so a truncated file whose JSON happens to be complete does
+	// not pass as whole. The gzip reader reads every member of a multi-member file.
+	c, err := s.peek()
+	if err == nil {
+		return n, fmt.Errorf("after %d records: %w", n, unexpected(c, "after the document (a log file is one {\"Records\":[…]} document)"))
+	}
+	if s.err != io.EOF {
 		return n, fmt.Errorf("after %d records: %w", n, s.err)
 	}
 	return n, nil

@@ -42,19 +42,27 @@ service_sizes as (
     group by service
 ),
 
+catalog_actions as (
+    select action_lc from int_actions__universe where is_in_catalog
+),
+
+-- catalog_used counts only the catalog's actions: a name the catalog does not know (new, or a
+-- forged event) must not make a service look wholly used and widen its statement to service:*.
 per_service as (
-    select cloud, account_id, principal_arn, principal_type, service, list_sort(list(action)) as actions,
-        count(*) as action_count
-    from used
-    group by cloud, account_id, principal_arn, principal_type, service
+    select u.cloud, u.account_id, u.principal_arn, u.principal_type, u.service, list_sort(list(u.action)) as actions,
+        count(*) as action_count,
+        count(c.action_lc) as catalog_used
+    from used as u
+    left join catalog_actions as c on c.action_lc = lower(u.action)
+    group by u.cloud, u.account_id, u.principal_arn, u.principal_type, u.service
 ),
 
 -- Long action lists are cut into chunks of 80 so that every statement stays well under the limit.
 chunked as (
     select p.*, s.catalog_actions,
-        unnest(case when p.action_count = s.catalog_actions then [[p.service || ':*']]
+        unnest(case when p.catalog_used = s.catalog_actions then [[p.service || ':*']]
             else [p.actions[i:i + 79] for i in range(1, len(p.actions) + 1, 80)] end) as statement_actions,
-        generate_subscripts(case when p.action_count = s.catalog_actions then [[p.service || ':*']]
+        generate_subscripts(case when p.catalog_used = s.catalog_actions then [[p.service || ':*']]
             else [p.actions[i:i + 79] for i in range(1, len(p.actions) + 1, 80)] end, 1) as chunk
     from per_service as p
     left join service_sizes as s on s.service = p.service
