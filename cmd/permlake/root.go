@@ -12,6 +12,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
+
+	"github.com/permlake/permlake/schemas"
 )
 
 // Exit codes (DESIGN.md §5).
@@ -101,7 +103,7 @@ func runAt(ctx context.Context, now func() time.Time, args []string, stdin io.Re
 	if ctx.Err() != nil && code != exitPartial {
 		code = exitInterrupted
 	}
-	fmt.Fprintf(stderr, "permlake: %v\n", err)
+	fmt.Fprintf(stderr, "permlake: %s\n", schemas.Redact(err.Error()))
 	return code
 }
 
@@ -134,11 +136,31 @@ func newLogger(w io.Writer, verbose bool) *slog.Logger {
 	if verbose {
 		level = slog.LevelDebug
 	}
-	opts := &slog.HandlerOptions{Level: level}
+	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: redactAttr}
 	if writesTerminal(w) {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// redactAttr removes credentials from every message and every string, error or string-list
+// attribute before it is written: errors carry servers' text, which may echo a signed URL or a
+// token (schemas.Redact).
+func redactAttr(_ []string, a slog.Attr) slog.Attr {
+	switch v := a.Value; v.Kind() {
+	case slog.KindString:
+		a.Value = slog.StringValue(schemas.Redact(v.String()))
+	case slog.KindAny:
+		switch x := v.Any().(type) {
+		case error:
+			a.Value = slog.StringValue(schemas.Redact(x.Error()))
+		case []string:
+			a.Value = slog.AnyValue(schemas.RedactAll(x))
+		case fmt.Stringer:
+			a.Value = slog.StringValue(schemas.Redact(x.String()))
+		}
+	}
+	return a
 }
 
 func isTerminal(f *os.File) bool {
