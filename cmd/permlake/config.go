@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/viper"
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/fileblob"
@@ -182,13 +183,23 @@ func loadConfig(v *viper.Viper, path string) (*Config, error) {
 		}
 	}
 	var c Config
-	if err := v.Unmarshal(&c); err != nil {
+	var md mapstructure.Metadata
+	if err := v.Unmarshal(&c, func(dc *mapstructure.DecoderConfig) { dc.Metadata = &md }); err != nil {
 		return nil, fmt.Errorf("decode config: %w", err)
+	}
+	if err := unknownKeys(v, md.Unused); err != nil {
+		if path != "" {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		return nil, err
 	}
 	return &c, c.validate()
 }
 
 func (c *Config) validate() error {
+	if err := checkURLs(c); err != nil {
+		return err
+	}
 	if c.LookbackDays <= 0 {
 		return fmt.Errorf("lookback_days must be positive, got %d", c.LookbackDays)
 	}
