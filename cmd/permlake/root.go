@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
@@ -97,6 +99,9 @@ func runAt(ctx context.Context, now func() time.Time, args []string, stdin io.Re
 	switch {
 	case errors.As(err, &ee):
 		code = ee.code
+	case strings.HasPrefix(err.Error(), "unknown command "):
+		// cobra's own check of the root's arguments (legacyArgs) has no hook to wrap.
+		code = exitUsage
 	case ctx.Err() != nil:
 		code = exitInterrupted
 	}
@@ -126,8 +131,24 @@ Configuration: permlake.yaml (or --config), PERMLAKE_* environment variables, fl
 	root.PersistentFlags().StringVar(&a.configPath, "config", "", "config file (default ./permlake.yaml when present)")
 	root.PersistentFlags().BoolVarP(&a.verbose, "verbose", "v", false, "debug logging")
 	root.AddCommand(newRunCmd(a), newModelsCmd(a), newStatusCmd(a), newSQLCmd(a), newReportCmd(a), newDemoCmd(a), newDocsCmd(a),
-		newCheckCmd(a), newAccountsCmd(a))
+		newCheckCmd(a), newAccountsCmd(a), newVersionCmd(a))
+	root.Version = buildVersion(debug.ReadBuildInfo).String()
+	root.SetVersionTemplate("permlake {{.Version}}\n")
+	// Usage errors exit 2: a flag that is unknown or has an invalid value, arguments a command
+	// does not take.
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return withCode(exitUsage, err) })
+	usageArgs(root)
 	return root
+}
+
+// usageArgs makes every command's argument check a usage error (exit 2).
+func usageArgs(c *cobra.Command) {
+	if args := c.Args; args != nil {
+		c.Args = func(cmd *cobra.Command, a []string) error { return withCode(exitUsage, args(cmd, a)) }
+	}
+	for _, sub := range c.Commands() {
+		usageArgs(sub)
+	}
 }
 
 // newLogger logs JSON when stderr is not a terminal (cron, Airflow), text otherwise.
