@@ -182,6 +182,11 @@ func loadConfig(v *viper.Viper, path string) (*Config, error) {
 			return nil, fmt.Errorf("read config %s: %w", path, err)
 		}
 	}
+	return decodeConfig(v, path)
+}
+
+// decodeConfig decodes and validates what v read from the file at path (empty: no file).
+func decodeConfig(v *viper.Viper, path string) (*Config, error) {
 	var c Config
 	var md mapstructure.Metadata
 	if err := v.Unmarshal(&c, func(dc *mapstructure.DecoderConfig) { dc.Metadata = &md }); err != nil {
