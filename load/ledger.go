@@ -13,6 +13,8 @@ import (
 
 	json "github.com/goccy/go-json"
 	"gocloud.dev/blob"
+
+	"github.com/permlake/permlake/schemas"
 )
 
 // SourceObject records one source object a run read: auditable, and the reason nothing is read
@@ -132,6 +134,7 @@ func (l *Lake) RecordIngested(ctx context.Context, runID string, objs []SourceOb
 		if err := validateScopeID(o.AccountID); err != nil {
 			return err
 		}
+		o.Error = schemas.Redact(o.Error) // a server's text: no credential it echoes is stored
 		d := ledgerDir(o.Source, o.AccountID, o.DeliveredAt.Truncate(24*time.Hour))
 		if _, ok := groups[d]; !ok {
 			dirs = append(dirs, d)
@@ -247,7 +250,22 @@ func (l *Lake) WriteRunManifest(ctx context.Context, m *RunManifest) error {
 	if !runIDPattern.MatchString(m.RunID) {
 		return fmt.Errorf("invalid run ID %q", m.RunID)
 	}
-	b, err := json.MarshalIndent(m, "", "  ")
+	// Errors are servers' text: credentials they echo (signed URLs, tokens) are redacted here,
+	// on a copy, so that no writer of a manifest can forget it.
+	r := *m
+	r.Accounts = make([]AccountOutcome, len(m.Accounts))
+	for i, a := range m.Accounts {
+		a.Error = schemas.Redact(a.Error)
+		a.ObjectErrors = schemas.RedactAll(a.ObjectErrors)
+		a.Quarantined = schemas.RedactAll(a.Quarantined)
+		a.Warnings = schemas.RedactAll(a.Warnings)
+		a.SkippedRecordExamples = schemas.RedactAll(a.SkippedRecordExamples)
+		r.Accounts[i] = a
+	}
+	if m.Accounts == nil {
+		r.Accounts = nil
+	}
+	b, err := json.MarshalIndent(&r, "", "  ")
 	if err != nil {
 		return err
 	}

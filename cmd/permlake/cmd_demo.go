@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -50,19 +52,93 @@ lake (everything is already ingested) and rebuilds the same marts.` + exitStatus
 	cmd.Flags().IntVar(&f.days, "days", def.Days, "days of CloudTrail to generate")
 	cmd.Flags().IntVar(&f.members, "member-accounts", def.MemberAccounts, "member accounts (plus management and log-archive)")
 	cmd.Flags().IntVar(&f.eventsPerHour, "events-per-hour", def.EventsPerHour, "baseline events per account and hour")
-	cmd.Flags().BoolVar(&f.fresh, "fresh", false, "delete <out> first")
+	cmd.Flags().BoolVar(&f.fresh, "fresh", false, "delete <out> first (only a directory permlake demo created, or an empty one)")
 	return cmd
 }
 
+// demoMarker is the file permlake demo leaves in a directory it created: --fresh deletes only
+// a directory holding it (or an empty one), never one with someone else's files.
+const demoMarker = ".permlake-demo"
+
+// validate checks the flags before anything on disk changes.
+func (f demoFlags) validate() error {
+	switch {
+	case strings.TrimSpace(f.out) == "":
+		return fmt.Errorf("--out must not be empty")
+	case f.days <= 0:
+		return fmt.Errorf("--days must be positive, got %d", f.days)
+	case f.members < 2:
+		return fmt.Errorf("--member-accounts must be at least 2 (the demo's cross-account calls need two), got %d", f.members)
+	case f.eventsPerHour <= 0:
+		return fmt.Errorf("--events-per-hour must be positive, got %d", f.eventsPerHour)
+	}
+	return nil
+}
+
+// clearDemoDir deletes out for --fresh when permlake demo created it (its marker is there) or
+// it is empty; it refuses any other directory, and the working directory or one above it.
+func clearDemoDir(out, cwd string) error {
+	st, err := os.Lstat(out)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("--fresh: %s is not a directory: not deleting it", out)
+	}
+	if rel, err := filepath.Rel(out, cwd); err == nil && (rel == "." || !strings.HasPrefix(rel, "..")) {
+		return fmt.Errorf("--fresh: %s is the working directory or holds it: not deleting it", out)
+	}
+	entries, err := os.ReadDir(out)
+	if err != nil {
+		return err
+	}
+	if len(entries) > 0 {
+		if _, err := os.Lstat(filepath.Join(out, demoMarker)); err != nil {
+			return fmt.Errorf("--fresh: %s was not created by permlake demo (no %s in it) and is not empty: not deleting it", out, demoMarker)
+		}
+	}
+	return os.RemoveAll(out)
+}
+
+// claimDemoDir creates out and marks it as the demo's when it is new or empty; a directory
+// that already holds other files is used but not marked, so --fresh never deletes it.
+func claimDemoDir(out string) error {
+	entries, err := os.ReadDir(out)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return err
+	case len(entries) > 0:
+		return nil
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(out, demoMarker), []byte("created by permlake demo: permlake demo --fresh may delete this directory\n"), 0o644)
+}
+
 func (a *app) demo(ctx context.Context, f demoFlags) error {
+	if err := f.validate(); err != nil {
+		return withCode(exitUsage, err)
+	}
 	out, err := filepath.Abs(f.out)
 	if err != nil {
 		return withCode(exitUsage, err)
 	}
 	if f.fresh {
-		if err := os.RemoveAll(out); err != nil {
+		cwd, err := os.Getwd()
+		if err != nil {
 			return err
 		}
+		if err := clearDemoDir(out, cwd); err != nil {
+			return withCode(exitUsage, err)
+		}
+	}
+	if err := claimDemoDir(out); err != nil {
+		return err
 	}
 	src := filepath.Join(out, "source")
 	cfg := demo.Config{Seed: f.seed, Days: f.days, MemberAccounts: f.members, EventsPerHour: f.eventsPerHour}.WithDefaults()

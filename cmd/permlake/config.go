@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/viper"
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/fileblob"
@@ -30,9 +31,9 @@ type Config struct {
 	// (CloudTrail delivers most within ~5 minutes): a run refuses an hour before then, and the
 	// default hour is the last one past it.
 	DeliveryDelay time.Duration `mapstructure:"delivery_delay"`
-	Concurrency  int           `mapstructure:"concurrency"`
-	AWS          AWSConfig     `mapstructure:"aws"`
-	Azure        AzureConfig   `mapstructure:"azure"`
+	Concurrency   int           `mapstructure:"concurrency"`
+	AWS           AWSConfig     `mapstructure:"aws"`
+	Azure         AzureConfig   `mapstructure:"azure"`
 	// LakeAccess reaches an s3:// or azblob:// lake (lake_role, lake_azure: see lake.go).
 	LakeAccess `mapstructure:",squash"`
 	// CacheDir holds the models' local copy of an object-store lake (default: lake-cache beside
@@ -186,14 +187,29 @@ func loadConfig(v *viper.Viper, path string) (*Config, error) {
 			return nil, fmt.Errorf("read config %s: %w", path, err)
 		}
 	}
+	return decodeConfig(v, path)
+}
+
+// decodeConfig decodes and validates what v read from the file at path (empty: no file).
+func decodeConfig(v *viper.Viper, path string) (*Config, error) {
 	var c Config
-	if err := v.Unmarshal(&c); err != nil {
+	var md mapstructure.Metadata
+	if err := v.Unmarshal(&c, func(dc *mapstructure.DecoderConfig) { dc.Metadata = &md }); err != nil {
 		return nil, fmt.Errorf("decode config: %w", err)
+	}
+	if err := unknownKeys(v, md.Unused); err != nil {
+		if path != "" {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		return nil, err
 	}
 	return &c, c.validate()
 }
 
 func (c *Config) validate() error {
+	if err := checkURLs(c); err != nil {
+		return err
+	}
 	if c.LookbackDays <= 0 {
 		return fmt.Errorf("lookback_days must be positive, got %d", c.LookbackDays)
 	}

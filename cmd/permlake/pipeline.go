@@ -166,13 +166,13 @@ func (s *sources) finish(res *accountResult) {
 // maxWarnings bounds how many warnings an outcome lists in the run manifest (the log has all).
 const maxWarnings = 20
 
-// warn records problems that cost only one item (a policy document, a credential-report row, a
-// record) while the rest committed: logged one by one, listed in the run manifest. They do not
-// make the run partial: the item is named, and the same bad item would otherwise fail every
-// hour forever.
+// warn records problems that cost only one item (a policy document, a credential-report row)
+// while the rest committed, or that an operator should look at (trail hours without a file):
+// logged one by one, listed in the run manifest. They do not make the run partial: the item is
+// named, and the same bad item would otherwise fail every hour forever.
 func (r *accountResult) warn(log *slog.Logger, errs ...error) {
 	for _, err := range errs {
-		log.Warn("item skipped", "error", err.Error())
+		log.Warn("warning", "error", err.Error())
 		r.outcome.WarningCount++
 		if len(r.outcome.Warnings) < maxWarnings {
 			r.outcome.Warnings = append(r.outcome.Warnings, err.Error())
@@ -304,6 +304,9 @@ func (p *pipeline) cloudTrail(ctx context.Context, accountID string, w window, l
 		return err
 	}
 	res.trailFiles = len(files)
+	if msg := noTrailWarning(files, w); msg != "" {
+		res.warn(log, errors.New(msg))
+	}
 	delivered := make([]time.Time, len(files))
 	for i, f := range files {
 		delivered[i] = f.DeliveredAt

@@ -7,11 +7,15 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
+
+	"github.com/permlake/permlake/schemas"
 )
 
 // Exit codes (DESIGN.md §5).
@@ -96,13 +100,16 @@ func runAt(ctx context.Context, now func() time.Time, args []string, stdin io.Re
 	switch {
 	case errors.As(err, &ee):
 		code = ee.code
+	case strings.HasPrefix(err.Error(), "unknown command "):
+		// cobra's own check of the root's arguments (legacyArgs) has no hook to wrap.
+		code = exitUsage
 	case ctx.Err() != nil:
 		code = exitInterrupted
 	}
 	if ctx.Err() != nil && code != exitPartial {
 		code = exitInterrupted
 	}
-	fmt.Fprintf(stderr, "permlake: %v\n", err)
+	fmt.Fprintf(stderr, "permlake: %s\n", schemas.Redact(err.Error()))
 	return code
 }
 
@@ -125,8 +132,24 @@ Configuration: permlake.yaml (or --config), PERMLAKE_* environment variables, fl
 	root.PersistentFlags().StringVar(&a.configPath, "config", "", "config file (default ./permlake.yaml when present)")
 	root.PersistentFlags().BoolVarP(&a.verbose, "verbose", "v", false, "debug logging")
 	root.AddCommand(newRunCmd(a), newModelsCmd(a), newStatusCmd(a), newSQLCmd(a), newReportCmd(a), newDemoCmd(a), newDocsCmd(a),
-		newCheckCmd(a), newAccountsCmd(a), newQuarantineCmd(a))
+		newCheckCmd(a), newAccountsCmd(a), newVersionCmd(a), newQuarantineCmd(a))
+	root.Version = buildVersion(debug.ReadBuildInfo).String()
+	root.SetVersionTemplate("permlake {{.Version}}\n")
+	// Usage errors exit 2: a flag that is unknown or has an invalid value, arguments a command
+	// does not take.
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return withCode(exitUsage, err) })
+	usageArgs(root)
 	return root
+}
+
+// usageArgs makes every command's argument check a usage error (exit 2).
+func usageArgs(c *cobra.Command) {
+	if args := c.Args; args != nil {
+		c.Args = func(cmd *cobra.Command, a []string) error { return withCode(exitUsage, args(cmd, a)) }
+	}
+	for _, sub := range c.Commands() {
+		usageArgs(sub)
+	}
 }
 
 // newLogger logs JSON when stderr is not a terminal (cron, Airflow), text otherwise.
@@ -135,11 +158,31 @@ func newLogger(w io.Writer, verbose bool) *slog.Logger {
 	if verbose {
 		level = slog.LevelDebug
 	}
-	opts := &slog.HandlerOptions{Level: level}
+	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: redactAttr}
 	if writesTerminal(w) {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// redactAttr removes credentials from every message and every string, error or string-list
+// attribute before it is written: errors carry servers' text, which may echo a signed URL or a
+// token (schemas.Redact).
+func redactAttr(_ []string, a slog.Attr) slog.Attr {
+	switch v := a.Value; v.Kind() {
+	case slog.KindString:
+		a.Value = slog.StringValue(schemas.Redact(v.String()))
+	case slog.KindAny:
+		switch x := v.Any().(type) {
+		case error:
+			a.Value = slog.StringValue(schemas.Redact(x.Error()))
+		case []string:
+			a.Value = slog.AnyValue(schemas.RedactAll(x))
+		case fmt.Stringer:
+			a.Value = slog.StringValue(schemas.Redact(x.String()))
+		}
+	}
+	return a
 }
 
 func isTerminal(f *os.File) bool {
