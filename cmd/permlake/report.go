@@ -49,6 +49,7 @@ const (
 type reportPage struct {
 	GeneratedAt string
 	Window      string // "" when permission_usage is empty
+	Catalog     string // the IAM action catalog's version (build_info); "" for an older warehouse
 	Cards       []reportCard
 	Scores      reportChart
 	Accounts    reportChart
@@ -125,7 +126,7 @@ type reportUnmappedRow struct {
 func writeReport(ctx context.Context, db *sql.DB, w io.Writer, generatedAt time.Time) error {
 	p := reportPage{GeneratedAt: generatedAt.UTC().Format(time.RFC3339)}
 	for _, section := range []func(context.Context, *sql.DB, *reportPage) error{
-		reportHeadline, reportScores, reportAccounts, reportBands, reportInactive, reportRisky, reportUnmapped,
+		reportHeadline, reportScores, reportAccounts, reportBands, reportInactive, reportRisky, reportUnmapped, reportCatalog,
 	} {
 		if err := section(ctx, db, &p); err != nil {
 			return err
@@ -134,6 +135,22 @@ func writeReport(ctx context.Context, db *sql.DB, w io.Writer, generatedAt time.
 	if err := reportTemplate.Execute(w, p); err != nil {
 		return fmt.Errorf("render report: %w", err)
 	}
+	return nil
+}
+
+// reportCatalog reads the IAM action catalog's version from build_info, which warehouses built
+// before the catalog key lack (the page then leaves it out).
+func reportCatalog(ctx context.Context, db *sql.DB, p *reportPage) error {
+	var n int
+	if err := db.QueryRowContext(ctx, `select count(*) from duckdb_columns()
+		where table_name = 'build_info' and column_name = 'catalog_version'`).Scan(&n); err != nil || n == 0 {
+		return err
+	}
+	var v sql.NullString
+	if err := db.QueryRowContext(ctx, "select any_value(catalog_version) from build_info").Scan(&v); err != nil {
+		return fmt.Errorf("read build_info: %w", err)
+	}
+	p.Catalog = v.String
 	return nil
 }
 

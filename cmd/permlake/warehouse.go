@@ -17,9 +17,22 @@ import (
 	"github.com/permlake/permlake/transform/catalog"
 )
 
+// actionCatalog is the IAM action catalog the models expand wildcards against: the file the
+// `catalog` key names (a newer iam-data release, no rebuild needed), else the embedded one.
+func actionCatalog(c *Config) (*catalog.Catalog, error) {
+	if c.Catalog == "" {
+		return catalog.AWS(), nil
+	}
+	path, err := localPath(c.Catalog)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: %w", err)
+	}
+	return catalog.Load(path)
+}
+
 // catalogSeed hands the IAM action catalog to the models as the aws_iam_actions table.
-func catalogSeed() runner.Seed {
-	acts := catalog.AWS().Actions()
+func catalogSeed(cat *catalog.Catalog) runner.Seed {
+	acts := cat.Actions()
 	s := runner.Seed{
 		Columns: []string{"service", "action_name", "action", "access_level"},
 		Types:   []string{"VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR"},
@@ -60,6 +73,10 @@ func (a *app) buildModels(ctx context.Context, c *Config, lake *load.Lake, now t
 	if err != nil {
 		return withCode(exitUsage, fmt.Errorf("warehouse: %w", err))
 	}
+	cat, err := actionCatalog(c)
+	if err != nil {
+		return withCode(exitUsage, err)
+	}
 	lakeRoot := lake.Root()
 	if lakeRoot == "" {
 		cache := c.CacheDir
@@ -93,7 +110,7 @@ func (a *app) buildModels(ctx context.Context, c *Config, lake *load.Lake, now t
 	}
 	start := time.Now()
 	seeds := trailSeeds(c)
-	seeds["aws_iam_actions"] = catalogSeed()
+	seeds["aws_iam_actions"] = catalogSeed(cat)
 	instance, err := lake.InstanceID(ctx)
 	if err != nil {
 		return err
@@ -108,7 +125,7 @@ func (a *app) buildModels(ctx context.Context, c *Config, lake *load.Lake, now t
 	res, berr := runner.Build(ctx, db, runner.Options{
 		Lake: lakeRoot, Now: now.UTC(), LookbackDays: c.LookbackDays, Seeds: seeds, Logger: a.logger,
 		State: state, LakeID: lake.URL() + "#" + instance, Changes: commitFeed(lake), Full: full,
-		MemoryLimit: c.ModelsMemoryLimit,
+		MemoryLimit: c.ModelsMemoryLimit, CatalogVersion: cat.Version(),
 	})
 	if cerr := db.Close(); cerr != nil && berr == nil {
 		berr = cerr

