@@ -139,7 +139,9 @@ func AzureActivity(line []byte, meta RecordMeta) (schemas.AzureActivityEvent, er
 	}
 	var evidencePrincipal string
 	if a := id.Authorization; a != nil {
-		ev.Action = opt(strings.ToLower(string(a.Action)))
+		if azValidAction(string(a.Action)) {
+			ev.Action = opt(strings.ToLower(string(a.Action)))
+		}
 		ev.AuthorizationScope = opt(string(a.Scope))
 		if e := a.Evidence; e != nil {
 			// The evidence's GUIDs are written without hyphens in the sample record, and may be
@@ -150,7 +152,7 @@ func AzureActivity(line []byte, meta RecordMeta) (schemas.AzureActivityEvent, er
 			evidencePrincipal = string(e.PrincipalID)
 		}
 	}
-	if ev.Action == nil && azIsWriteLike(op) {
+	if ev.Action == nil && azIsWriteLike(op) && azValidAction(op) {
 		// Records without an authorization block (some service-initiated ones) still name the
 		// permission in operationName; reads are never logged and never inferred (§4.3).
 		ev.Action = opt(strings.ToLower(op))
@@ -221,6 +223,34 @@ func azCategory(c string) string {
 		return "Administrative"
 	}
 	return c
+}
+
+// azValidAction reports whether s has the grammar of an Azure permission:
+// <Namespace>/<resourceType>[/…]/<verb>, each segment letters, digits, '.', '-' or '_' (e.g.
+// Microsoft.Compute/virtualMachines/start/action). Anything else — a forged "*" or
+// "Microsoft.Authorization/*" in a record — is no action: a wildcard must never come from
+// activity into a least-privilege role.
+func azValidAction(s string) bool {
+	if len(s) == 0 || len(s) > 512 {
+		return false
+	}
+	segments := 1
+	prev := byte('/')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '/':
+			if prev == '/' {
+				return false
+			}
+			segments++
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '.', c == '-', c == '_':
+		default:
+			return false
+		}
+		prev = c
+	}
+	return segments >= 2 && prev != '/'
 }
 
 // azIsWriteLike reports whether an operation name is a write, delete or action: the operations

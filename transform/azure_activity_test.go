@@ -224,6 +224,22 @@ func TestAzureActivityFields(t *testing.T) {
 				}
 				return ""
 			}},
+		{"a forged wildcard action in authorization is no action (never a wildcard in a role)",
+			`{"time":"2026-11-22T07:00:00Z","operationName":"Microsoft.Authorization/*/write","resultType":"Success","identity":{"authorization":{"action":"Microsoft.Authorization/*","scope":"/subscriptions/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"}}}`,
+			func(ev schemas.AzureActivityEvent) string {
+				if ev.Action != nil {
+					return "action " + *ev.Action
+				}
+				return ""
+			}},
+		{"a bare * action is no action",
+			`{"time":"2026-11-22T07:00:00Z","operationName":"*","resultType":"Success","identity":{"authorization":{"action":"*"}}}`,
+			func(ev schemas.AzureActivityEvent) string {
+				if ev.Action != nil {
+					return "action " + *ev.Action
+				}
+				return ""
+			}},
 		{"REST-schema values ({value, localizedValue}) and numbers as text",
 			`{"time":"2026-11-22T07:00:00Z","resourceId":"/subscriptions/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0","operationName":{"value":"Microsoft.Resources/deployments/write","localizedValue":"Create deployment"},"resultType":{"value":"Succeeded","localizedValue":"Succeeded"},"resultSignature":201,"Level":"Informational","properties":{"eventCategory":"Administrative"}}`,
 			func(ev schemas.AzureActivityEvent) string {
