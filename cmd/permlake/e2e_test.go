@@ -140,7 +140,6 @@ func diffSets(want, got []string) (missing, extra []string) {
 	return missing, extra
 }
 
-//
 // The demo runs as the built binary (permlakeBinary, without the race detector), as `make demo`
 // runs it: under -race in-process it took ~470 s of the package's time on a loaded 2-core
 // machine, while the race detector watches the same code in the smaller in-process tests.
