@@ -407,7 +407,10 @@ func TestReplacedBlobsAreReadAgainFromTheStart(t *testing.T) {
 	up(`{"records":[` + activityRec(sub2, "blk-1", h08, "d/write") + `,` + activityRec(sub2, "blk-2", h08, "d/write") + `]}` + "\n")
 	bst, _ = r.Stat(ctx, e, e.BlobName(h08))
 	recs, res, err = r.ReadAll(ctx, bst, res.State)
-	if err != nil || res.Reset != activity.ResetRewritten || corrs(recs) != "blk-1@1,blk-2@1" {
+	// Both reasons read from the start. Azurite gives an overwritten block blob a new creation
+	// time (second resolution): when the two uploads fall in different seconds the reader sees
+	// "recreated" (CI on a fresh clone did), in the same second "rewritten".
+	if err != nil || (res.Reset != activity.ResetRewritten && res.Reset != activity.ResetRecreated) || corrs(recs) != "blk-1@1,blk-2@1" {
 		t.Fatalf("rewritten block blob: %s %+v %v", corrs(recs), res, err)
 	}
 }
