@@ -82,16 +82,17 @@ func (l *Lake) Quarantined(ctx context.Context, from, to time.Time) ([]SourceObj
 // and nothing is written.
 func (l *Lake) Acknowledge(ctx context.Context, runID string, objs []SourceObject, ack Acknowledgement) error {
 	recs := make([]SourceObject, 0, len(objs))
-	for _, o := range objs {
-		if !o.IsQuarantined() {
-			return fmt.Errorf("%s is not quarantined", o.Key)
+	for _, quarantined := range objs {
+		if !quarantined.IsQuarantined() {
+			return fmt.Errorf("%s is not quarantined", quarantined.Key)
 		}
+		o := quarantined
 		o.Acknowledged = &ack
+		o.RunID, o.IngestedAt = runID, ack.At.UTC()
 		// The acknowledgement must be the object's latest record even when this machine's clock
 		// is behind the one of the run that quarantined it.
-		o.RunID, o.IngestedAt = runID, ack.At.UTC()
-		if !o.IngestedAt.After(objs[len(recs)].IngestedAt) {
-			o.IngestedAt = objs[len(recs)].IngestedAt.Add(time.Millisecond)
+		if !o.IngestedAt.After(quarantined.IngestedAt) {
+			o.IngestedAt = quarantined.IngestedAt.Add(time.Millisecond)
 		}
 		recs = append(recs, o)
 	}
