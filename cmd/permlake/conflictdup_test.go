@@ -39,7 +39,7 @@ func TestConflictingDuplicateIsCountedAndNamed(t *testing.T) {
 			}
 			acct := org.Accounts[2].ID
 			day := org.WindowStart
-			folder := filepath.Join(src, "s3", org.TrailBucket, org.TrailPrefix, "AWSLogs", org.OrganizationID, acct, "CloudTrail", "us-east-1", day.Format("2006/01/02"))
+			folder := trailFolder(src, org, acct, day)
 			at := day.Add(5 * time.Minute).Format(time.RFC3339)
 			write := func(min int, tag string, records ...string) string {
 				base := acct + "_CloudTrail_us-east-1_" + day.Add(time.Duration(min)*time.Minute).Format("20060102T1504Z") + "_" + tag + ".json.gz"

@@ -69,3 +69,9 @@ func martDigest(t *testing.T, wh string) string {
 	}
 	return strings.Join(parts, " ")
 }
+
+// trailFolder is the demo trail's us-east-1 folder of acct for day under the source dir src,
+// where tests drop log files of their own.
+func trailFolder(src string, org *demo.Org, acct string, day time.Time) string {
+	return filepath.Join(src, "s3", org.TrailBucket, org.TrailPrefix, "AWSLogs", org.OrganizationID, acct, "CloudTrail", "us-east-1", day.Format("2006/01/02"))
+}
