@@ -67,7 +67,12 @@ quarantine lists the quarantined objects delivered in the last --days days, ackn
   permlake quarantine ack --all`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			objs, err := a.quarantined(cmd, days)
+			lake, err := a.quarantineLake(cmd, days)
+			if err != nil {
+				return err
+			}
+			defer lake.Close()
+			objs, err := quarantinedSince(cmd, lake, a.now(), days)
 			if err != nil {
 				return err
 			}
@@ -102,7 +107,12 @@ of an acknowledged object is read again as usual.` + exitStatusHelp,
 			if all == (len(keys) > 0) {
 				return withCode(exitUsage, fmt.Errorf("name the keys to acknowledge, or --all"))
 			}
-			objs, err := a.quarantined(cmd, *days)
+			lake, err := a.quarantineLake(cmd, *days)
+			if err != nil {
+				return err
+			}
+			defer lake.Close()
+			objs, err := quarantinedSince(cmd, lake, a.now(), *days)
 			if err != nil {
 				return err
 			}
@@ -127,15 +137,6 @@ of an acknowledged object is read again as usual.` + exitStatusHelp,
 				fmt.Fprintln(a.stdout, "nothing to acknowledge")
 				return nil
 			}
-			c, err := a.config()
-			if err != nil {
-				return err
-			}
-			lake, err := openLake(cmd.Context(), c)
-			if err != nil {
-				return withCode(exitUsage, err)
-			}
-			defer lake.Close()
 			now := a.now()
 			ack := load.Acknowledgement{At: now.UTC(), By: by, Note: note}
 			if err := lake.Acknowledge(cmd.Context(), "ack-"+newRunID(now), pick, ack); err != nil {
@@ -153,8 +154,8 @@ of an acknowledged object is read again as usual.` + exitStatusHelp,
 	return cmd
 }
 
-// quarantined lists the lake's quarantined objects delivered in the last days days.
-func (a *app) quarantined(cmd *cobra.Command, days int) ([]load.SourceObject, error) {
+// quarantineLake validates --days and opens the configured lake.
+func (a *app) quarantineLake(cmd *cobra.Command, days int) (*load.Lake, error) {
 	if days <= 0 {
 		return nil, withCode(exitUsage, fmt.Errorf("--days must be positive"))
 	}
@@ -166,8 +167,13 @@ func (a *app) quarantined(cmd *cobra.Command, days int) ([]load.SourceObject, er
 	if err != nil {
 		return nil, withCode(exitUsage, err)
 	}
-	defer lake.Close()
-	now := a.now().UTC()
+	return lake, nil
+}
+
+// quarantinedSince lists the lake's quarantined objects delivered in the days days up to now
+// (now's day included).
+func quarantinedSince(cmd *cobra.Command, lake *load.Lake, now time.Time, days int) ([]load.SourceObject, error) {
+	now = now.UTC()
 	objs, err := lake.Quarantined(cmd.Context(), now.AddDate(0, 0, 1-days), now)
 	if err != nil {
 		return nil, withCode(exitFailed, err)

@@ -102,9 +102,9 @@ the days looked at are listed as never.` + exitStatusHelp,
 				}
 				rep.Runs = append(rep.Runs, r)
 			}
-			q, err := lake.Quarantined(cmd.Context(), now.AddDate(0, 0, 1-days), now)
+			q, err := quarantinedSince(cmd, lake, now, days)
 			if err != nil {
-				return withCode(exitFailed, err)
+				return err
 			}
 			rep.Quarantined = quarantineView(q)
 			if asJSON {
