@@ -17,11 +17,16 @@ import (
 	"github.com/permlake/permlake/transform/catalog"
 )
 
+// embeddedCatalog is the catalog used when the configuration names none: the embedded one.
+// This package's tests replace it (TestMain) with a few services' subset, which keeps each
+// in-process model build a few seconds; the tests of the whole catalog run the built binary.
+var embeddedCatalog = catalog.AWS
+
 // actionCatalog is the IAM action catalog the models expand wildcards against: the file the
 // `catalog` key names (a newer iam-data release, no rebuild needed), else the embedded one.
 func actionCatalog(c *Config) (*catalog.Catalog, error) {
 	if c.Catalog == "" {
-		return catalog.AWS(), nil
+		return embeddedCatalog(), nil
 	}
 	path, err := localPath(c.Catalog)
 	if err != nil {

@@ -297,3 +297,28 @@ func Glob(pattern, s string) bool {
 	}
 	return px == len(pattern)
 }
+
+// Subset returns a catalog holding only the named services' actions (unknown names are ignored),
+// with the version marked as a subset. Tests use it to keep wildcard expansion small; the
+// models never see one unless a caller hands it to them.
+func (c *Catalog) Subset(services ...string) *Catalog {
+	keep := map[string]bool{}
+	for _, s := range services {
+		keep[strings.ToLower(s)] = true
+	}
+	out := &Catalog{version: c.version + "+subset", byKey: map[string]int{}, byService: map[string][]int{}}
+	for i, a := range c.actions {
+		if !keep[a.Service] {
+			continue
+		}
+		j := len(out.actions)
+		out.byKey[c.lower[i]] = j
+		if _, ok := out.byService[a.Service]; !ok {
+			out.services = append(out.services, a.Service)
+		}
+		out.byService[a.Service] = append(out.byService[a.Service], j)
+		out.actions = append(out.actions, a)
+		out.lower = append(out.lower, c.lower[i])
+	}
+	return out
+}

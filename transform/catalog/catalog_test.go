@@ -358,3 +358,30 @@ func FuzzParseText(f *testing.F) {
 		}
 	})
 }
+
+func TestSubset(t *testing.T) {
+	full := AWS()
+	sub := full.Subset("s3", "IAM", "no-such-service")
+	if got := sub.Services(); !slices.Equal(got, []string{"iam", "s3"}) {
+		t.Fatalf("services %v, want [iam s3]", got)
+	}
+	want := len(full.Match("s3:*")) + len(full.Match("iam:*"))
+	if n := len(sub.Actions()); n != want || n == 0 {
+		t.Fatalf("%d actions, want %d", n, want)
+	}
+	if got := len(sub.Match("*")); got != want {
+		t.Errorf("Match(*) gives %d, want %d", got, want)
+	}
+	if a, ok := sub.Lookup("S3:getobject"); !ok || a.String() != "s3:GetObject" {
+		t.Errorf("Lookup(S3:getobject) = %v, %v", a, ok)
+	}
+	if _, ok := sub.Lookup("ec2:RunInstances"); ok {
+		t.Error("Lookup finds an action of a service left out")
+	}
+	if !slices.EqualFunc(sub.Match("s3:Get*"), full.Match("s3:Get*"), func(a, b Action) bool { return a.String() == b.String() }) {
+		t.Error("Match(s3:Get*) differs from the full catalog's")
+	}
+	if sub.Version() != full.Version()+"+subset" {
+		t.Errorf("version %q", sub.Version())
+	}
+}
