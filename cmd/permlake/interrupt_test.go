@@ -43,7 +43,7 @@ func TestInterruptedRunsConverge(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	src := filepath.Join(dir, "source")
-	org, err := demo.Generate(ctx, src, demo.Config{Days: 3}.WithDefaults())
+	org, err := demo.Generate(ctx, src, demo.Config{Days: 1}.WithDefaults())
 	if err != nil {
 		t.Fatal(err)
 	}

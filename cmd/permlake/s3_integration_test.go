@@ -22,7 +22,7 @@ func TestRunOverMinIO(t *testing.T) {
 	m := awstest.StartMinIO(t)
 	dir := t.TempDir()
 	src := filepath.Join(dir, "source")
-	org, err := demo.Generate(ctx, src, demo.Config{Days: 2, EventsPerHour: 6}.WithDefaults())
+	org, err := demo.Generate(ctx, src, demo.Config{Days: 1, EventsPerHour: 6}.WithDefaults())
 	if err != nil {
 		t.Fatal(err)
 	}
