@@ -313,7 +313,7 @@ func rollupViews(ctx context.Context, conn *sql.Conn, scope *Scope, rollups []Mo
 // scope_aws_accounts, filled with bound parameters.
 func scopeFilters(ctx context.Context, conn *sql.Conn, scope *Scope, rollups []Model, sources map[string]*schemas.Table) (map[string]string, error) {
 	out := map[string]string{}
-	if scope == nil {
+	if scope == nil || scope.AllActivity {
 		return out, nil
 	}
 	if _, err := conn.ExecContext(ctx, "create or replace temp table scope_aws_accounts (account_id varchar primary key)"); err != nil {

@@ -86,6 +86,9 @@ type Options struct {
 type Scope struct {
 	AWS   []string
 	Azure bool
+	// AllActivity keeps every rollup row (the organization-level models: unmapped events), while
+	// the sources stay narrowed to AWS and Azure.
+	AllActivity bool
 }
 
 // scopedBy reports whether table t is read only for the scope's IDs: the per-account
@@ -575,15 +578,15 @@ func loadProvided(ctx context.Context, conn *sql.Conn, m Model, files []string) 
 			return fmt.Errorf("file %q: glob characters and newlines are not supported", f)
 		}
 	}
-	hive := "{}"
-	if len(PartitionColumns(m)) > 0 {
+	hive := "hive_partitioning = false"
+	if pc := PartitionColumns(m); len(pc) > 0 {
 		var kv []string
-		for _, c := range PartitionColumns(m) {
+		for _, c := range pc {
 			kv = append(kv, "'"+c+"': 'VARCHAR'")
 		}
-		hive = "{" + strings.Join(kv, ", ") + "}"
+		hive = "hive_partitioning = true, hive_types = {" + strings.Join(kv, ", ") + "}"
 	}
-	q := fmt.Sprintf("create or replace table %s as select %s from read_parquet(string_split(?, chr(10)), hive_partitioning = true, hive_types = %s)",
+	q := fmt.Sprintf("create or replace table %s as select %s from read_parquet(string_split(?, chr(10)), %s)",
 		m.Name, strings.Join(cols, ", "), hive)
 	_, err := conn.ExecContext(ctx, q, strings.Join(files, "\n"))
 	return err
@@ -672,7 +675,7 @@ func loadSources(ctx context.Context, conn *sql.Conn, lake string, skip map[stri
 		if lake != "" {
 			var err error
 			if t.IsSnapshot() {
-				files, err = latestSnapshots(lake, t)
+				files, err = LatestSnapshots(lake, t)
 			} else {
 				files, err = fs.Glob(os.DirFS(lake), fileLayout(t))
 			}
@@ -680,7 +683,7 @@ func loadSources(ctx context.Context, conn *sql.Conn, lake string, skip map[stri
 				return fmt.Errorf("source %s: %w", t.Name, err)
 			}
 			if scope != nil {
-				files = slices.DeleteFunc(files, func(f string) bool { return !scope.includes(t, partitionID(f)) })
+				files = slices.DeleteFunc(files, func(f string) bool { return !scope.includes(t, PartitionID(f)) })
 			}
 		}
 		if err := loadFiles(ctx, conn, false, lake, t, files); err != nil {
@@ -726,9 +729,9 @@ func loadFiles(ctx context.Context, conn *sql.Conn, temp bool, lake string, t *s
 	return nil
 }
 
-// partitionID is the account, subscription or tenant ID of a lake file's path
+// PartitionID is the account, subscription or tenant ID of a lake file's path
 // ("<table>/<key>=<id>/date=…/hour=…/<file>").
-func partitionID(file string) string {
+func PartitionID(file string) string {
 	parts := strings.SplitN(file, "/", 3)
 	if len(parts) < 2 {
 		return ""
@@ -743,9 +746,9 @@ func fileLayout(t *schemas.Table) string {
 	return path.Join(t.Name, t.Partitioning.Key()+"=*", "date=*", "hour=*", "*.parquet")
 }
 
-// latestSnapshots returns the files of the newest partition holding a file, per partition ID,
-// of a snapshot table.
-func latestSnapshots(lake string, t *schemas.Table) ([]string, error) {
+// LatestSnapshots returns the files (relative to lake, slash-separated) of the newest partition
+// holding a file, per partition ID, of a snapshot table: what a build reads of it.
+func LatestSnapshots(lake string, t *schemas.Table) ([]string, error) {
 	root := filepath.Join(lake, t.Name)
 	ids, err := os.ReadDir(root)
 	if errors.Is(err, fs.ErrNotExist) {

@@ -1,0 +1,151 @@
+package orgbuild
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	json "github.com/goccy/go-json"
+	"gocloud.dev/blob"
+
+	"github.com/permlake/permlake/sql/runner"
+)
+
+var uuidPattern = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+
+// finalExtras are models besides the marts that the warehouse keeps for the report and analysts,
+// cheap to build organization-wide from the rollups.
+var finalExtras = []string{"int_trail__coverage", "stg_azure__activity_events"}
+
+// ManifestKey is the marts manifest Finalize writes.
+const ManifestKey = "marts/_manifest.json"
+
+// Manifest is marts/_manifest.json: the analysis time, every unit with its fingerprint and
+// partitions, and the organization-level marts.
+type Manifest struct {
+	BuiltAt   time.Time       `json:"built_at"`
+	WindowEnd time.Time       `json:"window_end"`
+	Units     []ManifestUnit  `json:"units"`
+	Marts     []ManifestTable `json:"marts"`
+}
+
+// ManifestUnit is one unit's entry.
+type ManifestUnit struct {
+	Unit        Unit                   `json:"unit"`
+	Fingerprint string                 `json:"fingerprint"`
+	Marts       map[string][]partition `json:"marts"`
+}
+
+// ManifestTable is one mart of the warehouse: per-account (Partitioned) or organization-level.
+type ManifestTable struct {
+	Name        string `json:"name"`
+	Partitioned bool   `json:"per_account"`
+	Rows        int64  `json:"rows"`
+}
+
+// ErrStale is wrapped by Finalize's error when units' published marts are not those of the
+// current inputs (a shard has not run, or failed).
+var ErrStale = errors.New("per-account marts not up to date")
+
+// Finalize builds the warehouse in db: the per-account marts loaded from their partitions, and
+// the organization-level marts and finalExtras computed; then writes the marts manifest. Every
+// unit found must have been built for the current inputs (BuildAccounts, in any number of
+// shards); otherwise it returns an error wrapping ErrStale naming the units, and builds nothing.
+func Finalize(ctx context.Context, db *sql.DB, opts Options) (*runner.Result, error) {
+	if opts.Lake == nil || opts.CacheDir == "" {
+		return nil, errors.New("orgbuild: Options.Lake and CacheDir are required")
+	}
+	s, err := runner.Open(ctx, db, opts.Runner)
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	fp, err := newFingerprinter(ctx, s, opts.Runner)
+	if err != nil {
+		return nil, err
+	}
+	found, _, err := fp.units(ctx)
+	if err != nil {
+		return nil, err
+	}
+	records, err := readRecords(ctx, opts.Lake)
+	if err != nil {
+		return nil, err
+	}
+	var stale []string
+	for _, u := range found {
+		f, err := fp.of(ctx, u)
+		if err != nil {
+			return nil, err
+		}
+		if r := records[u]; r == nil || r.Fingerprint != f.unit {
+			stale = append(stale, string(u))
+		}
+	}
+	for u := range records {
+		if !slices.Contains(found, u) {
+			stale = append(stale, string(u)+" (gone)")
+		}
+	}
+	if len(stale) > 0 {
+		sort.Strings(stale)
+		return nil, fmt.Errorf("%w: %d units (%s): build them (permlake models --accounts or every --shard) first", ErrStale, len(stale), strings.Join(firstN(stale, 10), ", "))
+	}
+	files, err := localCopies(ctx, opts.Lake, filepath.Join(opts.CacheDir, "lake-marts"), records)
+	if err != nil {
+		return nil, err
+	}
+	provided := map[string][]string{}
+	for _, m := range PerAccount {
+		provided[m] = files[m]
+	}
+	var targets []string
+	for _, m := range s.Models() {
+		if m.Layer == "marts" {
+			targets = append(targets, m.Name)
+		}
+	}
+	targets = append(targets, finalExtras...)
+	res, berr := s.Build(ctx, &runner.Scope{AllActivity: true}, targets, provided)
+	if berr != nil && !errors.Is(berr, runner.ErrDataTest) {
+		return res, berr
+	}
+	res.Rollups = s.Rollups
+	m := Manifest{BuiltAt: time.Now().UTC().Truncate(time.Second), WindowEnd: opts.Runner.Now.UTC().Truncate(time.Hour)}
+	units := make([]Unit, 0, len(records))
+	for u := range records {
+		units = append(units, u)
+	}
+	slices.Sort(units)
+	for _, u := range units {
+		m.Units = append(m.Units, ManifestUnit{Unit: u, Fingerprint: records[u].Fingerprint, Marts: records[u].Marts})
+	}
+	for _, r := range res.Models {
+		if !slices.Contains(targets, r.Name) || slices.Contains(finalExtras, r.Name) {
+			continue
+		}
+		m.Marts = append(m.Marts, ManifestTable{Name: r.Name, Partitioned: slices.Contains(PerAccount, r.Name), Rows: r.Rows})
+	}
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return res, err
+	}
+	if err := opts.Lake.Bucket().WriteAll(ctx, ManifestKey, append(b, '\n'), &blob.WriterOptions{ContentType: "application/json"}); err != nil {
+		return res, fmt.Errorf("write %s: %w", ManifestKey, err)
+	}
+	return res, berr
+}
+
+func firstN(s []string, n int) []string {
+	if len(s) <= n {
+		return s
+	}
+	return append(s[:n:n], fmt.Sprintf("and %d more", len(s)-n))
+}

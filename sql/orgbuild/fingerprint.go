@@ -1,0 +1,260 @@
+package orgbuild
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/permlake/permlake/schemas"
+	sqlfiles "github.com/permlake/permlake/sql"
+	"github.com/permlake/permlake/sql/runner"
+)
+
+// fingerprintFormat changes when what a fingerprint covers changes.
+const fingerprintFormat = "orgbuild-1"
+
+// fingerprint is a unit's two fingerprints (hex SHA-256).
+type fingerprint struct {
+	grants string // the grants' inputs: snapshots, organization or tenant, catalog, seeds, SQL
+	unit   string // grants, activity digest, analysis time and window
+}
+
+// fingerprinter computes units' fingerprints from a session's lake and rollups.
+type fingerprinter struct {
+	lake     string
+	code     string              // the models, seeds and tests of the FS
+	seeds    string              // the Go-provided seeds
+	window   string              // analysis time and look-back
+	aws      map[string][]string // account → its snapshot files
+	org      []string            // the organization snapshot's files (every AWS unit reads them)
+	azure    []string            // every Azure snapshot file
+	activity map[Unit]string     // digest of the unit's rollup rows up to the analysis time
+	hashes   map[string]string   // file → content hash, computed once
+}
+
+func newFingerprinter(ctx context.Context, s *runner.Session, opts runner.Options) (*fingerprinter, error) {
+	f := &fingerprinter{lake: opts.Lake, aws: map[string][]string{}, hashes: map[string]string{}}
+	fsys := opts.FS
+	if fsys == nil {
+		fsys = sqlfiles.FS
+	}
+	h := sha256.New()
+	if err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00", p, len(b))
+		h.Write(b)
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("hash the models: %w", err)
+	}
+	f.code = hex.EncodeToString(h.Sum(nil))
+	f.seeds = hashSeeds(opts.Seeds)
+	lookback := opts.LookbackDays
+	if lookback <= 0 {
+		lookback = 90
+	}
+	f.window = fmt.Sprintf("%s/%d", opts.Now.UTC().Truncate(3600e9).Format("2006-01-02T15"), lookback)
+
+	if opts.Lake != "" {
+		for _, t := range schemas.All {
+			if !t.IsSnapshot() {
+				continue
+			}
+			files, err := runner.LatestSnapshots(opts.Lake, t)
+			if err != nil {
+				return nil, fmt.Errorf("source %s: %w", t.Name, err)
+			}
+			for _, file := range files {
+				switch {
+				case strings.HasPrefix(t.Name, "aws_iam_"):
+					id := runner.PartitionID(file)
+					f.aws[id] = append(f.aws[id], file)
+				case strings.HasPrefix(t.Name, "aws_organizations_"):
+					f.org = append(f.org, file)
+				case strings.HasPrefix(t.Name, "azure_"):
+					f.azure = append(f.azure, file)
+				}
+			}
+		}
+	}
+	var err error
+	if f.activity, err = activityDigests(ctx, s); err != nil {
+		return nil, fmt.Errorf("digest the activity: %w", err)
+	}
+	return f, nil
+}
+
+// hashSeeds hashes the Go-provided seeds, in name order.
+func hashSeeds(seeds map[string]runner.Seed) string {
+	names := make([]string, 0, len(seeds))
+	for n := range seeds {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	h := sha256.New()
+	for _, n := range names {
+		s := seeds[n]
+		fmt.Fprintf(h, "%s\x00%q\x00%q\x00%d\x00", n, s.Columns, s.Types, len(s.Rows))
+		for _, r := range s.Rows {
+			for _, v := range r {
+				fmt.Fprintf(h, "%v\x1f", v)
+			}
+			h.Write([]byte{'\x1e'})
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// activityDigests digests, per unit, the rollup rows before the analysis time that its models
+// read: an AWS account's are the rows of its trail and those of calls its principals made
+// anywhere (principal_account_id); Azure's are every Azure rollup row. A sum of row hashes:
+// the rollups have one row per key, and the sum, unlike a xor, never cancels.
+func activityDigests(ctx context.Context, s *runner.Session) (map[Unit]string, error) {
+	conn := s.Conn()
+	var parts []string
+	for _, m := range s.Models() {
+		if m.Layer != "rollups" {
+			continue
+		}
+		cols := map[string]bool{}
+		rows, err := conn.QueryContext(ctx, "select column_name from information_schema.columns where table_catalog = 'state' and table_name = ?", m.Name)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var c string
+			if err := rows.Scan(&c); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			cols[c] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		if len(cols) == 0 || !cols["hour_start"] {
+			return nil, fmt.Errorf("rollup %s: no hour_start column in the state", m.Name)
+		}
+		// Model names are validated identifiers (runner.Models).
+		from := fmt.Sprintf("from state.%s as r where r.hour_start < getvariable('now')", m.Name)
+		switch {
+		case strings.HasPrefix(m.Name, "rollup_aws_"):
+			parts = append(parts, fmt.Sprintf("select 'aws' as cloud, r.account_id as id, hash(r) as h %s", from))
+			if cols["principal_account_id"] {
+				parts = append(parts, fmt.Sprintf("select 'aws', r.principal_account_id, hash(r) %s and r.principal_account_id is distinct from r.account_id and r.principal_account_id is not null", from))
+			}
+		case strings.HasPrefix(m.Name, "rollup_azure_"):
+			parts = append(parts, fmt.Sprintf("select 'azure', '%s', hash(r) %s", AzureUnit, from))
+		default:
+			return nil, fmt.Errorf("rollup %s: neither rollup_aws_ nor rollup_azure_", m.Name)
+		}
+	}
+	out := map[Unit]string{}
+	if len(parts) == 0 {
+		return out, nil
+	}
+	q := "select cloud, id, cast(sum(h) as varchar), count(*) from (" + strings.Join(parts, " union all ") + ") group by all"
+	rows, err := conn.QueryContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var cloud, id, sum string
+		var n int64
+		if err := rows.Scan(&cloud, &id, &sum, &n); err != nil {
+			return nil, err
+		}
+		out[Unit(id)] = fmt.Sprintf("%s:%d", sum, n)
+	}
+	return out, rows.Err()
+}
+
+// units lists the units the lake's inputs hold: AWS accounts with a snapshot or activity, and
+// Azure when it has either. Activity account IDs that are not 12 digits are returned apart.
+func (f *fingerprinter) units(context.Context) ([]Unit, []string, error) {
+	seen := map[Unit]bool{}
+	var skipped []string
+	for id := range f.aws {
+		u, err := ParseUnit(id)
+		if err != nil || u == AzureUnit {
+			return nil, nil, fmt.Errorf("lake partition account_id=%s: not a 12-digit account ID", id)
+		}
+		seen[u] = true
+	}
+	for u := range f.activity {
+		if _, err := ParseUnit(string(u)); err != nil {
+			skipped = append(skipped, string(u))
+			continue
+		}
+		seen[u] = true
+	}
+	if len(f.azure) > 0 {
+		seen[AzureUnit] = true
+	}
+	out := make([]Unit, 0, len(seen))
+	for u := range seen {
+		out = append(out, u)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	sort.Strings(skipped)
+	return out, skipped, nil
+}
+
+// of computes unit u's fingerprints.
+func (f *fingerprinter) of(_ context.Context, u Unit) (fingerprint, error) {
+	g := sha256.New()
+	fmt.Fprintf(g, "%s\x00grants\x00%s\x00%s\x00%s\x00", fingerprintFormat, u, f.code, f.seeds)
+	files := f.azure
+	if u != AzureUnit {
+		files = append(append([]string(nil), f.aws[string(u)]...), f.org...)
+	}
+	if err := f.hashFiles(g, files); err != nil {
+		return fingerprint{}, err
+	}
+	out := fingerprint{grants: hex.EncodeToString(g.Sum(nil))}
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00unit\x00%s\x00%s\x00%s\x00", fingerprintFormat, out.grants, f.window, f.activity[u])
+	out.unit = hex.EncodeToString(h.Sum(nil))
+	return out, nil
+}
+
+// hashFiles writes the names and content hashes of files (relative to the lake) into h, sorted.
+func (f *fingerprinter) hashFiles(h hash.Hash, files []string) error {
+	files = append([]string(nil), files...)
+	sort.Strings(files)
+	for _, file := range files {
+		sum, ok := f.hashes[file]
+		if !ok {
+			fh, err := os.Open(filepath.Join(f.lake, filepath.FromSlash(file)))
+			if err != nil {
+				return err
+			}
+			c := sha256.New()
+			_, err = io.Copy(c, fh)
+			fh.Close()
+			if err != nil {
+				return fmt.Errorf("read %s: %w", file, err)
+			}
+			sum = hex.EncodeToString(c.Sum(nil))
+			f.hashes[file] = sum
+		}
+		fmt.Fprintf(h, "%s\x00%s\x00", file, sum)
+	}
+	return nil
+}

@@ -1,0 +1,392 @@
+// Package orgbuild is the organization-scale model build: the marts computed per account, kept
+// in the lake per account, rebuilt only for the accounts whose inputs changed, and spread over
+// shards; then a final step that builds the organization-level marts and the warehouse.
+//
+// # Units and fingerprints
+//
+// A unit is what one step computes alone: an AWS account, or all of Azure (a tenant's principals
+// are judged across its subscriptions, so Azure is one unit). A unit's marts are a function of
+//   - its grants: its latest entitlement snapshot, the organization's snapshot (accounts and SCPs)
+//     or the tenant's, the action catalog and seeds, and the models' SQL — the grants fingerprint;
+//   - its activity: the rollup rows of its trail and of calls its principals made anywhere, up to
+//     the analysis time — a digest of those rows;
+//   - the analysis time and window (the marts carry them, and "inactive for N days" moves with
+//     them).
+//
+// The unit fingerprint hashes all three. A build computes every unit's fingerprint (cheap: file
+// contents of the snapshots and a digest of the rollups, no model), compares it with the one
+// recorded in the lake, and builds only the units that differ. The grants of a unit are kept in a
+// local cache keyed by its grants fingerprint: a unit whose activity changed (every hour) loads
+// them instead of expanding its policies again. As the window slides, the activity rows of the
+// window are read again from the rollups (whole hours, exact), so results equal a full rebuild
+// at every analysis time.
+//
+// # Layout in the lake
+//
+//	marts/<mart>/cloud=<aws|azure>/account_id=<id>/data.parquet   one object per partition
+//	marts/_units/<aws-account-id|azure>.json                      the unit's record (commit point)
+//	marts/_manifest.json                                          written by Finalize
+//
+// Each data object is replaced whole (atomic, as the lake's other partitions); the unit record,
+// written last, names the fingerprint and the partitions of each mart. A step killed midway
+// leaves the record of the previous build, so the next build redoes the unit; two steps building
+// the same unit write the same bytes. Finalize reads the partitions the records name.
+//
+// orgbuild imports runner, load and schemas; it must not import extract, transform or cmd.
+package orgbuild
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/permlake/permlake/load"
+	"github.com/permlake/permlake/sql/runner"
+)
+
+// PerAccount are the marts built per unit and stored per account.
+var PerAccount = []string{"permission_usage", "service_usage", "unused_high_risk", "creep_scores", "least_privilege_policies", "inactive_identities"}
+
+// grantModels are the models whose rows are cached per unit by grants fingerprint.
+var grantModels = map[string]string{"aws": "int_grants__resolved", "azure": "int_azure_grants__resolved"}
+
+// AzureUnit is the ID of the unit holding every Azure subscription and tenant.
+const AzureUnit = "azure"
+
+var awsAccountPattern = regexp.MustCompile(`^[0-9]{12}$`)
+
+// Unit is an AWS account ID or AzureUnit.
+type Unit string
+
+// Cloud is "aws" or "azure".
+func (u Unit) Cloud() string {
+	if u == AzureUnit {
+		return "azure"
+	}
+	return "aws"
+}
+
+// ParseUnit validates an AWS account ID (12 digits) or "azure".
+func ParseUnit(s string) (Unit, error) {
+	if s == AzureUnit || awsAccountPattern.MatchString(s) {
+		return Unit(s), nil
+	}
+	return "", fmt.Errorf("account %q: want a 12-digit AWS account ID or %q", s, AzureUnit)
+}
+
+// Shard is the i-th (1-based) of n parts of the units, by a hash of the unit: the same unit is
+// always in the same shard for a given n. The zero Shard is everything.
+type Shard struct{ Index, Count int }
+
+// ParseShard reads "i/n" (1 ≤ i ≤ n).
+func ParseShard(s string) (Shard, error) {
+	a, b, ok := strings.Cut(s, "/")
+	i, err1 := strconv.Atoi(a)
+	n, err2 := strconv.Atoi(b)
+	if !ok || err1 != nil || err2 != nil || n < 1 || i < 1 || i > n || n > 10000 {
+		return Shard{}, fmt.Errorf("shard %q: want i/n with 1 ≤ i ≤ n", s)
+	}
+	return Shard{Index: i, Count: n}, nil
+}
+
+// Has reports whether unit u is in the shard.
+func (s Shard) Has(u Unit) bool {
+	if s.Count <= 1 {
+		return true
+	}
+	h := fnv.New32a()
+	h.Write([]byte(u))
+	return int(h.Sum32()%uint32(s.Count)) == s.Index-1
+}
+
+func (s Shard) String() string {
+	if s.Count <= 1 {
+		return "all"
+	}
+	return fmt.Sprintf("%d/%d", s.Index, s.Count)
+}
+
+// Options configure a build.
+type Options struct {
+	// Runner holds the model build's options: Lake (the local directory of the lake's tables),
+	// Now, LookbackDays, Seeds, State, LakeID, Changes, Full, MemoryLimit, CatalogVersion,
+	// Logger. Scope, Targets and Provided are set by this package.
+	Runner runner.Options
+	// Lake is where the per-account marts and unit records are published.
+	Lake *load.Lake
+	// CacheDir is a local directory for the grants cache and the files being published.
+	CacheDir string
+	// Units narrows the build to these units (nil: every unit found); Shard to a part of them.
+	Units []Unit
+	Shard Shard
+	// BatchSize is how many AWS accounts one model build computes together (default 25): larger
+	// batches amortise each build's fixed cost, smaller ones bound its memory.
+	BatchSize int
+	// Rebuild builds every selected unit whatever its fingerprint.
+	Rebuild bool
+}
+
+// Result is what BuildAccounts did.
+type Result struct {
+	Rollups []runner.RollupResult
+	Units   int      // units selected (after Units and Shard)
+	Built   []Unit   // units computed and published
+	Cached  int      // of Built, units whose grants came from the cache
+	Removed []Unit   // units gone from the lake's inputs whose marts were deleted
+	Tests   []runner.TestResult
+	Skipped []string // account IDs seen in activity that cannot name a partition (not 12 digits)
+}
+
+// BuildAccounts brings the per-account marts of the selected units up to date in the lake. A
+// failing data test makes it return an error wrapping runner.ErrDataTest after everything was
+// published (as a whole build does).
+func BuildAccounts(ctx context.Context, db *sql.DB, opts Options) (*Result, error) {
+	if opts.Lake == nil || opts.CacheDir == "" {
+		return nil, errors.New("orgbuild: Options.Lake and CacheDir are required")
+	}
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = 25
+	}
+	if opts.Runner.Logger == nil {
+		opts.Runner.Logger = slog.New(slog.DiscardHandler)
+	}
+	log := opts.Runner.Logger
+	s, err := runner.Open(ctx, db, opts.Runner)
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	res := &Result{Rollups: s.Rollups}
+	fp, err := newFingerprinter(ctx, s, opts.Runner)
+	if err != nil {
+		return res, err
+	}
+	found, skipped, err := fp.units(ctx)
+	if err != nil {
+		return res, err
+	}
+	res.Skipped = skipped
+	if len(skipped) > 0 {
+		log.Warn("account IDs in the activity that are not 12-digit AWS account IDs: their rows are in no per-account mart",
+			"accounts", skipped)
+	}
+	selected := selectUnits(found, opts.Units, opts.Shard)
+	res.Units = len(selected)
+	records, err := readRecords(ctx, opts.Lake)
+	if err != nil {
+		return res, err
+	}
+
+	// Units whose inputs are gone (an account left the organization and its activity aged out).
+	for u, rec := range records {
+		if slices.Contains(found, u) || !opts.Shard.Has(u) || (opts.Units != nil && !slices.Contains(opts.Units, u)) {
+			continue
+		}
+		if err := removeUnit(ctx, opts.Lake, rec); err != nil {
+			return res, err
+		}
+		res.Removed = append(res.Removed, u)
+	}
+
+	type todo struct {
+		unit   Unit
+		fp     fingerprint
+		cached string // grants cache file, "" when the grants must be built
+	}
+	var work []todo
+	for _, u := range selected {
+		f, err := fp.of(ctx, u)
+		if err != nil {
+			return res, err
+		}
+		if rec, ok := records[u]; ok && rec.Fingerprint == f.unit && !opts.Rebuild {
+			continue
+		}
+		work = append(work, todo{unit: u, fp: f, cached: cachedGrants(opts.CacheDir, u, f.grants)})
+	}
+	log.Info("per-account models", "units", len(selected), "shard", opts.Shard.String(), "to_build", len(work),
+		"up_to_date", len(selected)-len(work))
+	if len(work) == 0 {
+		return res, nil
+	}
+	// Units whose grants are cached first, so that batches are mostly all cached or all not.
+	sort.SliceStable(work, func(i, j int) bool { return (work[i].cached != "") && (work[j].cached == "") })
+
+	var testErr error
+	for start := 0; start < len(work); {
+		// A batch: AWS accounts of the same cache state, up to BatchSize; Azure alone.
+		end := start + 1
+		if work[start].unit != AzureUnit {
+			for end < len(work) && end-start < opts.BatchSize && work[end].unit != AzureUnit &&
+				(work[end].cached != "") == (work[start].cached != "") {
+				end++
+			}
+		}
+		batch := work[start:end]
+		start = end
+		scope := &runner.Scope{}
+		provided := map[string][]string{}
+		var units []Unit
+		for _, w := range batch {
+			units = append(units, w.unit)
+			if w.unit == AzureUnit {
+				scope.Azure = true
+			} else {
+				scope.AWS = append(scope.AWS, string(w.unit))
+			}
+			if w.cached != "" {
+				m := grantModels[w.unit.Cloud()]
+				provided[m] = append(provided[m], w.cached)
+			}
+		}
+		targets := slices.Clone(PerAccount)
+		for _, w := range batch {
+			if w.cached == "" && !slices.Contains(targets, grantModels[w.unit.Cloud()]) {
+				targets = append(targets, grantModels[w.unit.Cloud()])
+			}
+		}
+		started := time.Now()
+		br, berr := s.Build(ctx, scope, targets, provided)
+		if br != nil {
+			res.Tests = append(res.Tests, br.Tests...)
+		}
+		if berr != nil && !errors.Is(berr, runner.ErrDataTest) {
+			return res, fmt.Errorf("build %s: %w", describe(units), berr)
+		}
+		if berr != nil {
+			testErr = errors.Join(testErr, fmt.Errorf("%s: %w", describe(units), berr))
+		}
+		for _, w := range batch {
+			if w.cached != "" {
+				continue
+			}
+			if err := cacheGrants(ctx, s.Conn(), opts.CacheDir, w.unit, w.fp.grants); err != nil {
+				return res, err
+			}
+		}
+		if err := publish(ctx, s, opts, batch2records(batch, func(w todo) (Unit, fingerprint) { return w.unit, w.fp }), records); err != nil {
+			return res, err
+		}
+		for _, w := range batch {
+			res.Built = append(res.Built, w.unit)
+			if w.cached != "" {
+				res.Cached++
+			}
+		}
+		log.Info("per-account marts published", "units", describe(units), "grants_cached", batch[0].cached != "",
+			"duration", time.Since(started).String())
+	}
+	return res, testErr
+}
+
+// batch2records pairs each unit of a batch with its fingerprint.
+func batch2records[T any](batch []T, f func(T) (Unit, fingerprint)) map[Unit]fingerprint {
+	out := map[Unit]fingerprint{}
+	for _, w := range batch {
+		u, fp := f(w)
+		out[u] = fp
+	}
+	return out
+}
+
+// describe names a few units of a batch.
+func describe(units []Unit) string {
+	var s []string
+	for i, u := range units {
+		if i == 3 {
+			s = append(s, fmt.Sprintf("and %d more", len(units)-3))
+			break
+		}
+		s = append(s, string(u))
+	}
+	return strings.Join(s, ", ")
+}
+
+// selectUnits keeps the found units that are in units (all when nil) and in the shard, sorted.
+func selectUnits(found, units []Unit, shard Shard) []Unit {
+	var out []Unit
+	for _, u := range found {
+		if (units == nil || slices.Contains(units, u)) && shard.Has(u) {
+			out = append(out, u)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// cachedGrants returns the grants cache file of unit u for grants fingerprint g, or "" when
+// there is none.
+func cachedGrants(dir string, u Unit, g string) string {
+	p := grantsPath(dir, u, g)
+	if _, err := os.Stat(p); err != nil {
+		return ""
+	}
+	return p
+}
+
+// grantsPath is where unit u's grants of fingerprint g are cached: Hive-partitioned by
+// account_id for AWS (runner.PartitionColumns of int_grants__resolved).
+func grantsPath(dir string, u Unit, g string) string {
+	if u == AzureUnit {
+		return filepath.Join(dir, "grants", grantModels["azure"], g+".parquet")
+	}
+	return filepath.Join(dir, "grants", grantModels["aws"], "account_id="+string(u), g+".parquet")
+}
+
+// cacheGrants writes unit u's rows of its grant model from the session into the cache, replacing
+// the unit's older files (written to a temporary name, then renamed: a reader never sees a part).
+func cacheGrants(ctx context.Context, conn *sql.Conn, dir string, u Unit, g string) error {
+	dst := grantsPath(dir, u, g)
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	tmp := dst + ".tmp"
+	m := grantModels[u.Cloud()]
+	rows := "select * from " + m
+	var args []any
+	if u != AzureUnit {
+		rows = "select * exclude (account_id) from " + m + " where account_id = ?"
+		args = append(args, string(u))
+	}
+	if err := copyRows(ctx, conn, rows, args, tmp); err != nil {
+		return fmt.Errorf("cache the grants of %s: %w", u, err)
+	}
+	if err := os.Rename(tmp, dst); err != nil {
+		return err
+	}
+	old, err := filepath.Glob(filepath.Join(filepath.Dir(dst), "*.parquet"))
+	if err != nil {
+		return err
+	}
+	for _, f := range old {
+		if f != dst {
+			_ = os.Remove(f)
+		}
+	}
+	return nil
+}
+
+// copyRows writes the rows of query (with bound args) to the Parquet file path. COPY takes no
+// parameter, so the rows go through a temporary table first.
+func copyRows(ctx context.Context, conn *sql.Conn, query string, args []any, path string) error {
+	if _, err := conn.ExecContext(ctx, "create or replace temp table orgbuild_export as "+query, args...); err != nil {
+		return err
+	}
+	_, err := conn.ExecContext(ctx, fmt.Sprintf("copy orgbuild_export to '%s' (format parquet, compression zstd)", sqlString(path)))
+	return err
+}
+
+// sqlString escapes s for a single-quoted SQL literal (COPY takes no parameter for its path;
+// the paths come from the cache directory and validated unit IDs).
+func sqlString(s string) string { return strings.ReplaceAll(s, "'", "''") }

@@ -1,0 +1,401 @@
+package orgbuild
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	json "github.com/goccy/go-json"
+	"gocloud.dev/blob"
+	"gocloud.dev/gcerrors"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/permlake/permlake/load"
+	"github.com/permlake/permlake/sql/runner"
+)
+
+// unitsPrefix holds one record per unit.
+const unitsPrefix = "marts/_units/"
+
+// record is a unit's marts/_units/<unit>.json: what its last build published, and from what.
+type record struct {
+	Unit              Unit                   `json:"unit"`
+	Fingerprint       string                 `json:"fingerprint"`
+	GrantsFingerprint string                 `json:"grants_fingerprint"`
+	BuiltAt           time.Time              `json:"built_at"`
+	Marts             map[string][]partition `json:"marts"` // mart → its partitions of this unit
+}
+
+// partition is one published mart object.
+type partition struct {
+	Key    string `json:"key"` // marts/<mart>/cloud=…/account_id=…/data.parquet
+	Rows   int64  `json:"rows"`
+	Bytes  int64  `json:"bytes"`
+	SHA256 string `json:"sha256"`
+}
+
+func recordKey(u Unit) string { return unitsPrefix + string(u) + ".json" }
+
+// readRecords reads every unit record of the lake (16 at a time). A record that does not parse
+// or names another unit is an error naming its key: it would otherwise hide a unit's marts.
+func readRecords(ctx context.Context, lake *load.Lake) (map[Unit]*record, error) {
+	var keys []string
+	it := lake.Bucket().List(&blob.ListOptions{Prefix: unitsPrefix})
+	for {
+		obj, err := it.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("list %s: %w", unitsPrefix, err)
+		}
+		if !obj.IsDir && strings.HasSuffix(obj.Key, ".json") {
+			keys = append(keys, obj.Key)
+		}
+	}
+	out := map[Unit]*record{}
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(16)
+	for _, k := range keys {
+		g.Go(func() error {
+			b, err := lake.Bucket().ReadAll(gctx, k)
+			if gcerrors.Code(err) == gcerrors.NotFound {
+				return nil // removed since listed
+			}
+			if err != nil {
+				return fmt.Errorf("read %s: %w", k, err)
+			}
+			var r record
+			if err := json.Unmarshal(b, &r); err != nil {
+				return fmt.Errorf("unit record %s: %w", k, err)
+			}
+			if _, err := ParseUnit(string(r.Unit)); err != nil || recordKey(r.Unit) != k {
+				return fmt.Errorf("unit record %s: names unit %q", k, r.Unit)
+			}
+			mu.Lock()
+			out[r.Unit] = &r
+			mu.Unlock()
+			return nil
+		})
+	}
+	return out, g.Wait()
+}
+
+// removeUnit deletes a unit's partitions, then its record.
+func removeUnit(ctx context.Context, lake *load.Lake, r *record) error {
+	for _, ps := range r.Marts {
+		for _, p := range ps {
+			if err := deleteObject(ctx, lake, p.Key); err != nil {
+				return err
+			}
+		}
+	}
+	return deleteObject(ctx, lake, recordKey(r.Unit))
+}
+
+func deleteObject(ctx context.Context, lake *load.Lake, key string) error {
+	err := lake.Bucket().Delete(ctx, key)
+	if err != nil && gcerrors.Code(err) != gcerrors.NotFound {
+		return fmt.Errorf("delete %s: %w", key, err)
+	}
+	return nil
+}
+
+// publish writes the batch's per-account marts from the session into the lake, partition by
+// partition, then each unit's record (its commit point), and deletes the partitions a unit had
+// and no longer has. records is updated.
+func publish(ctx context.Context, s *runner.Session, opts Options, batch map[Unit]fingerprint, records map[Unit]*record) error {
+	conn := s.Conn()
+	if _, err := conn.ExecContext(ctx, "create or replace temp table orgbuild_units (account_id varchar primary key)"); err != nil {
+		return err
+	}
+	azure := false
+	for u := range batch {
+		if u == AzureUnit {
+			azure = true
+			continue
+		}
+		if _, err := conn.ExecContext(ctx, "insert into orgbuild_units values (?)", string(u)); err != nil {
+			return err
+		}
+	}
+	// Constant SQL: the batch's accounts are in orgbuild_units, bound above.
+	where := "cloud = 'aws' and account_id in (select account_id from orgbuild_units)"
+	if azure {
+		where = "(" + where + ") or cloud = 'azure'"
+	}
+	next := map[Unit]*record{}
+	for u, fp := range batch {
+		next[u] = &record{Unit: u, Fingerprint: fp.unit, GrantsFingerprint: fp.grants, BuiltAt: time.Now().UTC().Truncate(time.Second), Marts: map[string][]partition{}}
+	}
+	for _, mart := range PerAccount {
+		dir := filepath.Join(opts.CacheDir, "publish", mart)
+		if err := os.RemoveAll(dir); err != nil {
+			return err
+		}
+		if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+			return err
+		}
+		counts := map[string]int64{}
+		rows, err := conn.QueryContext(ctx, fmt.Sprintf("select cloud, account_id, count(*) from %s where %s group by all", mart, where))
+		if err != nil {
+			return fmt.Errorf("mart %s: %w", mart, err)
+		}
+		for rows.Next() {
+			var cloud, id string
+			var n int64
+			if err := rows.Scan(&cloud, &id, &n); err != nil {
+				rows.Close()
+				return err
+			}
+			counts["cloud="+cloud+"/account_id="+id] = n
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(counts) > 0 {
+			q := fmt.Sprintf("copy (select * from %s where %s) to '%s' (format parquet, compression zstd, partition_by (cloud, account_id))", mart, where, sqlString(dir))
+			if _, err := conn.ExecContext(ctx, q); err != nil {
+				return fmt.Errorf("export mart %s: %w", mart, err)
+			}
+		}
+		parts := make([]string, 0, len(counts))
+		for p := range counts {
+			parts = append(parts, p)
+		}
+		sort.Strings(parts)
+		for _, p := range parts {
+			cloud, id := partitionKeys(p)
+			u := Unit(id)
+			if cloud == "azure" {
+				u = AzureUnit
+			}
+			rec := next[u]
+			if rec == nil {
+				return fmt.Errorf("mart %s: partition %s outside the batch", mart, p)
+			}
+			if err := validPartitionID(cloud, id); err != nil {
+				return fmt.Errorf("mart %s: %w", mart, err)
+			}
+			file, err := onePartitionFile(ctx, conn, filepath.Join(dir, filepath.FromSlash(p)))
+			if err != nil {
+				return fmt.Errorf("mart %s partition %s: %w", mart, p, err)
+			}
+			key := path.Join("marts", mart, p, "data.parquet")
+			n, sum, err := upload(ctx, opts.Lake, key, file)
+			if err != nil {
+				return err
+			}
+			rec.Marts[mart] = append(rec.Marts[mart], partition{Key: key, Rows: counts[p], Bytes: n, SHA256: sum})
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			return err
+		}
+	}
+	units := make([]Unit, 0, len(next))
+	for u := range next {
+		units = append(units, u)
+	}
+	slices.Sort(units)
+	for _, u := range units {
+		rec := next[u]
+		b, err := json.MarshalIndent(rec, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := opts.Lake.Bucket().WriteAll(ctx, recordKey(u), append(b, '\n'), &blob.WriterOptions{ContentType: "application/json"}); err != nil {
+			return fmt.Errorf("write %s: %w", recordKey(u), err)
+		}
+		if old := records[u]; old != nil {
+			keep := map[string]bool{}
+			for _, ps := range rec.Marts {
+				for _, p := range ps {
+					keep[p.Key] = true
+				}
+			}
+			for _, ps := range old.Marts {
+				for _, p := range ps {
+					if !keep[p.Key] {
+						if err := deleteObject(ctx, opts.Lake, p.Key); err != nil {
+							return err
+						}
+					}
+				}
+			}
+		}
+		records[u] = rec
+	}
+	return nil
+}
+
+// partitionKeys splits "cloud=<c>/account_id=<id>".
+func partitionKeys(p string) (cloud, id string) {
+	a, b, _ := strings.Cut(p, "/")
+	_, cloud, _ = strings.Cut(a, "=")
+	_, id, _ = strings.Cut(b, "=")
+	return cloud, id
+}
+
+// validPartitionID checks an ID before it names an object: 12 digits for AWS; a lower-case UUID
+// (subscription or tenant) for Azure.
+func validPartitionID(cloud, id string) error {
+	switch cloud {
+	case "aws":
+		if awsAccountPattern.MatchString(id) {
+			return nil
+		}
+	case "azure":
+		if uuidPattern.MatchString(id) {
+			return nil
+		}
+	}
+	return fmt.Errorf("partition cloud=%s/account_id=%s: not a valid ID", cloud, id)
+}
+
+// onePartitionFile returns the single Parquet file of a partition directory DuckDB wrote,
+// merging several into one when it wrote more.
+func onePartitionFile(ctx context.Context, conn *sql.Conn, dir string) (string, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "*.parquet"))
+	if err != nil {
+		return "", err
+	}
+	switch len(files) {
+	case 0:
+		return "", fmt.Errorf("no file written in %s", dir)
+	case 1:
+		return files[0], nil
+	}
+	merged := filepath.Join(dir, "merged.parquet.tmp")
+	q := fmt.Sprintf("copy (select * from read_parquet('%s')) to '%s' (format parquet, compression zstd)", sqlString(filepath.Join(dir, "*.parquet")), sqlString(merged))
+	if _, err := conn.ExecContext(ctx, q); err != nil {
+		return "", err
+	}
+	return merged, nil
+}
+
+// upload writes file to key (a whole-object replace) and returns its size and SHA-256.
+func upload(ctx context.Context, lake *load.Lake, key, file string) (int64, string, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return 0, "", err
+	}
+	defer f.Close()
+	w, err := lake.Bucket().NewWriter(ctx, key, &blob.WriterOptions{ContentType: "application/vnd.apache.parquet"})
+	if err != nil {
+		return 0, "", fmt.Errorf("write %s: %w", key, err)
+	}
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(w, h), f)
+	if err != nil {
+		_ = w.Close()
+		return 0, "", fmt.Errorf("write %s: %w", key, err)
+	}
+	if err := w.Close(); err != nil {
+		return 0, "", fmt.Errorf("write %s: %w", key, err)
+	}
+	return n, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// localCopies returns local paths of the partitions, by mart: in place on a file lake, else
+// downloaded into dir (again only when the local copy's hash differs from the record's).
+func localCopies(ctx context.Context, lake *load.Lake, dir string, records map[Unit]*record) (map[string][]string, error) {
+	out := map[string][]string{}
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for _, r := range records {
+		for mart, ps := range r.Marts {
+			for _, p := range ps {
+				g.Go(func() error {
+					local, err := localCopy(gctx, lake, dir, p)
+					if err != nil {
+						return err
+					}
+					mu.Lock()
+					out[mart] = append(out[mart], local)
+					mu.Unlock()
+					return nil
+				})
+			}
+		}
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	for _, files := range out {
+		sort.Strings(files)
+	}
+	return out, nil
+}
+
+func localCopy(ctx context.Context, lake *load.Lake, dir string, p partition) (string, error) {
+	if root := lake.Root(); root != "" {
+		local := filepath.Join(root, filepath.FromSlash(p.Key))
+		if _, err := os.Stat(local); err != nil {
+			return "", fmt.Errorf("mart partition %s: %w", p.Key, err)
+		}
+		return local, nil
+	}
+	local := filepath.Join(dir, filepath.FromSlash(p.Key))
+	if sum, err := fileSHA256(local); err == nil && sum == p.SHA256 {
+		return local, nil
+	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return "", err
+	}
+	if err := os.MkdirAll(filepath.Dir(local), 0o755); err != nil {
+		return "", err
+	}
+	r, err := lake.Bucket().NewReader(ctx, p.Key, nil)
+	if err != nil {
+		return "", fmt.Errorf("read %s: %w", p.Key, err)
+	}
+	defer r.Close()
+	tmp := local + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	_, err = io.Copy(io.MultiWriter(f, h), r)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
+		return "", fmt.Errorf("read %s: %w", p.Key, err)
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != p.SHA256 {
+		_ = os.Remove(tmp)
+		// Replaced since the record was read: another build is publishing this unit.
+		return "", fmt.Errorf("mart partition %s changed while read (another build is publishing it): run again", p.Key)
+	}
+	return local, os.Rename(tmp, local)
+}
+
+func fileSHA256(file string) (string, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
