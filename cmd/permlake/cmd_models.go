@@ -36,7 +36,7 @@ state, one of another lake, or --full-refresh aggregates the whole lake.` + exit
 				return withCode(exitUsage, err)
 			}
 			defer lake.Close()
-			return a.buildModels(cmd.Context(), c, lake, now, full)
+			return a.buildModels(cmd.Context(), c, lake, now, everything(full))
 		},
 	}
 	cmd.Flags().BoolVar(&full, "full-refresh", false, "aggregate the whole lake again instead of what changed since the last build")

@@ -402,7 +402,7 @@ func (a *app) runPipeline(ctx context.Context, c *Config, command string, accoun
 		return withCode(exitFailed, fmt.Errorf("nothing published: %w", runErr))
 	}
 	if models {
-		if err := a.buildModels(ctx, c, lake, w.To.Add(time.Hour), false); err != nil {
+		if err := a.buildModels(ctx, c, lake, w.To.Add(time.Hour), everything(false)); err != nil {
 			if code == exitPartial {
 				return withCode(exitPartial, fmt.Errorf("%w; models: %v", runErr, err))
 			}

@@ -13,6 +13,7 @@ import (
 	_ "github.com/marcboeker/go-duckdb" // the embedded DuckDB engine
 
 	"github.com/permlake/permlake/load"
+	"github.com/permlake/permlake/sql/orgbuild"
 	"github.com/permlake/permlake/sql/runner"
 	"github.com/permlake/permlake/transform/catalog"
 )
@@ -69,11 +70,25 @@ func trailSeeds(c *Config) map[string]runner.Seed {
 	return map[string]runner.Seed{"aws_trail_data_events": data, "aws_trail_excluded_services": excluded}
 }
 
-// buildModels rebuilds the warehouse file from the lake: into a temporary file beside it, then
-// renamed over the old one, so readers (BI, analysts) never open a half-built warehouse. A file
-// lake is read in place; an object-store lake through its local copy (cache_dir), synced first
-// with only the partitions of the look-back window and only what changed since the last build.
-func (a *app) buildModels(ctx context.Context, c *Config, lake *load.Lake, now time.Time, full bool) (err error) {
+// modelsPlan is which steps of the model build a command runs (permlake models' flags).
+type modelsPlan struct {
+	units    []orgbuild.Unit // nil: every unit
+	shard    orgbuild.Shard
+	accounts bool // build the per-account marts of the selected units
+	finalize bool // build the organization-level marts, the warehouse and the marts manifest
+	full     bool // aggregate the rollups from the whole lake and rebuild every selected unit
+}
+
+// everything is a whole build: every unit, then the final step.
+func everything(full bool) modelsPlan { return modelsPlan{accounts: true, finalize: true, full: full} }
+
+// buildModels brings the per-account marts up to date in the lake (orgbuild: only the accounts
+// whose inputs changed) and rebuilds the warehouse file from them: into a temporary file beside
+// it, then renamed over the old one, so readers (BI, analysts) never open a half-built
+// warehouse. A file lake is read in place; an object-store lake through its local copy
+// (cache_dir), synced first with only the partitions of the look-back window and only what
+// changed since the last build.
+func (a *app) buildModels(ctx context.Context, c *Config, lake *load.Lake, now time.Time, plan modelsPlan) (err error) {
 	dst, err := localPath(c.Warehouse)
 	if err != nil {
 		return withCode(exitUsage, fmt.Errorf("warehouse: %w", err))
@@ -82,18 +97,19 @@ func (a *app) buildModels(ctx context.Context, c *Config, lake *load.Lake, now t
 	if err != nil {
 		return withCode(exitUsage, err)
 	}
+	cache := c.CacheDir
+	if cache == "" {
+		cache = filepath.Join(filepath.Dir(dst), "lake-cache")
+	}
+	if cache, err = localPath(cache); err != nil {
+		return withCode(exitUsage, fmt.Errorf("cache_dir: %w", err))
+	}
 	lakeRoot := lake.Root()
 	if lakeRoot == "" {
-		cache := c.CacheDir
-		if cache == "" {
-			cache = filepath.Join(filepath.Dir(dst), "lake-cache")
-		}
-		if lakeRoot, err = localPath(cache); err != nil {
-			return withCode(exitUsage, fmt.Errorf("cache_dir: %w", err))
-		}
+		lakeRoot = cache
 		since := now.UTC().AddDate(0, 0, -c.LookbackDays-1)
 		start := time.Now()
-		st, err := lake.SyncTo(ctx, lakeRoot, since, full)
+		st, err := lake.SyncTo(ctx, lakeRoot, since, plan.full)
 		if err != nil {
 			return fmt.Errorf("copy %s for the models: %w", lake.URL(), err)
 		}
@@ -103,17 +119,6 @@ func (a *app) buildModels(ctx context.Context, c *Config, lake *load.Lake, now t
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return err
 	}
-	tmp := dst + ".building"
-	for _, f := range []string{tmp, tmp + ".wal"} {
-		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return err
-		}
-	}
-	db, err := sql.Open("duckdb", tmp)
-	if err != nil {
-		return fmt.Errorf("open warehouse %s: %w", tmp, err)
-	}
-	start := time.Now()
 	seeds := trailSeeds(c)
 	seeds["aws_iam_actions"] = catalogSeed(cat)
 	instance, err := lake.InstanceID(ctx)
@@ -127,16 +132,54 @@ func (a *app) buildModels(ctx context.Context, c *Config, lake *load.Lake, now t
 	if state, err = localPath(state); err != nil {
 		return withCode(exitUsage, fmt.Errorf("state_file: %w", err))
 	}
-	res, berr := runner.Build(ctx, db, runner.Options{
-		Lake: lakeRoot, Now: now.UTC(), LookbackDays: c.LookbackDays, Seeds: seeds, Logger: a.logger,
-		State: state, LakeID: lake.URL() + "#" + instance, Changes: commitFeed(lake), Full: full,
-		MemoryLimit: c.ModelsMemoryLimit, CatalogVersion: cat.Version(),
-	})
+	opts := orgbuild.Options{
+		Runner: runner.Options{
+			Lake: lakeRoot, Now: now.UTC(), LookbackDays: c.LookbackDays, Seeds: seeds, Logger: a.logger,
+			State: state, LakeID: lake.URL() + "#" + instance, Changes: commitFeed(lake), Full: plan.full,
+			MemoryLimit: c.ModelsMemoryLimit, CatalogVersion: cat.Version(),
+		},
+		Lake: lake, CacheDir: filepath.Join(cache, "models"), Units: plan.units, Shard: plan.shard, Rebuild: plan.full,
+		PublishOrgMarts: c.PublishMarts,
+	}
+	var testErr error
+	if plan.accounts {
+		start := time.Now()
+		res, err := a.buildAccounts(ctx, opts)
+		if err != nil && !errors.Is(err, runner.ErrDataTest) {
+			return fmt.Errorf("build models: %w", err)
+		}
+		testErr = err
+		a.logger.Info("per-account marts up to date", "units", res.Units, "built", len(res.Built), "grants_cached", res.Cached,
+			"removed", len(res.Removed), "shard", plan.shard.String(), "duration", time.Since(start).String())
+		// The rollups are brought up to date once: the final step finds nothing new.
+		opts.Runner.Full = false
+	}
+	if !plan.finalize {
+		if testErr != nil {
+			return withCode(exitDataTest, testErr)
+		}
+		return nil
+	}
+	tmp := dst + ".building"
+	for _, f := range []string{tmp, tmp + ".wal"} {
+		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	db, err := sql.Open("duckdb", tmp)
+	if err != nil {
+		return fmt.Errorf("open warehouse %s: %w", tmp, err)
+	}
+	start := time.Now()
+	res, berr := orgbuild.Finalize(ctx, db, opts)
 	if cerr := db.Close(); cerr != nil && berr == nil {
 		berr = cerr
 	}
 	if berr != nil && !errors.Is(berr, runner.ErrDataTest) {
 		_ = os.Remove(tmp)
+		if errors.Is(berr, orgbuild.ErrStale) {
+			return withCode(exitFailed, fmt.Errorf("build the warehouse: %w", berr))
+		}
 		return fmt.Errorf("build models: %w", berr)
 	}
 	if err := os.Rename(tmp, dst); err != nil {
@@ -145,24 +188,51 @@ func (a *app) buildModels(ctx context.Context, c *Config, lake *load.Lake, now t
 	models := 0
 	if res != nil {
 		models = len(res.Models)
-	}
-	if res != nil {
 		for _, r := range res.Rollups {
 			a.logger.Info("rollup updated", "table", r.Name, "mode", r.Mode, "partitions", r.Partitions, "rows", r.Rows,
 				"duration", r.Duration.String())
 		}
 	}
 	a.logger.Info("warehouse built", "path", dst, "models", models, "duration", time.Since(start).String())
-	if c.PublishMarts {
-		if err := publishMarts(ctx, lake, dst, now); err != nil {
-			return fmt.Errorf("publish marts to the lake: %w", err)
-		}
-		a.logger.Info("marts published", "lake", lake.URL(), "prefix", "marts/")
-	}
 	if berr != nil {
-		return withCode(exitDataTest, berr)
+		testErr = errors.Join(testErr, berr)
+	}
+	if testErr != nil {
+		return withCode(exitDataTest, testErr)
 	}
 	return nil
+}
+
+// buildAccounts runs the per-account step on a scratch database in the cache directory (the
+// warehouse is the final step's).
+func (a *app) buildAccounts(ctx context.Context, opts orgbuild.Options) (*orgbuild.Result, error) {
+	if err := os.MkdirAll(opts.CacheDir, 0o755); err != nil {
+		return nil, err
+	}
+	scratch := filepath.Join(opts.CacheDir, "build.duckdb")
+	for _, f := range []string{scratch, scratch + ".wal"} {
+		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, err
+		}
+	}
+	db, err := sql.Open("duckdb", scratch)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", scratch, err)
+	}
+	defer func() {
+		db.Close()
+		_ = os.Remove(scratch)
+		_ = os.Remove(scratch + ".wal")
+	}()
+	res, err := orgbuild.BuildAccounts(ctx, db, opts)
+	if res == nil {
+		res = &orgbuild.Result{}
+	}
+	for _, r := range res.Rollups {
+		a.logger.Info("rollup updated", "table", r.Name, "mode", r.Mode, "partitions", r.Partitions, "rows", r.Rows,
+			"duration", r.Duration.String())
+	}
+	return res, err
 }
 
 // commitFeed reads lake's commit journal for the rollups (runner.Options.Changes).

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -43,11 +44,14 @@ type ManifestUnit struct {
 	Marts       map[string][]partition `json:"marts"`
 }
 
-// ManifestTable is one mart of the warehouse: per-account (Partitioned) or organization-level.
+// ManifestTable is one mart of the warehouse: per-account (its partitions are in Units) or
+// organization-level, published as Key when Options.PublishOrgMarts.
 type ManifestTable struct {
-	Name        string `json:"name"`
-	Partitioned bool   `json:"per_account"`
-	Rows        int64  `json:"rows"`
+	Name       string `json:"name"`
+	PerAccount bool   `json:"per_account"`
+	Rows       int64  `json:"rows"`
+	Key        string `json:"key,omitempty"`
+	Bytes      int64  `json:"bytes,omitempty"`
 }
 
 // ErrStale is wrapped by Finalize's error when units' published marts are not those of the
@@ -131,7 +135,20 @@ func Finalize(ctx context.Context, db *sql.DB, opts Options) (*runner.Result, er
 		if !slices.Contains(targets, r.Name) || slices.Contains(finalExtras, r.Name) {
 			continue
 		}
-		m.Marts = append(m.Marts, ManifestTable{Name: r.Name, Partitioned: slices.Contains(PerAccount, r.Name), Rows: r.Rows})
+		t := ManifestTable{Name: r.Name, PerAccount: slices.Contains(PerAccount, r.Name), Rows: r.Rows}
+		if !t.PerAccount && opts.PublishOrgMarts {
+			// The mart name is a model's (a validated identifier).
+			file := filepath.Join(opts.CacheDir, "publish", r.Name+".parquet")
+			if err := copyRows(ctx, s.Conn(), "select * from "+r.Name, nil, file); err != nil {
+				return res, fmt.Errorf("export mart %s: %w", r.Name, err)
+			}
+			t.Key = "marts/" + r.Name + "/data.parquet"
+			if t.Bytes, _, err = upload(ctx, opts.Lake, t.Key, file); err != nil {
+				return res, err
+			}
+			_ = os.Remove(file)
+		}
+		m.Marts = append(m.Marts, t)
 	}
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {

@@ -135,15 +135,18 @@ type Options struct {
 	BatchSize int
 	// Rebuild builds every selected unit whatever its fingerprint.
 	Rebuild bool
+	// PublishOrgMarts makes Finalize write the organization-level marts into the lake as
+	// marts/<mart>/data.parquet (the per-account ones are always there).
+	PublishOrgMarts bool
 }
 
 // Result is what BuildAccounts did.
 type Result struct {
 	Rollups []runner.RollupResult
-	Units   int      // units selected (after Units and Shard)
-	Built   []Unit   // units computed and published
-	Cached  int      // of Built, units whose grants came from the cache
-	Removed []Unit   // units gone from the lake's inputs whose marts were deleted
+	Units   int    // units selected (after Units and Shard)
+	Built   []Unit // units computed and published
+	Cached  int    // of Built, units whose grants came from the cache
+	Removed []Unit // units gone from the lake's inputs whose marts were deleted
 	Tests   []runner.TestResult
 	Skipped []string // account IDs seen in activity that cannot name a partition (not 12 digits)
 }
@@ -380,6 +383,9 @@ func cacheGrants(ctx context.Context, conn *sql.Conn, dir string, u Unit, g stri
 // copyRows writes the rows of query (with bound args) to the Parquet file path. COPY takes no
 // parameter, so the rows go through a temporary table first.
 func copyRows(ctx context.Context, conn *sql.Conn, query string, args []any, path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
 	if _, err := conn.ExecContext(ctx, "create or replace temp table orgbuild_export as "+query, args...); err != nil {
 		return err
 	}
