@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/permlake/permlake/sql/orgbuild"
 )
 
 // groundTruth is the demo generator's contract with this test (extract/demo writes it from its own
@@ -309,17 +311,25 @@ func TestDemoEndToEnd(t *testing.T) {
 
 	t.Run("marts are published into the lake as Parquet", func(t *testing.T) {
 		db := openDuck(t, "")
-		for _, mart := range []string{"permission_usage", "creep_scores", "inactive_identities", "least_privilege_policies"} {
+		// Per-account marts: one partition per cloud and account; organization-level: one object.
+		for _, mart := range []string{"permission_usage", "creep_scores", "inactive_identities", "least_privilege_policies", "account_creep_scores"} {
 			want := queryInt(t, wh, `select count(*) from `+mart)
-			got := queryInt(t, db, `select count(*) from read_parquet(?)`, filepath.Join(lake, "marts", mart+".parquet"))
+			files := filepath.Join(lake, "marts", mart, "cloud=*", "account_id=*", "data.parquet")
+			if mart == "account_creep_scores" {
+				files = filepath.Join(lake, "marts", mart, "data.parquet")
+			}
+			got := queryInt(t, db, `select count(*) from read_parquet(?, hive_partitioning = true)`, files)
 			if got != want || want == 0 {
-				t.Errorf("lake/marts/%s.parquet holds %d rows, the warehouse %d", mart, got, want)
+				t.Errorf("lake/marts/%s holds %d rows, the warehouse %d", mart, got, want)
 			}
 		}
-		var m martsManifest
+		var m orgbuild.Manifest
 		b, err := os.ReadFile(filepath.Join(lake, "marts", "_manifest.json"))
-		if err != nil || json.Unmarshal(b, &m) != nil || len(m.Marts) < 8 {
+		if err != nil || json.Unmarshal(b, &m) != nil || len(m.Marts) < 8 || len(m.Units) < 5 {
 			t.Errorf("marts manifest: %v %s", err, b)
+		}
+		if _, err := os.Stat(filepath.Join(lake, "marts", "permission_usage.parquet")); err == nil {
+			t.Error("the whole-mart file of the earlier layout is still in the lake")
 		}
 	})
 

@@ -200,7 +200,7 @@ func TestModelsOverMinIOLakeEqualLocal(t *testing.T) {
 		t.Errorf("marts over the MinIO lake = %s\nover the local lake = %s", got, want)
 	}
 	manifest, err := awsGet(ctx, t, rc, "permlake-lake", "prod/marts/_manifest.json")
-	if err != nil || !strings.Contains(manifest, `"key": "marts/permission_usage.parquet"`) {
+	if err != nil || !strings.Contains(manifest, `"key": "marts/permission_usage/cloud=aws/account_id=`) {
 		t.Errorf("marts not published to the MinIO lake: %v\n%s", err, manifest)
 	}
 	code, _, stderr := runCLI(t, ctx, "models", "--config", remote, "--now", org.WindowEnd.Format("2006-01-02T15"), "-v")

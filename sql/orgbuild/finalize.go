@@ -150,6 +150,12 @@ func Finalize(ctx context.Context, db *sql.DB, opts Options) (*runner.Result, er
 		}
 		m.Marts = append(m.Marts, t)
 	}
+	// The whole-mart objects of the layout before per-account marts, which BI would read stale.
+	for _, t := range targets {
+		if err := deleteObject(ctx, opts.Lake, "marts/"+t+".parquet"); err != nil {
+			return res, err
+		}
+	}
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return res, err

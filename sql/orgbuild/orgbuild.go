@@ -133,7 +133,7 @@ type Options struct {
 	// BatchSize is how many AWS accounts one model build computes together (default 25): larger
 	// batches amortise each build's fixed cost, smaller ones bound its memory.
 	BatchSize int
-	// Rebuild builds every selected unit whatever its fingerprint.
+	// Rebuild builds every selected unit whatever its fingerprint, without the grants cache.
 	Rebuild bool
 	// PublishOrgMarts makes Finalize write the organization-level marts into the lake as
 	// marts/<mart>/data.parquet (the per-account ones are always there).
@@ -216,7 +216,11 @@ func BuildAccounts(ctx context.Context, db *sql.DB, opts Options) (*Result, erro
 		if rec, ok := records[u]; ok && rec.Fingerprint == f.unit && !opts.Rebuild {
 			continue
 		}
-		work = append(work, todo{unit: u, fp: f, cached: cachedGrants(opts.CacheDir, u, f.grants)})
+		w := todo{unit: u, fp: f}
+		if !opts.Rebuild {
+			w.cached = cachedGrants(opts.CacheDir, u, f.grants)
+		}
+		work = append(work, w)
 	}
 	log.Info("per-account models", "units", len(selected), "shard", opts.Shard.String(), "to_build", len(work),
 		"up_to_date", len(selected)-len(work))
