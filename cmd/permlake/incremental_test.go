@@ -71,7 +71,7 @@ func TestIncrementalModelsEqualFullBuild(t *testing.T) {
 	full := *c
 	full.Warehouse = filepath.Join(dir, "full.duckdb")
 	fullCfg := saveConfig(t, &full, dir, "full")
-	code, _, stderr = runCLI(t, ctx, "models", "--config", fullCfg, "--now", org.WindowEnd.Format("2006-01-02T15"), "-v")
+	code, _, stderr = runCLI(t, ctx, "models", "--config", fullCfg, "--now", org.WindowEnd.Format("2006-01-02T15"), "--full-refresh", "-v")
 	if code != exitOK {
 		t.Fatalf("full build: exit %d\n%s", code, stderr)
 	}
