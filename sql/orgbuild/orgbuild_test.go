@@ -15,6 +15,8 @@ import (
 
 	json "github.com/goccy/go-json"
 
+	"github.com/permlake/permlake/load"
+	"github.com/permlake/permlake/schemas"
 	"github.com/permlake/permlake/sql/runner"
 )
 
@@ -138,6 +140,7 @@ func TestShardsThenFinalize(t *testing.T) {
 // inputs changed, with the grants from the cache when only their activity or the window moved,
 // and gives the monolithic build's marts at the same analysis time.
 func TestIncrementalBuilds(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	now := testNow
 	step := func(label string, wantBuilt []Unit, wantCached int) {
@@ -307,4 +310,46 @@ func TestCrashedBuildIsRedone(t *testing.T) {
 	if _, err := BuildAccounts(ctx, newDB(t), e.opts(testNow)); err == nil || !strings.Contains(err.Error(), recordKey(u)) {
 		t.Errorf("BuildAccounts over a broken record: %v, want an error naming %s", err, recordKey(u))
 	}
+}
+
+// TestUncatalogedActionsAreOrganizationWide: an action CloudTrail records that the catalog does
+// not know joins the action universe ("*" grants it); the monolithic build sees the actions
+// observed anywhere in the organization, so a unit's grants must too — whether built in a scope
+// or loaded from the grants cache.
+func TestUncatalogedActionsAreOrganizationWide(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	// Observed in an account without an admin; accounts[0] holds "*" for its u-admin.
+	commitEvents(t, e.lake, []schemas.CloudTrailEvent{event("new-svc-1", accounts[1], "user", "u-dev", accounts[1], "newsvc:DoIt", true, testNow.AddDate(0, 0, -1))})
+	o := e.opts(testNow)
+	o.BatchSize = 1 // each account built alone: its scope sees only its own activity
+	res := e.buildAccounts(o)
+	if len(res.Built) != len(allUnits()) {
+		t.Fatalf("built %v", res.Built)
+	}
+	want := e.reference(testNow)
+	if !strings.Contains(want["permission_usage"], "arn:aws:iam::"+accounts[0]+":user/u-admin, 'principal_type': iam_user, 'resource_scope': all, 'service': newsvc") {
+		t.Fatalf("the reference does not grant newsvc to %s's admin: the test checks nothing", accounts[0])
+	}
+	sameMarts(t, "uncataloged action seen in another account", e.finalize(e.opts(testNow)), want)
+
+	// Observed by the admin's own account later: the account is rebuilt from its cached grants.
+	// Azure alike: alice holds "*" through Contrib.
+	commitEvents(t, e.lake, []schemas.CloudTrailEvent{event("new-svc-2", accounts[0], "user", "u-dev", accounts[0], "othersvc:Go", true, testNow.Add(-3*time.Hour))})
+	at := testNow.Add(-3 * time.Hour)
+	op, result, corr, who := "microsoft.network/virtualnetworks/write", "Succeeded", "c9", alice
+	st, err := load.ReplacePartition(context.Background(), e.lake, schemas.AzureActivityEvents, load.Partition{ID: azSub, By: schemas.BySubscriptionHour, Hour: at},
+		[]schemas.AzureActivityEvent{{RecordKey: "e9", EventTime: at, ResourceID: "/subscriptions/" + azSub, ResourceIDLC: "/subscriptions/" + azSub,
+			OperationName: "Microsoft.Network/virtualNetworks/write", Action: &op, ResultType: &result, IsSuccess: true, CorrelationID: &corr, PrincipalID: &who, SourceKey: "k"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.lake.Journal(context.Background(), []load.PartitionStats{st}); err != nil {
+		t.Fatal(err)
+	}
+	res = e.buildAccounts(e.opts(testNow))
+	if !slices.Contains(res.Built, AzureUnit) || !slices.Contains(res.Built, Unit(accounts[3])) {
+		t.Errorf("built %v, want Azure (its activity changed) and %s (its admin holds \"*\")", res.Built, accounts[3])
+	}
+	sameMarts(t, "uncataloged action seen after the grants were cached", e.finalize(e.opts(testNow)), e.reference(testNow))
 }
