@@ -3,7 +3,9 @@ package orgbuild
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -19,7 +21,7 @@ import (
 )
 
 // fingerprintFormat changes when what a fingerprint covers changes.
-const fingerprintFormat = "orgbuild-1"
+const fingerprintFormat = "orgbuild-2"
 
 // fingerprint is a unit's two fingerprints (hex SHA-256).
 type fingerprint struct {
@@ -37,6 +39,7 @@ type fingerprinter struct {
 	org      []string            // the organization snapshot's files (every AWS unit reads them)
 	azure    []string            // every Azure snapshot file
 	activity map[Unit]string     // digest of the unit's rollup rows up to the analysis time
+	universe map[string]string   // cloud → digest of its action universe (universeModels)
 	hashes   map[string]string   // file → content hash, computed once
 }
 
@@ -95,7 +98,40 @@ func newFingerprinter(ctx context.Context, s *runner.Session, opts runner.Option
 	if f.activity, err = activityDigests(ctx, s); err != nil {
 		return nil, fmt.Errorf("digest the activity: %w", err)
 	}
+	if f.universe, err = universeDigests(ctx, s); err != nil {
+		return nil, fmt.Errorf("action universes: %w", err)
+	}
 	return f, nil
+}
+
+// universeModels are the action universes: the catalog plus the actions (operations) observed
+// anywhere that it does not know. Wildcard grants expand against them, so a unit's grants depend
+// on what other units observed: they are built once for the whole organization, provided to
+// every scoped build, and digested into the grants fingerprint.
+var universeModels = map[string]string{"aws": "int_actions__universe", "azure": "int_azure_actions__universe"}
+
+// universeDigests builds the universe models in the session from every rollup row and returns
+// a digest of each, by cloud (a sum of row hashes, as activityDigests).
+func universeDigests(ctx context.Context, s *runner.Session) (map[string]string, error) {
+	models := make([]string, 0, len(universeModels))
+	for _, m := range universeModels {
+		models = append(models, m)
+	}
+	sort.Strings(models)
+	if _, err := s.Build(ctx, &runner.Scope{Azure: true, AllActivity: true}, models, nil); err != nil && !errors.Is(err, runner.ErrDataTest) {
+		return nil, err
+	}
+	out := map[string]string{}
+	for cloud, m := range universeModels {
+		var sum sql.NullString
+		var n int64
+		// m is a model name (a validated identifier).
+		if err := s.Conn().QueryRowContext(ctx, "select cast(sum(hash(r)) as varchar), count(*) from "+m+" as r").Scan(&sum, &n); err != nil {
+			return nil, err
+		}
+		out[cloud] = fmt.Sprintf("%s:%d", sum.String, n)
+	}
+	return out, nil
 }
 
 // hashSeeds hashes the Go-provided seeds, in name order.
@@ -219,7 +255,7 @@ func (f *fingerprinter) units(context.Context) ([]Unit, []string, error) {
 // of computes unit u's fingerprints.
 func (f *fingerprinter) of(_ context.Context, u Unit) (fingerprint, error) {
 	g := sha256.New()
-	fmt.Fprintf(g, "%s\x00grants\x00%s\x00%s\x00%s\x00", fingerprintFormat, u, f.code, f.seeds)
+	fmt.Fprintf(g, "%s\x00grants\x00%s\x00%s\x00%s\x00%s\x00", fingerprintFormat, u, f.code, f.seeds, f.universe[u.Cloud()])
 	files := f.azure
 	if u != AzureUnit {
 		files = append(append([]string(nil), f.aws[string(u)]...), f.org...)

@@ -42,6 +42,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -227,6 +228,15 @@ func BuildAccounts(ctx context.Context, db *sql.DB, opts Options) (*Result, erro
 	if len(work) == 0 {
 		return res, nil
 	}
+	// The organization's action universes (built by the fingerprinter), for every batch.
+	universes := map[string][]string{}
+	for _, m := range universeModels {
+		file := filepath.Join(opts.CacheDir, "universe", m+".parquet")
+		if err := copyRows(ctx, s.Conn(), "select * from "+m, nil, file); err != nil {
+			return res, fmt.Errorf("export %s: %w", m, err)
+		}
+		universes[m] = []string{file}
+	}
 	// Units whose grants are cached first, so that batches are mostly all cached or all not.
 	sort.SliceStable(work, func(i, j int) bool { return (work[i].cached != "") && (work[j].cached == "") })
 
@@ -243,7 +253,7 @@ func BuildAccounts(ctx context.Context, db *sql.DB, opts Options) (*Result, erro
 		batch := work[start:end]
 		start = end
 		scope := &runner.Scope{}
-		provided := map[string][]string{}
+		provided := maps.Clone(universes)
 		var units []Unit
 		for _, w := range batch {
 			units = append(units, w.unit)
