@@ -153,7 +153,14 @@ func (a *app) buildModels(ctx context.Context, c *Config, lake *load.Lake, now t
 			"removed", len(res.Removed), "shard", plan.shard.String(), "duration", time.Since(start).String())
 		// The rollups are brought up to date once: the final step finds nothing new.
 		opts.Runner.Full = false
+		if plan.finalize && err == nil && len(res.Built) == 0 && len(res.Removed) == 0 && res.OrgFingerprint != "" {
+			if _, serr := os.Stat(dst); serr == nil && orgbuild.WarehouseKey(ctx, dst) == res.OrgFingerprint {
+				a.logger.Info("warehouse up to date", "path", dst)
+				return nil
+			}
+		}
 	}
+	opts.MarkCurrent = testErr == nil
 	if !plan.finalize {
 		if testErr != nil {
 			return withCode(exitDataTest, testErr)

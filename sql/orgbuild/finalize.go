@@ -58,6 +58,21 @@ type ManifestTable struct {
 // current inputs (a shard has not run, or failed).
 var ErrStale = errors.New("per-account marts not up to date")
 
+// WarehouseKey is the build_key a warehouse file records ("" when it has none or cannot be read):
+// equal to BuildAccounts' Result.OrgFingerprint, it is current.
+func WarehouseKey(ctx context.Context, path string) string {
+	db, err := sql.Open("duckdb", path+"?access_mode=read_only")
+	if err != nil {
+		return ""
+	}
+	defer db.Close()
+	var key sql.NullString
+	if err := db.QueryRowContext(ctx, "select build_key from build_info").Scan(&key); err != nil {
+		return ""
+	}
+	return key.String
+}
+
 // Finalize builds the warehouse in db: the per-account marts loaded from their partitions, and
 // the organization-level marts and finalExtras computed; then writes the marts manifest. Every
 // unit found must have been built for the current inputs (BuildAccounts, in any number of
@@ -84,11 +99,13 @@ func Finalize(ctx context.Context, db *sql.DB, opts Options) (*runner.Result, er
 		return nil, err
 	}
 	var stale []string
+	current := map[Unit]string{}
 	for _, u := range found {
 		f, err := fp.of(ctx, u)
 		if err != nil {
 			return nil, err
 		}
+		current[u] = f.unit
 		if r := records[u]; r == nil || r.Fingerprint != f.unit {
 			stale = append(stale, string(u))
 		}
@@ -122,6 +139,11 @@ func Finalize(ctx context.Context, db *sql.DB, opts Options) (*runner.Result, er
 		return res, berr
 	}
 	res.Rollups = s.Rollups
+	if berr == nil && opts.MarkCurrent {
+		if _, err := s.Conn().ExecContext(ctx, "update build_info set build_key = ?", orgKey(current, opts.Runner)); err != nil {
+			return res, err
+		}
+	}
 	m := Manifest{BuiltAt: time.Now().UTC().Truncate(time.Second), WindowEnd: opts.Runner.Now.UTC().Truncate(time.Hour)}
 	units := make([]Unit, 0, len(records))
 	for u := range records {

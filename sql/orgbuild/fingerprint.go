@@ -270,6 +270,23 @@ func (f *fingerprinter) of(_ context.Context, u Unit) (fingerprint, error) {
 	return out, nil
 }
 
+// orgKey fingerprints a whole warehouse: every unit's fingerprint (which covers its inputs, the
+// models, seeds and window; every rollup row is in some unit's activity), the lake and the
+// catalog version recorded in build_info.
+func orgKey(units map[Unit]string, opts runner.Options) string {
+	names := make([]string, 0, len(units))
+	for u := range units {
+		names = append(names, string(u))
+	}
+	sort.Strings(names)
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00org\x00%s\x00%s\x00%s\x00", fingerprintFormat, opts.LakeID, opts.CatalogVersion, opts.Now.UTC().Truncate(3600e9).Format("2006-01-02T15"))
+	for _, n := range names {
+		fmt.Fprintf(h, "%s=%s\x00", n, units[Unit(n)])
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
 // hashFiles writes the names and content hashes of files (relative to the lake) into h, sorted.
 func (f *fingerprinter) hashFiles(h hash.Hash, files []string) error {
 	files = append([]string(nil), files...)

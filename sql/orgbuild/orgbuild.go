@@ -136,6 +136,10 @@ type Options struct {
 	BatchSize int
 	// Rebuild builds every selected unit whatever its fingerprint, without the grants cache.
 	Rebuild bool
+	// MarkCurrent makes Finalize record the warehouse's fingerprint in build_info.build_key when
+	// its data tests pass (a caller whose per-account step failed a test leaves it unset, so the
+	// next build does not take the warehouse as current).
+	MarkCurrent bool
 	// PublishOrgMarts makes Finalize write the organization-level marts into the lake as
 	// marts/<mart>/data.parquet (the per-account ones are always there).
 	PublishOrgMarts bool
@@ -150,6 +154,10 @@ type Result struct {
 	Removed []Unit // units gone from the lake's inputs whose marts were deleted
 	Tests   []runner.TestResult
 	Skipped []string // account IDs seen in activity that cannot name a partition (not 12 digits)
+	// OrgFingerprint is the fingerprint of the warehouse these units give (every unit selected:
+	// no Units, no Shard), as Finalize records it in build_info.build_key: equal, the warehouse
+	// is current.
+	OrgFingerprint string
 }
 
 // BuildAccounts brings the per-account marts of the selected units up to date in the lake. A
@@ -209,11 +217,13 @@ func BuildAccounts(ctx context.Context, db *sql.DB, opts Options) (*Result, erro
 		cached string // grants cache file, "" when the grants must be built
 	}
 	var work []todo
+	current := map[Unit]string{}
 	for _, u := range selected {
 		f, err := fp.of(ctx, u)
 		if err != nil {
 			return res, err
 		}
+		current[u] = f.unit
 		if rec, ok := records[u]; ok && rec.Fingerprint == f.unit && !opts.Rebuild {
 			continue
 		}
@@ -222,6 +232,9 @@ func BuildAccounts(ctx context.Context, db *sql.DB, opts Options) (*Result, erro
 			w.cached = cachedGrants(opts.CacheDir, u, f.grants)
 		}
 		work = append(work, w)
+	}
+	if opts.Units == nil && opts.Shard.Count <= 1 {
+		res.OrgFingerprint = orgKey(current, opts.Runner)
 	}
 	log.Info("per-account models", "units", len(selected), "shard", opts.Shard.String(), "to_build", len(work),
 		"up_to_date", len(selected)-len(work))
