@@ -51,8 +51,9 @@ type Config struct {
 	// used without a rebuild. It is validated when the models build; its version is recorded in
 	// the warehouse's build_info and in the report. Empty: the embedded catalog.
 	Catalog string `mapstructure:"catalog"`
-	// PublishMarts writes every mart into the lake as marts/<name>.parquet after each build, for
-	// BI tools that read S3 or Blob Storage (default true).
+	// PublishMarts also writes the organization-level marts into the lake as
+	// marts/<mart>/data.parquet at the final step (default true); the per-account marts are always
+	// there, as marts/<mart>/cloud=…/account_id=…/data.parquet (orgbuild).
 	PublishMarts bool `mapstructure:"publish_marts"`
 }
 
