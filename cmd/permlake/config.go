@@ -53,7 +53,7 @@ type Config struct {
 	Catalog string `mapstructure:"catalog"`
 	// PublishMarts also writes the organization-level marts into the lake as
 	// marts/<mart>/data.parquet at the final step (default true); the per-account marts are always
-	// there, as marts/<mart>/cloud=…/account_id=…/data.parquet (orgbuild).
+	// there, as marts/<mart>/cloud=…/account_id=…/*.parquet (orgbuild).
 	PublishMarts bool `mapstructure:"publish_marts"`
 }
 

@@ -315,6 +315,9 @@ func TestDemoEndToEnd(t *testing.T) {
 		for _, mart := range []string{"permission_usage", "creep_scores", "inactive_identities", "least_privilege_policies", "account_creep_scores"} {
 			want := queryInt(t, wh, `select count(*) from `+mart)
 			files := filepath.Join(lake, "marts", mart, "cloud=*", "account_id=*", "data.parquet")
+			if mart == "permission_usage" { // idle.parquet and active.parquet
+				files = filepath.Join(lake, "marts", mart, "cloud=*", "account_id=*", "*.parquet")
+			}
 			if mart == "account_creep_scores" {
 				files = filepath.Join(lake, "marts", mart, "data.parquet")
 			}

@@ -5,9 +5,12 @@
 -- is never restricted, so it has no rows; an account the organization snapshot does not list is
 -- not narrowed either (unknown is not "denied"). A conditional or resource-narrowed SCP Allow
 -- still allows (flagged conditional); a conditional SCP Deny leaves the action allowed.
+-- Only the accounts with an entitlement snapshot among the sources (a build for some accounts
+-- reads theirs): no other account's grants are narrowed here.
 with accounts as (
     select * from stg_aws__organizations_accounts
     where not is_management_account
+        and member_account_id in (select account_id from stg_aws__iam_snapshots)
 ),
 
 policies as (

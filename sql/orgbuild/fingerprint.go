@@ -21,12 +21,13 @@ import (
 )
 
 // fingerprintFormat changes when what a fingerprint covers changes.
-const fingerprintFormat = "orgbuild-2"
+const fingerprintFormat = "orgbuild-3"
 
 // fingerprint is a unit's two fingerprints (hex SHA-256).
 type fingerprint struct {
 	grants string // the grants' inputs: snapshots, organization or tenant, catalog, seeds, SQL
 	unit   string // grants, activity digest, analysis time and window
+	idle   string // the idle permission_usage rows' inputs (AWS; set during the build)
 }
 
 // fingerprinter computes units' fingerprints from a session's lake and rollups.
@@ -118,7 +119,7 @@ func universeDigests(ctx context.Context, s *runner.Session) (map[string]string,
 		models = append(models, m)
 	}
 	sort.Strings(models)
-	if _, err := s.Build(ctx, &runner.Scope{Azure: true, AllActivity: true}, models, nil); err != nil && !errors.Is(err, runner.ErrDataTest) {
+	if _, err := s.Build(ctx, runner.Plan{Scope: &runner.Scope{Azure: true, AllActivity: true}, Targets: models}); err != nil && !errors.Is(err, runner.ErrDataTest) {
 		return nil, err
 	}
 	out := map[string]string{}
@@ -310,4 +311,51 @@ func (f *fingerprinter) hashFiles(h hash.Hash, files []string) error {
 		fmt.Fprintf(h, "%s\x00%s\x00", file, sum)
 	}
 	return nil
+}
+
+// idleFingerprints fingerprints the idle permission_usage rows (granted, never called in the
+// window) of the batch's AWS units, from the session's int_actions__used and int_trail__coverage:
+// those rows depend only on the unit's grants (their fingerprint covers the models, seeds and
+// universe too), the set of keys its principals called (successfully or not) and whether its
+// trail recorded anything in the window — not on the hour or the calls' counts.
+func idleFingerprints(ctx context.Context, conn *sql.Conn, batch map[Unit]fingerprint) (map[Unit]string, error) {
+	var ids []string
+	for u := range batch {
+		if u != AzureUnit {
+			ids = append(ids, string(u))
+		}
+	}
+	out := map[Unit]string{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	// An order-free digest of each account's called keys: their count and the sum of their hashes.
+	rows, err := conn.QueryContext(ctx, `
+		with accounts as (select unnest(string_split(?, ',')) as account_id),
+		called as (
+			select account_id, count(*) as n, sum(hash(principal_arn, action_lc)::hugeint) as h
+			from int_actions__used
+			where uses > 0 or attempts > 0
+			group by account_id
+		)
+		select a.account_id, coalesce(c.n, 0), cast(coalesce(c.h, 0) as varchar),
+			exists (select 1 from int_trail__coverage as t where t.account_id = a.account_id)
+		from accounts as a
+		left join called as c on c.account_id = a.account_id`, strings.Join(ids, ","))
+	if err != nil {
+		return nil, fmt.Errorf("digest the called keys: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, sum string
+		var n int64
+		var covered bool
+		if err := rows.Scan(&id, &n, &sum, &covered); err != nil {
+			return nil, err
+		}
+		h := sha256.New()
+		fmt.Fprintf(h, "%s\x00idle\x00%s\x00%d\x00%s\x00%v\x00", fingerprintFormat, batch[Unit(id)].grants, n, sum, covered)
+		out[Unit(id)] = hex.EncodeToString(h.Sum(nil))
+	}
+	return out, rows.Err()
 }

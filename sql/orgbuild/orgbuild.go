@@ -57,7 +57,26 @@ import (
 )
 
 // PerAccount are the marts built per unit and stored per account.
-var PerAccount = []string{"permission_usage", "service_usage", "unused_high_risk", "creep_scores", "least_privilege_policies", "inactive_identities"}
+var PerAccount = []string{"permission_usage", "evidence_windows", "service_usage", "unused_high_risk", "creep_scores", "least_privilege_policies", "inactive_identities"}
+
+// martSource is where a per-account mart's rows are in a build session, and how a partition's
+// rows are split into objects (split: a SQL expression naming each row's object; "" → data).
+type martSource struct{ mart, table, split string }
+
+// martSources are PerAccount's sources. permission_usage is stored without its window columns
+// (the model int_permission_usage__rows; evidence_windows holds them), its rows split into the
+// idle ones (granted, never called: the bulk, the same from hour to hour) and the active ones.
+var martSources = func() []martSource {
+	var out []martSource
+	for _, m := range PerAccount {
+		src := martSource{mart: m, table: m}
+		if m == "permission_usage" {
+			src = martSource{mart: m, table: "int_permission_usage__rows", split: "case when uses = 0 and attempts = 0 then 'idle' else 'active' end"}
+		}
+		out = append(out, src)
+	}
+	return out
+}()
 
 // grantModels are the models whose rows are cached per unit by grants fingerprint.
 var grantModels = map[string]string{"aws": "int_grants__resolved", "azure": "int_azure_grants__resolved"}
@@ -151,9 +170,12 @@ type Result struct {
 	Units   int    // units selected (after Units and Shard)
 	Built   []Unit // units computed and published
 	Cached  int    // of Built, units whose grants came from the cache
-	Removed []Unit // units gone from the lake's inputs whose marts were deleted
-	Tests   []runner.TestResult
-	Skipped []string // account IDs seen in activity that cannot name a partition (not 12 digits)
+	// IdleKept counts, of Cached, the units whose idle permission_usage rows were kept (their
+	// called keys and coverage unchanged): only their active rows were computed.
+	IdleKept int
+	Removed  []Unit // units gone from the lake's inputs whose marts were deleted
+	Tests    []runner.TestResult
+	Skipped  []string // account IDs seen in activity that cannot name a partition (not 12 digits)
 	// OrgFingerprint is the fingerprint of the warehouse these units give (every unit selected:
 	// no Units, no Shard), as Finalize records it in build_info.build_key: equal, the warehouse
 	// is current.
@@ -280,22 +302,73 @@ func BuildAccounts(ctx context.Context, db *sql.DB, opts Options) (*Result, erro
 				provided[m] = append(provided[m], w.cached)
 			}
 		}
-		targets := slices.Clone(PerAccount)
-		for _, w := range batch {
-			if w.cached == "" && !slices.Contains(targets, grantModels[w.unit.Cloud()]) {
-				targets = append(targets, grantModels[w.unit.Cloud()])
-			}
-		}
 		started := time.Now()
-		br, berr := s.Build(ctx, scope, targets, provided)
-		if br != nil {
-			res.Tests = append(res.Tests, br.Tests...)
-		}
-		if berr != nil && !errors.Is(berr, runner.ErrDataTest) {
+		// 1. What the batch's principals called, and whether its trails recorded anything.
+		first := runner.Plan{Scope: scope, Targets: []string{"int_actions__used", "int_trail__coverage"}, Provided: provided, ProvidedViews: true}
+		br, berr := s.Build(ctx, first)
+		if berr != nil {
 			return res, fmt.Errorf("build %s: %w", describe(units), berr)
 		}
-		if berr != nil {
-			testErr = errors.Join(testErr, fmt.Errorf("%s: %w", describe(units), berr))
+		present := builtNames(br, nil)
+		// 2. The idle rows of permission_usage kept where the account's grants, the keys it
+		// called and its trail's coverage are those of its last build.
+		fps := map[Unit]fingerprint{}
+		for _, w := range batch {
+			fps[w.unit] = w.fp
+		}
+		idle, err := idleFingerprints(ctx, s.Conn(), fps)
+		if err != nil {
+			return res, fmt.Errorf("build %s: %w", describe(units), err)
+		}
+		reused := map[Unit]partition{}
+		var idleFiles, activeOnly []string
+		for _, w := range batch {
+			if w.cached == "" {
+				continue // grants expanded again: every row computed
+			}
+			p, ok := records[w.unit].idlePartition(idle[w.unit])
+			if !ok {
+				continue
+			}
+			var file string
+			if p.Key != "" {
+				if file, err = localCopy(ctx, opts.Lake, filepath.Join(opts.CacheDir, "lake-marts"), p); err != nil {
+					return res, err
+				}
+				idleFiles = append(idleFiles, file)
+			}
+			reused[w.unit] = p
+			activeOnly = append(activeOnly, string(w.unit))
+		}
+		if err := s.SetActiveOnly(ctx, activeOnly); err != nil {
+			return res, err
+		}
+		// 3. The rows computed (tested as computed), then the kept idle rows added, then the marts
+		// that read them all.
+		var tests []runner.TestResult
+		var testErrs error
+		for step, targets := range [][]string{{"permission_usage"}, PerAccount} {
+			br, berr := s.Build(ctx, runner.Plan{Scope: scope, Targets: targets, Provided: provided, Present: present, ProvidedViews: true})
+			if br != nil {
+				tests = append(tests, br.Tests...)
+			}
+			if berr != nil && !errors.Is(berr, runner.ErrDataTest) {
+				return res, fmt.Errorf("build %s: %w", describe(units), berr)
+			}
+			testErrs = errors.Join(testErrs, berr)
+			present = builtNames(br, present)
+			if len(idleFiles) > 0 && step == 0 {
+				if err := s.ExtendWithFiles(ctx, "int_permission_usage__rows", idleFiles); err != nil {
+					return res, err
+				}
+			}
+		}
+		if err := s.SetActiveOnly(ctx, nil); err != nil {
+			return res, err
+		}
+		res.Tests = append(res.Tests, tests...)
+		if testErrs != nil {
+			testErr = errors.Join(testErr, fmt.Errorf("%s: %w", describe(units), testErrs))
 		}
 		for _, w := range batch {
 			if w.cached != "" {
@@ -305,9 +378,15 @@ func BuildAccounts(ctx context.Context, db *sql.DB, opts Options) (*Result, erro
 				return res, err
 			}
 		}
-		if err := publish(ctx, s, opts, batch2records(batch, func(w todo) (Unit, fingerprint) { return w.unit, w.fp }), records); err != nil {
+		for u := range fps {
+			f := fps[u]
+			f.idle = idle[u]
+			fps[u] = f
+		}
+		if err := publish(ctx, s, opts, fps, reused, records); err != nil {
 			return res, err
 		}
+		res.IdleKept += len(reused)
 		for _, w := range batch {
 			res.Built = append(res.Built, w.unit)
 			if w.cached != "" {
@@ -315,19 +394,22 @@ func BuildAccounts(ctx context.Context, db *sql.DB, opts Options) (*Result, erro
 			}
 		}
 		log.Info("per-account marts published", "units", describe(units), "grants_cached", batch[0].cached != "",
-			"duration", time.Since(started).String())
+			"idle_rows_kept", len(reused), "duration", time.Since(started).String())
 	}
 	return res, testErr
 }
 
-// batch2records pairs each unit of a batch with its fingerprint.
-func batch2records[T any](batch []T, f func(T) (Unit, fingerprint)) map[Unit]fingerprint {
-	out := map[Unit]fingerprint{}
-	for _, w := range batch {
-		u, fp := f(w)
-		out[u] = fp
+// builtNames adds the models of r (built or loaded) to names.
+func builtNames(r *runner.Result, names []string) []string {
+	if r == nil {
+		return names
 	}
-	return out
+	for _, m := range r.Models {
+		if !slices.Contains(names, m.Name) {
+			names = append(names, m.Name)
+		}
+	}
+	return names
 }
 
 // describe names a few units of a batch.

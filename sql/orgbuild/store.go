@@ -32,11 +32,13 @@ const unitsPrefix = "marts/_units/"
 
 // record is a unit's marts/_units/<unit>.json: what its last build published, and from what.
 type record struct {
-	Unit              Unit                   `json:"unit"`
-	Fingerprint       string                 `json:"fingerprint"`
-	GrantsFingerprint string                 `json:"grants_fingerprint"`
-	BuiltAt           time.Time              `json:"built_at"`
-	Marts             map[string][]partition `json:"marts"` // mart → its partitions of this unit
+	Unit              Unit   `json:"unit"`
+	Fingerprint       string `json:"fingerprint"`
+	GrantsFingerprint string `json:"grants_fingerprint"`
+	// IdleFingerprint covers the idle rows of permission_usage (AWS units; see idleFingerprints).
+	IdleFingerprint string                 `json:"idle_fingerprint,omitempty"`
+	BuiltAt         time.Time              `json:"built_at"`
+	Marts           map[string][]partition `json:"marts"` // mart → its partitions of this unit
 }
 
 // partition is one published mart object.
@@ -45,6 +47,21 @@ type partition struct {
 	Rows   int64  `json:"rows"`
 	Bytes  int64  `json:"bytes"`
 	SHA256 string `json:"sha256"`
+}
+
+// idlePartition returns the permission_usage object of the unit's idle rows when they were
+// built for fingerprint fp (a zero partition when the unit had none): ok is false when they must
+// be computed again.
+func (r *record) idlePartition(fp string) (p partition, ok bool) {
+	if r == nil || fp == "" || r.IdleFingerprint != fp {
+		return partition{}, false
+	}
+	for _, p := range r.Marts["permission_usage"] {
+		if path.Base(p.Key) == "idle.parquet" {
+			return p, true
+		}
+	}
+	return partition{}, true
 }
 
 func recordKey(u Unit) string { return unitsPrefix + string(u) + ".json" }
@@ -115,10 +132,11 @@ func deleteObject(ctx context.Context, lake *load.Lake, key string) error {
 	return nil
 }
 
-// publish writes the batch's per-account marts from the session into the lake, partition by
-// partition, then each unit's record (its commit point), and deletes the partitions a unit had
-// and no longer has. records is updated.
-func publish(ctx context.Context, s *runner.Session, opts Options, batch map[Unit]fingerprint, records map[Unit]*record) error {
+// publish writes the batch's per-account marts from the session into the lake, object by
+// object, then each unit's record (its commit point), and deletes the objects a unit had and no
+// longer has. reused are the kept idle permission_usage objects (see idleFingerprints) of units
+// whose session rows are only the active ones. records is updated.
+func publish(ctx context.Context, s *runner.Session, opts Options, batch map[Unit]fingerprint, reused map[Unit]partition, records map[Unit]*record) error {
 	conn := s.Conn()
 	if _, err := conn.ExecContext(ctx, "create or replace temp table orgbuild_units (account_id varchar primary key)"); err != nil {
 		return err
@@ -140,10 +158,27 @@ func publish(ctx context.Context, s *runner.Session, opts Options, batch map[Uni
 	}
 	next := map[Unit]*record{}
 	for u, fp := range batch {
-		next[u] = &record{Unit: u, Fingerprint: fp.unit, GrantsFingerprint: fp.grants, BuiltAt: time.Now().UTC().Truncate(time.Second), Marts: map[string][]partition{}}
+		next[u] = &record{Unit: u, Fingerprint: fp.unit, GrantsFingerprint: fp.grants, IdleFingerprint: fp.idle,
+			BuiltAt: time.Now().UTC().Truncate(time.Second), Marts: map[string][]partition{}}
+		if p, ok := reused[u]; ok && p.Key != "" {
+			next[u].Marts["permission_usage"] = append(next[u].Marts["permission_usage"], p)
+		}
 	}
-	for _, mart := range PerAccount {
-		dir := filepath.Join(opts.CacheDir, "publish", mart)
+	for _, src := range martSources {
+		table := src.table
+		// The rows the session computed, without the kept rows ExtendWithFiles added.
+		var n int
+		if err := conn.QueryRowContext(ctx, "select count(*) from information_schema.tables where table_name = ?", table+"__built").Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			table += "__built"
+		}
+		split := "'data'"
+		if src.split != "" {
+			split = src.split
+		}
+		dir := filepath.Join(opts.CacheDir, "publish", src.mart)
 		if err := os.RemoveAll(dir); err != nil {
 			return err
 		}
@@ -151,27 +186,27 @@ func publish(ctx context.Context, s *runner.Session, opts Options, batch map[Uni
 			return err
 		}
 		counts := map[string]int64{}
-		rows, err := conn.QueryContext(ctx, fmt.Sprintf("select cloud, account_id, count(*) from %s where %s group by all", mart, where))
+		rows, err := conn.QueryContext(ctx, fmt.Sprintf("select cloud, account_id, %s as part, count(*) from %s where %s group by all", split, table, where))
 		if err != nil {
-			return fmt.Errorf("mart %s: %w", mart, err)
+			return fmt.Errorf("mart %s: %w", src.mart, err)
 		}
 		for rows.Next() {
-			var cloud, id string
+			var cloud, id, part string
 			var n int64
-			if err := rows.Scan(&cloud, &id, &n); err != nil {
+			if err := rows.Scan(&cloud, &id, &part, &n); err != nil {
 				rows.Close()
 				return err
 			}
-			counts["cloud="+cloud+"/account_id="+id] = n
+			counts["cloud="+cloud+"/account_id="+id+"/part="+part] = n
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return err
 		}
 		if len(counts) > 0 {
-			q := fmt.Sprintf("copy (select * from %s where %s) to '%s' (format parquet, compression zstd, partition_by (cloud, account_id))", mart, where, sqlString(dir))
+			q := fmt.Sprintf("copy (select *, %s as part from %s where %s) to '%s' (format parquet, compression zstd, partition_by (cloud, account_id, part))", split, table, where, sqlString(dir))
 			if _, err := conn.ExecContext(ctx, q); err != nil {
-				return fmt.Errorf("export mart %s: %w", mart, err)
+				return fmt.Errorf("export mart %s: %w", src.mart, err)
 			}
 		}
 		parts := make([]string, 0, len(counts))
@@ -180,28 +215,31 @@ func publish(ctx context.Context, s *runner.Session, opts Options, batch map[Uni
 		}
 		sort.Strings(parts)
 		for _, p := range parts {
-			cloud, id := partitionKeys(p)
+			cloud, id, part := partitionKeys(p)
 			u := Unit(id)
 			if cloud == "azure" {
 				u = AzureUnit
 			}
 			rec := next[u]
 			if rec == nil {
-				return fmt.Errorf("mart %s: partition %s outside the batch", mart, p)
+				return fmt.Errorf("mart %s: partition %s outside the batch", src.mart, p)
 			}
 			if err := validPartitionID(cloud, id); err != nil {
-				return fmt.Errorf("mart %s: %w", mart, err)
+				return fmt.Errorf("mart %s: %w", src.mart, err)
+			}
+			if _, ok := reused[u]; ok && part == "idle" {
+				return fmt.Errorf("mart %s: account %s has idle rows computed although kept", src.mart, id)
 			}
 			file, err := onePartitionFile(ctx, conn, filepath.Join(dir, filepath.FromSlash(p)))
 			if err != nil {
-				return fmt.Errorf("mart %s partition %s: %w", mart, p, err)
+				return fmt.Errorf("mart %s partition %s: %w", src.mart, p, err)
 			}
-			key := path.Join("marts", mart, p, "data.parquet")
+			key := path.Join("marts", src.mart, "cloud="+cloud, "account_id="+id, part+".parquet")
 			n, sum, err := upload(ctx, opts.Lake, key, file)
 			if err != nil {
 				return err
 			}
-			rec.Marts[mart] = append(rec.Marts[mart], partition{Key: key, Rows: counts[p], Bytes: n, SHA256: sum})
+			rec.Marts[src.mart] = append(rec.Marts[src.mart], partition{Key: key, Rows: counts[p], Bytes: n, SHA256: sum})
 		}
 		if err := os.RemoveAll(dir); err != nil {
 			return err
@@ -243,12 +281,14 @@ func publish(ctx context.Context, s *runner.Session, opts Options, batch map[Uni
 	return nil
 }
 
-// partitionKeys splits "cloud=<c>/account_id=<id>".
-func partitionKeys(p string) (cloud, id string) {
-	a, b, _ := strings.Cut(p, "/")
+// partitionKeys splits "cloud=<c>/account_id=<id>/part=<name>".
+func partitionKeys(p string) (cloud, id, part string) {
+	a, rest, _ := strings.Cut(p, "/")
+	b, c, _ := strings.Cut(rest, "/")
 	_, cloud, _ = strings.Cut(a, "=")
 	_, id, _ = strings.Cut(b, "=")
-	return cloud, id
+	_, part, _ = strings.Cut(c, "=")
+	return cloud, id, part
 }
 
 // validPartitionID checks an ID before it names an object: 12 digits for AWS; a lower-case UUID

@@ -163,11 +163,14 @@ type ModelDoc struct {
 	// rows for one value depend only on its inputs' rows for that value, so building a few
 	// values at a time bounds memory on large organizations. BatchKeys is the query listing the
 	// values; BatchSize how many go in one batch (default 25).
-	BatchBy   string      `yaml:"batch_by"`
-	BatchKeys string      `yaml:"batch_keys"`
-	BatchSize int         `yaml:"batch_size"`
-	Tests     []yaml.Node `yaml:"tests"`
-	Columns   []ColumnDoc `yaml:"columns"`
+	BatchBy string `yaml:"batch_by"`
+	// Materialized is "table" (the default) or "view": a view costs nothing to build and is
+	// computed when read (a join of a large table with a small one, read a part at a time).
+	Materialized string      `yaml:"materialized"`
+	BatchKeys    string      `yaml:"batch_keys"`
+	BatchSize    int         `yaml:"batch_size"`
+	Tests        []yaml.Node `yaml:"tests"`
+	Columns      []ColumnDoc `yaml:"columns"`
 }
 
 // ColumnDoc documents one column and lists its tests.
@@ -259,10 +262,14 @@ var wordPattern = regexp.MustCompile(`[A-Za-z_][A-Za-z0-9_]*`)
 
 // references returns the known names that sql mentions as whole words (comments included: a
 // model that names another in a comment simply waits for it).
+var lineComment = regexp.MustCompile(`--[^\n]*`)
+
 func references(sql string, known map[string]bool, self string) []string {
 	seen := map[string]bool{}
 	var out []string
-	for _, w := range wordPattern.FindAllString(strings.ToLower(sql), -1) {
+	// Comments may name other models without reading them.
+	code := lineComment.ReplaceAllString(sql, "")
+	for _, w := range wordPattern.FindAllString(strings.ToLower(code), -1) {
 		if known[w] && w != self && !seen[w] {
 			seen[w] = true
 			out = append(out, w)
@@ -330,7 +337,7 @@ func Build(ctx context.Context, db *sql.DB, opts Options) (*Result, error) {
 		return nil, err
 	}
 	defer s.Close()
-	res, err := s.Build(ctx, opts.Scope, opts.Targets, opts.Provided)
+	res, err := s.Build(ctx, Plan{Scope: opts.Scope, Targets: opts.Targets, Provided: opts.Provided})
 	if res != nil {
 		res.Rollups = s.Rollups
 	}
@@ -347,6 +354,8 @@ type Session struct {
 	rollups []Model
 	sources map[string]*schemas.Table // rollup → the lake table it reads
 	skip    map[string]bool           // lake tables only rollups read
+	scope   string                    // scopeKey of the sources loaded (when sourced)
+	sourced bool
 	// Rollups is what opening the session did to the rollups.
 	Rollups []RollupResult
 }
@@ -399,6 +408,10 @@ func Open(ctx context.Context, db *sql.DB, opts Options) (_ *Session, err error)
 	if _, err := conn.ExecContext(ctx, "set variable batch_keys = cast(null as varchar[])"); err != nil { // outside a batched model: everything
 		return nil, err
 	}
+	// The accounts whose idle permission_usage rows the caller provides (SetActiveOnly): none.
+	if _, err := conn.ExecContext(ctx, "set variable active_only = cast(null as varchar[])"); err != nil {
+		return nil, err
+	}
 	now := opts.Now.UTC().Format("2006-01-02 15:04:05")
 	for _, q := range []struct {
 		sql string
@@ -439,6 +452,24 @@ func Open(ctx context.Context, db *sql.DB, opts Options) (_ *Session, err error)
 	return s, nil
 }
 
+// SetActiveOnly makes the next builds compute, for these AWS accounts, only the
+// int_permission_usage__rows of keys their principals called in the window (uses or attempts):
+// the caller holds their idle rows (granted, never called), which depend on neither the hour
+// nor the calls' counts. nil computes every row.
+func (s *Session) SetActiveOnly(ctx context.Context, accounts []string) error {
+	if accounts == nil {
+		_, err := s.conn.ExecContext(ctx, "set variable active_only = cast(null as varchar[])")
+		return err
+	}
+	for _, a := range accounts {
+		if strings.Contains(a, ",") {
+			return fmt.Errorf("account %q holds a comma", a)
+		}
+	}
+	_, err := s.conn.ExecContext(ctx, "set variable active_only = string_split(?, ',')", strings.Join(accounts, ","))
+	return err
+}
+
 // Conn is the session's connection: the models of the last Build are its tables.
 func (s *Session) Conn() *sql.Conn { return s.conn }
 
@@ -451,16 +482,40 @@ func (s *Session) Close() error {
 	return s.conn.Close()
 }
 
-// Build computes targets (every model when nil) for scope (nil: everything), loading provided
-// models from their files (see Options), and runs the data tests of what it built. A failing
-// data test makes it return an error wrapping ErrDataTest after everything was built.
-func (s *Session) Build(ctx context.Context, scope *Scope, targets []string, provided map[string][]string) (*Result, error) {
+// Plan is one Build of a session: which models, over which accounts, and what is already there.
+type Plan struct {
+	// Scope narrows the build to some accounts (nil: everything).
+	Scope *Scope
+	// Targets are the models to build, with what they read (nil: every model).
+	Targets []string
+	// Provided are models loaded from Parquet files instead of built (see Options.Provided).
+	Provided map[string][]string
+	// Present are models whose tables an earlier Build of the session left (and the caller may
+	// have changed since): kept as they are, and what they read is not built for them.
+	Present []string
+	// ProvidedViews makes the provided models views over their files, read at query time,
+	// instead of tables (a warehouse whose large marts stay in the lake's Parquet).
+	ProvidedViews bool
+	// Untested are models built without their data tests: views over rows tested where they
+	// were built (the warehouse's view of the per-account marts).
+	Untested []string
+}
+
+// Build computes p's targets for its scope, loading provided models from their files and keeping
+// present ones, and runs the data tests of what it built. A failing data test makes it return an
+// error wrapping ErrDataTest after everything was built.
+func (s *Session) Build(ctx context.Context, p Plan) (*Result, error) {
 	conn, opts, models := s.conn, s.opts, s.models
-	if err := rollupViews(ctx, conn, scope, s.rollups, s.sources); err != nil {
-		return nil, err
-	}
-	if err := loadSources(ctx, conn, opts.Lake, s.skip, scope); err != nil {
-		return nil, err
+	scope, targets, provided := p.Scope, p.Targets, p.Provided
+	// The sources of a scope are read once: builds of one scope in a row share them.
+	if key := scopeKey(scope); !s.sourced || key != s.scope {
+		if err := rollupViews(ctx, conn, scope, s.rollups, s.sources); err != nil {
+			return nil, err
+		}
+		if err := loadSources(ctx, conn, opts.Lake, s.skip, scope); err != nil {
+			return nil, err
+		}
+		s.scope, s.sourced = key, true
 	}
 	res := &Result{}
 	// A model provided with no file is built instead: its empty query gives the typed table.
@@ -471,7 +526,11 @@ func (s *Session) Build(ctx context.Context, scope *Scope, targets []string, pro
 		}
 	}
 	provided = nonEmpty
-	needed, err := neededModels(models, targets, provided)
+	present := map[string]bool{}
+	for _, m := range p.Present {
+		present[m] = true
+	}
+	needed, err := neededModels(models, targets, provided, present)
 	if err != nil {
 		return res, err
 	}
@@ -481,8 +540,11 @@ func (s *Session) Build(ctx context.Context, scope *Scope, targets []string, pro
 			continue
 		}
 		start := time.Now()
+		if present[m.Name] {
+			continue
+		}
 		if files, ok := provided[m.Name]; ok {
-			if err := loadProvided(ctx, conn, m, files); err != nil {
+			if err := loadProvided(ctx, conn, m, files, p.ProvidedViews); err != nil {
 				return res, fmt.Errorf("model %s: provided rows: %w", m.Name, err)
 			}
 		} else {
@@ -498,6 +560,7 @@ func (s *Session) Build(ctx context.Context, scope *Scope, targets []string, pro
 		res.Models = append(res.Models, ModelResult{Name: m.Name, Rows: n, Duration: time.Since(start)})
 		opts.Logger.Debug("model built", "table", m.Name, "rows", n, "duration", time.Since(start).String())
 	}
+	built = slices.DeleteFunc(built, func(m Model) bool { return slices.Contains(p.Untested, m.Name) })
 	tests, err := dataTests(ctx, conn, built, models, opts.FS, needed)
 	if err != nil {
 		return res, err
@@ -523,8 +586,9 @@ func (s *Session) Build(ctx context.Context, scope *Scope, targets []string, pro
 }
 
 // neededModels returns the models a build computes or loads: targets (every model when nil) and
-// what they read, not following the inputs of provided models. Unknown names are errors.
-func neededModels(models []Model, targets []string, provided map[string][]string) (map[string]bool, error) {
+// what they read, not following the inputs of provided and present models. Unknown names are
+// errors.
+func neededModels(models []Model, targets []string, provided map[string][]string, present map[string]bool) (map[string]bool, error) {
 	byName := map[string]Model{}
 	for _, m := range models {
 		byName[m.Name] = m
@@ -541,6 +605,11 @@ func neededModels(models []Model, targets []string, provided map[string][]string
 			return nil, fmt.Errorf("provided rows for %s, which is not a model", n)
 		}
 	}
+	for n := range present {
+		if _, ok := byName[n]; !ok {
+			return nil, fmt.Errorf("present table %s is not a model", n)
+		}
+	}
 	needed := map[string]bool{}
 	var visit func(n string)
 	visit = func(n string) {
@@ -548,7 +617,7 @@ func neededModels(models []Model, targets []string, provided map[string][]string
 			return
 		}
 		needed[n] = true
-		if _, ok := provided[n]; ok {
+		if _, ok := provided[n]; ok || present[n] {
 			return
 		}
 		for _, d := range byName[n].Deps {
@@ -564,20 +633,41 @@ func neededModels(models []Model, targets []string, provided map[string][]string
 	return needed, nil
 }
 
-// loadProvided creates m's table from files (see Options.Provided), its columns in the order
-// its YAML documents them.
-func loadProvided(ctx context.Context, conn *sql.Conn, m Model, files []string) error {
+// loadProvided creates m's table (or view) from files (see Options.Provided), its columns in
+// the order its YAML documents them.
+func loadProvided(ctx context.Context, conn *sql.Conn, m Model, files []string, view bool) error {
+	if err := dropRelation(ctx, conn, m.Name); err != nil {
+		return err
+	}
+	read, err := readFilesSQL(m, files)
+	if err != nil {
+		return err
+	}
+	kind := "table"
+	if view {
+		kind = "view"
+	}
+	_, err = conn.ExecContext(ctx, "create "+kind+" "+m.Name+" as "+read)
+	return err
+}
+
+// readFilesSQL is a query reading m's rows from files (Hive partitioned by the model's cloud and
+// account_id columns where it has them, see PartitionColumns), its columns in the order its YAML
+// documents them. The paths are quoted literals, as a view keeps no parameters.
+func readFilesSQL(m Model, files []string) (string, error) {
 	var cols []string
 	for _, c := range m.Doc.Columns {
 		if !identPattern.MatchString(c.Name) {
-			return fmt.Errorf("invalid column %q", c.Name)
+			return "", fmt.Errorf("invalid column %q", c.Name)
 		}
 		cols = append(cols, c.Name)
 	}
-	for _, f := range files {
+	quoted := make([]string, len(files))
+	for i, f := range files {
 		if strings.ContainsAny(f, "\n*?[]") {
-			return fmt.Errorf("file %q: glob characters and newlines are not supported", f)
+			return "", fmt.Errorf("file %q: glob characters and newlines are not supported", f)
 		}
+		quoted[i] = quoteLiteral(f)
 	}
 	hive := "hive_partitioning = false"
 	if pc := PartitionColumns(m); len(pc) > 0 {
@@ -587,16 +677,27 @@ func loadProvided(ctx context.Context, conn *sql.Conn, m Model, files []string) 
 		}
 		hive = "hive_partitioning = true, hive_types = {" + strings.Join(kv, ", ") + "}"
 	}
-	q := fmt.Sprintf("create or replace table %s as select %s from read_parquet(string_split(?, chr(10)), %s)",
-		m.Name, strings.Join(cols, ", "), hive)
-	_, err := conn.ExecContext(ctx, q, strings.Join(files, "\n"))
-	return err
+	return fmt.Sprintf("select %s from read_parquet([%s], %s)", strings.Join(cols, ", "), strings.Join(quoted, ", "), hive), nil
 }
 
 // materialize creates the model's table: in one statement, or batch by batch of its BatchBy
 // column's values (see ModelDoc), each batch's rows selected with a bound IN list on the outer
 // query, which DuckDB pushes down to the inputs.
 func materialize(ctx context.Context, conn *sql.Conn, m Model) error {
+	if err := dropRelation(ctx, conn, m.Name); err != nil {
+		return err
+	}
+	switch m.Doc.Materialized {
+	case "", "table":
+	case "view":
+		if m.Doc.BatchBy != "" {
+			return errors.New("a view cannot be built in batches (batch_by)")
+		}
+		_, err := conn.ExecContext(ctx, "create view "+m.Name+" as "+m.SQL)
+		return err
+	default:
+		return fmt.Errorf("materialized %q: want table or view", m.Doc.Materialized)
+	}
 	if m.Doc.BatchBy == "" {
 		_, err := conn.ExecContext(ctx, "create or replace table "+m.Name+" as "+m.SQL)
 		return err
@@ -652,6 +753,64 @@ func materialize(ctx context.Context, conn *sql.Conn, m Model) error {
 		}
 	}
 	return nil
+}
+
+// scopeKey identifies a scope's sources.
+func scopeKey(s *Scope) string {
+	if s == nil {
+		return "all"
+	}
+	return fmt.Sprintf("%v/%v/%s", s.Azure, s.AllActivity, strings.Join(s.AWS, ","))
+}
+
+// ExtendWithFiles makes model, a table of the session, a view of its rows and of the rows of
+// files (Parquet, laid out as for Provided): rows the caller kept from an earlier build. The
+// table stays as <model>__built (what the session computed) until the model is built again.
+func (s *Session) ExtendWithFiles(ctx context.Context, model string, files []string) error {
+	var m *Model
+	for i := range s.models {
+		if s.models[i].Name == model {
+			m = &s.models[i]
+		}
+	}
+	if m == nil {
+		return fmt.Errorf("extend %s: not a model", model)
+	}
+	read, err := readFilesSQL(*m, files)
+	if err != nil {
+		return fmt.Errorf("extend %s: %w", model, err)
+	}
+	for _, q := range []string{
+		"drop table if exists " + model + "__built",
+		"alter table " + model + " rename to " + model + "__built",
+		"create view " + model + " as select * from " + model + "__built union all " + read,
+	} {
+		if _, err := s.conn.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("extend %s: %w", model, err)
+		}
+	}
+	return nil
+}
+
+// dropRelation drops the table or view called name, if any: a model may be a table in one build
+// and a view in the next (provided as files, or materialized differently).
+func dropRelation(ctx context.Context, conn *sql.Conn, name string) error {
+	if _, err := conn.ExecContext(ctx, "drop table if exists "+name+"__built"); err != nil {
+		return err
+	}
+	var kind string
+	err := conn.QueryRowContext(ctx, "select table_type from information_schema.tables where table_schema = 'main' and table_catalog = current_database() and table_name = ?", name).Scan(&kind)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil
+	case err != nil:
+		return err
+	case kind == "VIEW":
+		_, err = conn.ExecContext(ctx, "drop view "+name)
+	default:
+		_, err = conn.ExecContext(ctx, "drop table "+name)
+	}
+	return err
 }
 
 // loadSources creates src_<table> for every lake table except those in skip (the rollups'
