@@ -1,7 +1,7 @@
 -- The permission creep score of each AWS user and role and each Azure user, service principal and
 -- managed identity (per subscription), 0 (uses what it holds) to 100.
 with usage as (
-    select * from permission_usage
+    select * from int_permission_usage__counts
     where principal_type in ('iam_user', 'iam_role', 'user', 'service_principal', 'managed_identity')
 ),
 
@@ -11,11 +11,11 @@ counts as (
         account_id,
         principal_arn,
         principal_type,
-        count(*) filter (where status in ('used', 'unused', 'unknown')) as granted_count,
-        count(*) filter (where status in ('used', 'used_not_granted')) as used_count,
-        count(*) filter (where status = 'unused') as unused_count,
-        count(*) filter (where status = 'unknown') as unknown_count,
-        count(*) filter (where status = 'unused' and is_high_risk) as unused_high_risk_count
+        coalesce(cast(sum(actions) filter (where status in ('used', 'unused', 'unknown')) as bigint), 0) as granted_count,
+        coalesce(cast(sum(actions) filter (where status in ('used', 'used_not_granted')) as bigint), 0) as used_count,
+        coalesce(cast(sum(actions) filter (where status = 'unused') as bigint), 0) as unused_count,
+        coalesce(cast(sum(actions) filter (where status = 'unknown') as bigint), 0) as unknown_count,
+        coalesce(cast(sum(actions) filter (where status = 'unused' and is_high_risk) as bigint), 0) as unused_high_risk_count
     from usage
     group by cloud, account_id, principal_arn, principal_type
 ),

@@ -1,29 +1,23 @@
 -- Unused high-risk permissions: what to remove first. Each row names the statements that grant it
--- and the window over which it was judged unused.
-with usage as (
-    select * from permission_usage
-    where status = 'unused' and is_high_risk
+-- and the window over which it was judged unused. A view: its rows (int_unused_high_risk__rows)
+-- with the evidence window of their account (evidence_windows).
+with risky as (
+    select * from int_unused_high_risk__rows
+),
+
+windows as (
+    select * from evidence_windows
 ),
 
 final as (
     select
-        cloud,
-        account_id,
-        principal_arn,
-        principal_type,
-        action,
-        access_level,
-        high_risk_reason,
-        granted_by,
-        granting_statements,
-        is_conditional,
-        resource_scope,
-        attempts,
-        window_start,
-        window_end,
-        evidence_start,
-        evidence_end
-    from usage
+        r.*,
+        w.window_start,
+        w.window_end,
+        w.evidence_start,
+        w.evidence_end
+    from risky as r
+    left join windows as w on w.cloud = r.cloud and w.account_id = r.account_id
 )
 
 select * from final

@@ -127,7 +127,9 @@ func Finalize(ctx context.Context, db *sql.DB, opts Options) (*runner.Result, er
 	// organization's permission_usage rows every hour.
 	provided := map[string][]string{}
 	for _, src := range martSources {
-		provided[src.table] = files[src.mart]
+		if !src.idleOnly {
+			provided[src.table] = files[src.mart]
+		}
 	}
 	var targets []string
 	for _, m := range s.Models() {
@@ -137,7 +139,7 @@ func Finalize(ctx context.Context, db *sql.DB, opts Options) (*runner.Result, er
 	}
 	targets = append(targets, finalExtras...)
 	res, berr := s.Build(ctx, runner.Plan{Scope: &runner.Scope{AllActivity: true}, Targets: targets, Provided: provided,
-		ProvidedViews: true, Untested: []string{"permission_usage"}})
+		ProvidedViews: true, Untested: []string{"permission_usage", "unused_high_risk"}})
 	if berr != nil && !errors.Is(berr, runner.ErrDataTest) {
 		return res, berr
 	}

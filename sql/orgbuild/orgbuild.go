@@ -61,22 +61,38 @@ var PerAccount = []string{"permission_usage", "evidence_windows", "service_usage
 
 // martSource is where a per-account mart's rows are in a build session, and how a partition's
 // rows are split into objects (split: a SQL expression naming each row's object; "" → data).
-type martSource struct{ mart, table, split string }
+// A keepable source's "idle" object holds rows that derive from idle permission_usage rows only
+// (granted, never called): kept from build to build while the account's idle fingerprint holds.
+type martSource struct {
+	mart, table, split string
+	keepable           bool
+	// idleOnly sources are not marts: only their idle object is stored (under marts/_idle/), for
+	// the next build to add to what it computes.
+	idleOnly bool
+}
 
-// martSources are PerAccount's sources. permission_usage is stored without its window columns
-// (the model int_permission_usage__rows; evidence_windows holds them), its rows split into the
-// idle ones (granted, never called: the bulk, the same from hour to hour) and the active ones.
+// martSources are PerAccount's sources, then the kept partial aggregates. permission_usage and
+// unused_high_risk are stored without their window columns (evidence_windows holds them), split
+// into the idle rows (the bulk, the same from hour to hour) and the active ones.
 var martSources = func() []martSource {
 	var out []martSource
 	for _, m := range PerAccount {
 		src := martSource{mart: m, table: m}
-		if m == "permission_usage" {
-			src = martSource{mart: m, table: "int_permission_usage__rows", split: "case when uses = 0 and attempts = 0 then 'idle' else 'active' end"}
+		switch m {
+		case "permission_usage":
+			src = martSource{mart: m, table: "int_permission_usage__rows", split: "case when uses = 0 and attempts = 0 then 'idle' else 'active' end", keepable: true}
+		case "unused_high_risk":
+			src = martSource{mart: m, table: "int_unused_high_risk__rows", split: "case when attempts = 0 then 'idle' else 'active' end", keepable: true}
 		}
 		out = append(out, src)
 	}
-	return out
+	return append(out, martSource{mart: "_idle/int_permission_usage__counts", table: "int_permission_usage__counts",
+		split: "case when is_idle then 'idle' else 'active' end", keepable: true, idleOnly: true})
 }()
+
+// keptTargets are the models a batch computes before it adds the kept idle objects: the
+// keepable sources' tables, and the views over them (whose data tests then see what was computed).
+var keptTargets = []string{"permission_usage", "unused_high_risk", "int_permission_usage__counts"}
 
 // grantModels are the models whose rows are cached per unit by grants fingerprint.
 var grantModels = map[string]string{"aws": "int_grants__resolved", "azure": "int_azure_grants__resolved"}
@@ -320,24 +336,27 @@ func BuildAccounts(ctx context.Context, db *sql.DB, opts Options) (*Result, erro
 		if err != nil {
 			return res, fmt.Errorf("build %s: %w", describe(units), err)
 		}
-		reused := map[Unit]partition{}
-		var idleFiles, activeOnly []string
+		reused := map[Unit]map[string]partition{}
+		idleFiles := map[string][]string{} // table → kept idle objects
+		var activeOnly []string
 		for _, w := range batch {
 			if w.cached == "" {
 				continue // grants expanded again: every row computed
 			}
-			p, ok := records[w.unit].idlePartition(idle[w.unit])
+			kept, ok := records[w.unit].idlePartitions(idle[w.unit])
 			if !ok {
 				continue
 			}
-			var file string
-			if p.Key != "" {
-				if file, err = localCopy(ctx, opts.Lake, filepath.Join(opts.CacheDir, "lake-marts"), p); err != nil {
-					return res, err
+			for _, src := range martSources {
+				if p, ok := kept[src.mart]; ok {
+					file, err := localCopy(ctx, opts.Lake, filepath.Join(opts.CacheDir, "lake-marts"), p)
+					if err != nil {
+						return res, err
+					}
+					idleFiles[src.table] = append(idleFiles[src.table], file)
 				}
-				idleFiles = append(idleFiles, file)
 			}
-			reused[w.unit] = p
+			reused[w.unit] = kept
 			activeOnly = append(activeOnly, string(w.unit))
 		}
 		if err := s.SetActiveOnly(ctx, activeOnly); err != nil {
@@ -347,7 +366,7 @@ func BuildAccounts(ctx context.Context, db *sql.DB, opts Options) (*Result, erro
 		// that read them all.
 		var tests []runner.TestResult
 		var testErrs error
-		for step, targets := range [][]string{{"permission_usage"}, PerAccount} {
+		for step, targets := range [][]string{keptTargets, PerAccount} {
 			br, berr := s.Build(ctx, runner.Plan{Scope: scope, Targets: targets, Provided: provided, Present: present, ProvidedViews: true})
 			if br != nil {
 				tests = append(tests, br.Tests...)
@@ -357,8 +376,11 @@ func BuildAccounts(ctx context.Context, db *sql.DB, opts Options) (*Result, erro
 			}
 			testErrs = errors.Join(testErrs, berr)
 			present = builtNames(br, present)
-			if len(idleFiles) > 0 && step == 0 {
-				if err := s.ExtendWithFiles(ctx, "int_permission_usage__rows", idleFiles); err != nil {
+			for table, files := range idleFiles {
+				if step > 0 {
+					break
+				}
+				if err := s.ExtendWithFiles(ctx, table, files); err != nil {
 					return res, err
 				}
 			}

@@ -49,19 +49,25 @@ type partition struct {
 	SHA256 string `json:"sha256"`
 }
 
-// idlePartition returns the permission_usage object of the unit's idle rows when they were
-// built for fingerprint fp (a zero partition when the unit had none): ok is false when they must
+// idlePartitions returns the unit's kept idle objects by source (see martSource), when they were
+// built for idle fingerprint fp (a source without idle rows has none): ok is false when they must
 // be computed again.
-func (r *record) idlePartition(fp string) (p partition, ok bool) {
+func (r *record) idlePartitions(fp string) (kept map[string]partition, ok bool) {
 	if r == nil || fp == "" || r.IdleFingerprint != fp {
-		return partition{}, false
+		return nil, false
 	}
-	for _, p := range r.Marts["permission_usage"] {
-		if path.Base(p.Key) == "idle.parquet" {
-			return p, true
+	kept = map[string]partition{}
+	for _, src := range martSources {
+		if !src.keepable {
+			continue
+		}
+		for _, p := range r.Marts[src.mart] {
+			if path.Base(p.Key) == "idle.parquet" {
+				kept[src.mart] = p
+			}
 		}
 	}
-	return partition{}, true
+	return kept, true
 }
 
 func recordKey(u Unit) string { return unitsPrefix + string(u) + ".json" }
@@ -134,9 +140,9 @@ func deleteObject(ctx context.Context, lake *load.Lake, key string) error {
 
 // publish writes the batch's per-account marts from the session into the lake, object by
 // object, then each unit's record (its commit point), and deletes the objects a unit had and no
-// longer has. reused are the kept idle permission_usage objects (see idleFingerprints) of units
-// whose session rows are only the active ones. records is updated.
-func publish(ctx context.Context, s *runner.Session, opts Options, batch map[Unit]fingerprint, reused map[Unit]partition, records map[Unit]*record) error {
+// longer has. reused are the kept idle objects by source (see idleFingerprints) of units whose
+// session rows are only the active ones. records is updated.
+func publish(ctx context.Context, s *runner.Session, opts Options, batch map[Unit]fingerprint, reused map[Unit]map[string]partition, records map[Unit]*record) error {
 	conn := s.Conn()
 	if _, err := conn.ExecContext(ctx, "create or replace temp table orgbuild_units (account_id varchar primary key)"); err != nil {
 		return err
@@ -160,8 +166,8 @@ func publish(ctx context.Context, s *runner.Session, opts Options, batch map[Uni
 	for u, fp := range batch {
 		next[u] = &record{Unit: u, Fingerprint: fp.unit, GrantsFingerprint: fp.grants, IdleFingerprint: fp.idle,
 			BuiltAt: time.Now().UTC().Truncate(time.Second), Marts: map[string][]partition{}}
-		if p, ok := reused[u]; ok && p.Key != "" {
-			next[u].Marts["permission_usage"] = append(next[u].Marts["permission_usage"], p)
+		for mart, p := range reused[u] {
+			next[u].Marts[mart] = append(next[u].Marts[mart], p)
 		}
 	}
 	for _, src := range martSources {
@@ -229,6 +235,9 @@ func publish(ctx context.Context, s *runner.Session, opts Options, batch map[Uni
 			}
 			if _, ok := reused[u]; ok && part == "idle" {
 				return fmt.Errorf("mart %s: account %s has idle rows computed although kept", src.mart, id)
+			}
+			if src.idleOnly && part != "idle" {
+				continue
 			}
 			file, err := onePartitionFile(ctx, conn, filepath.Join(dir, filepath.FromSlash(p)))
 			if err != nil {
