@@ -3,7 +3,7 @@
 -- account's idle rows (granted, never called) stay the same from hour to hour while the window
 -- slides; the permission_usage view joins them back.
 with aws_accounts as (
-    select account_id from int_grants__resolved
+    select account_id from stg_aws__iam_snapshots
     union
     select account_id from int_actions__used
 ),
