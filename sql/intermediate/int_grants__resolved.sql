@@ -78,6 +78,8 @@ scp_allowed as (
     select * from int_scp__allowed
 ),
 
+-- Left joins rather than (NOT) EXISTS in OR-ed conditions, which DuckDB evaluated ~2.4× slower
+-- on an organization's grants. denies, boundary_allows and scp_allowed hold one row per key.
 final as (
     select a.account_id, a.principal_arn, a.principal_type, a.action, a.granted_by, a.granting_statements,
         a.is_conditional or (coalesce(sa.is_conditional, false) and a.principal_arn not like '%:role/aws-service-role/%')
@@ -85,25 +87,15 @@ final as (
         a.is_all_resources
     from allows as a
     left join scp_allowed as sa on sa.account_id = a.account_id and sa.action = a.action
-    where not exists (
-        select 1 from denies as d
-        where d.account_id = a.account_id and d.principal_arn = a.principal_arn and d.action = a.action
-    )
-        and (
-            not exists (
-                select 1 from known_boundaries as b
-                where b.account_id = a.account_id and b.principal_arn = a.principal_arn
-            )
-            or exists (
-                select 1 from boundary_allows as ba
-                where ba.account_id = a.account_id and ba.principal_arn = a.principal_arn and ba.action = a.action
-            )
-        )
-        and (
-            sa.action is not null
-            or a.principal_arn like '%:role/aws-service-role/%'
-            or not exists (select 1 from scp_accounts as sc where sc.account_id = a.account_id)
-        )
+    left join denies as d on d.account_id = a.account_id and d.principal_arn = a.principal_arn and d.action = a.action
+    left join (select distinct account_id, principal_arn from known_boundaries) as kb
+        on kb.account_id = a.account_id and kb.principal_arn = a.principal_arn
+    left join boundary_allows as ba
+        on ba.account_id = a.account_id and ba.principal_arn = a.principal_arn and ba.action = a.action
+    left join scp_accounts as sc on sc.account_id = a.account_id
+    where d.action is null
+        and (kb.principal_arn is null or ba.action is not null)
+        and (sa.action is not null or a.principal_arn like '%:role/aws-service-role/%' or sc.account_id is null)
 )
 
 select * from final

@@ -170,7 +170,9 @@ func publish(ctx context.Context, s *runner.Session, opts Options, batch map[Uni
 			next[u].Marts[mart] = append(next[u].Marts[mart], p)
 		}
 	}
+	log := opts.Runner.Logger
 	for _, src := range martSources {
+		began := time.Now()
 		table := src.table
 		// The rows the session computed, without the kept rows ExtendWithFiles added.
 		var n int
@@ -253,7 +255,10 @@ func publish(ctx context.Context, s *runner.Session, opts Options, batch map[Uni
 		if err := os.RemoveAll(dir); err != nil {
 			return err
 		}
+		log.Debug("mart published", "table", src.mart, "partitions", len(parts), "duration", time.Since(began).String())
 	}
+	began := time.Now()
+	defer func() { log.Debug("unit records written", "units", len(next), "duration", time.Since(began).String()) }()
 	units := make([]Unit, 0, len(next))
 	for u := range next {
 		units = append(units, u)
