@@ -271,7 +271,7 @@ func measure(cmd *exec.Cmd, side string, rep int) (measurement, error) {
 	if err != nil {
 		return measurement{}, fmt.Errorf("%s: %w\n%s", args, err, tailString(out.String(), 4000))
 	}
-	m := measurement{side: side, rep: rep, wall: wall, output: tailString(out.String(), 4000)}
+	m := measurement{side: side, rep: rep, wall: wall, output: tailString(out.String(), 1<<16)}
 	var floor int64
 	if m.user, m.sys, m.maxRSS, floor, err = readUsage(report); err != nil {
 		return measurement{}, err

@@ -26,6 +26,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -85,7 +86,6 @@ type orgRun struct {
 	lake        *lakeBuild
 	full        measurement
 	fullMarts   [][2]string
-	fullUnits   string // what the build said it built
 	shards      []measurement
 	finalize    measurement
 	nothing     measurement
@@ -193,8 +193,7 @@ func orgscale(ctx context.Context, o options, root, bin, cmdline string, stdout,
 	if r.full, err = measure(models(cfg, "--now", now), "full", 1); err != nil {
 		return err
 	}
-	r.fullUnits = lastLine(r.full.output)
-	fmt.Fprintf(stdout, "full build: %s\n", stepText(r.full))
+	fmt.Fprintf(stdout, "full build: %s\n", modelsText(r.full))
 	if r.fullMarts, err = martRows(ctx, root, filepath.Join(work, "warehouse", "warehouse.duckdb")); err != nil {
 		return err
 	}
@@ -211,7 +210,7 @@ func orgscale(ctx context.Context, o options, root, bin, cmdline string, stdout,
 			return err
 		}
 		r.shards = append(r.shards, m)
-		fmt.Fprintf(stdout, "shard %s: %s\n", shard, stepText(m))
+		fmt.Fprintf(stdout, "shard %s: %s\n", shard, modelsText(m))
 	}
 	if r.finalize, err = measure(models(cfg, "--finalize", "--now", now), "finalize", 1); err != nil {
 		return err
@@ -222,7 +221,7 @@ func orgscale(ctx context.Context, o options, root, bin, cmdline string, stdout,
 	if r.nothing, err = measure(models(cfg, "--now", now), "nothing new", 1); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "nothing new: %s\n", stepText(r.nothing))
+	fmt.Fprintf(stdout, "nothing new: %s\n", modelsText(r.nothing))
 
 	// 4. Hourly: a new hour for every account, 1 % of the IAM exports changed.
 	ids := make([]string, 0, len(src.Org.Accounts))
@@ -256,7 +255,7 @@ func orgscale(ctx context.Context, o options, root, bin, cmdline string, stdout,
 		}
 		r.hourly = append(r.hourly, h)
 		fmt.Fprintf(stdout, "hour %s (%d IAM exports changed; ingest %d objects, %d rows, %s): models %s\n",
-			h.hour.Format(hourLayout), len(h.changed), h.objects, h.rows, stepText(h.ingest), stepText(h.models))
+			h.hour.Format(hourLayout), len(h.changed), h.objects, h.rows, stepText(h.ingest), modelsText(h.models))
 	}
 	// Leave the source as a later invocation expects it (its lake ends with H0).
 	if err := src.deliverUntil(incrH0.Add(incrCronDelay)); err != nil {
@@ -267,7 +266,7 @@ func orgscale(ctx context.Context, o options, root, bin, cmdline string, stdout,
 	if r.demoNothing, r.demoSetup, err = demoNothingNew(ctx, bin, stderr); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "default demo, nothing new: %s\n", stepText(r.demoNothing))
+	fmt.Fprintf(stdout, "default demo, nothing new: %s\n", modelsText(r.demoNothing))
 
 	r.targets = r.verdicts()
 	fmt.Fprint(stdout, targetTable(r.targets, false))
@@ -326,10 +325,27 @@ func stepText(m measurement) string {
 	return fmt.Sprintf("%.2fs wall, %.2f CPU-s, peak RSS %.0f MiB", m.wall.Seconds(), cpuOf(m).Seconds(), mib(m.maxRSS))
 }
 
-// lastLine is the last non-empty line of s.
-func lastLine(s string) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	return strings.TrimSpace(lines[len(lines)-1])
+// unitsLog matches the model build's log line saying what its per-account step did
+// (cmd/permlake/warehouse.go, slog's text form).
+var unitsLog = regexp.MustCompile(`msg="per-account marts up to date" units=(\d+) built=(\d+) grants_cached=(\d+)`)
+
+// unitsBuilt says what a model build's per-account step did, from its log ("" when it did not
+// log it, e.g. the final step alone).
+func unitsBuilt(output string) string {
+	ms := unitsLog.FindAllStringSubmatch(output, -1)
+	if len(ms) == 0 {
+		return ""
+	}
+	m := ms[len(ms)-1]
+	return fmt.Sprintf("%s of %s units built, %s with cached grants", m[2], m[1], m[3])
+}
+
+// modelsText is stepText with what the per-account step built.
+func modelsText(m measurement) string {
+	if u := unitsBuilt(m.output); u != "" {
+		return stepText(m) + " (" + u + ")"
+	}
+	return stepText(m)
 }
 
 // changedAccounts picks the accounts whose IAM exports change at hour: ⌈fraction × n⌉ of them
@@ -476,9 +492,9 @@ func orgMarkdown(cmdline string, o options, src *incrSource, r *orgRun, loadBefo
 		marts = append(marts, m[0]+" "+m[1])
 	}
 	now := incrH0.Add(time.Hour).Format(hourLayout)
-	fmt.Fprintf(&b, "| step | command | wall s | CPU-s | peak RSS MiB |\n|---|---|---:|---:|---:|\n")
+	fmt.Fprintf(&b, "| step | command | wall s | CPU-s | peak RSS MiB | per-account step (its log) |\n|---|---|---:|---:|---:|---|\n")
 	row := func(step, cmd string, m measurement) {
-		fmt.Fprintf(&b, "| %s | `%s` | %.2f | %.2f | %.0f |\n", step, cmd, m.wall.Seconds(), cpuOf(m).Seconds(), mib(m.maxRSS))
+		fmt.Fprintf(&b, "| %s | `%s` | %.2f | %.2f | %.0f | %s |\n", step, cmd, m.wall.Seconds(), cpuOf(m).Seconds(), mib(m.maxRSS), unitsBuilt(m.output))
 	}
 	row("1. full build, empty state", "models --now "+now, r.full)
 	for i, m := range r.shards {

@@ -116,3 +116,16 @@ func TestChangeIAMExport(t *testing.T) {
 		t.Errorf("%d statements of the inline policy %s on a role, want 1", found, benchPolicyName(hour))
 	}
 }
+
+func TestUnitsBuilt(t *testing.T) {
+	t.Parallel()
+	out := `time=2026-12-05T07:13:00Z level=INFO msg="rollup updated" table=x
+time=2026-12-05T07:14:00Z level=INFO msg="per-account marts up to date" units=1000 built=1000 grants_cached=990 removed=0 shard=all duration=1m0s
+time=2026-12-05T07:15:00Z level=INFO msg="warehouse built" path=w.duckdb`
+	if got, want := unitsBuilt(out), "1000 of 1000 units built, 990 with cached grants"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if got := unitsBuilt("msg=\"warehouse built\""); got != "" {
+		t.Errorf("no per-account step: got %q", got)
+	}
+}
