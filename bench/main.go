@@ -11,6 +11,9 @@
 // the demo re-delivers some records, DuckDB's COPY does not, so the distinct IDs are what must
 // agree.
 //
+// -incremental adds the incremental-run benchmark (incremental.go), -orgscale the
+// organization-scale one (orgscale.go); -incremental-only and -orgscale-only run just those.
+//
 // Results are printed and appended to bench/results.md with the machine description.
 package main
 
