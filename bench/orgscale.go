@@ -180,6 +180,23 @@ func orgscale(ctx context.Context, o options, root, bin, cmdline string, stdout,
 		defer os.RemoveAll(work)
 	}
 	now := incrH0.Add(time.Hour).Format(hourLayout)
+	// Each measured step's log is kept in <cache>/logs (replaced by the next invocation): where
+	// a model build spent its time is in its per-batch log lines.
+	logs := filepath.Join(base, "logs")
+	if err := os.RemoveAll(logs); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(logs, 0o755); err != nil {
+		return err
+	}
+	step := func(cmd *exec.Cmd, side string, rep int) (measurement, error) {
+		m, err := measure(cmd, side, rep)
+		if err != nil {
+			return m, err
+		}
+		name := fmt.Sprintf("%s-%d.log", strings.NewReplacer(" ", "-", "/", "of").Replace(side), rep)
+		return m, os.WriteFile(filepath.Join(logs, name), []byte(m.output), 0o644)
+	}
 	models := func(cfg string, args ...string) *exec.Cmd {
 		return exec.CommandContext(ctx, bin, append([]string{"--config", cfg, "models"}, args...)...)
 	}
@@ -190,7 +207,7 @@ func orgscale(ctx context.Context, o options, root, bin, cmdline string, stdout,
 		return err
 	}
 	fmt.Fprintf(stderr, "full build of %d accounts (models --now %s)\n", r.accounts, now)
-	if r.full, err = measure(models(cfg, "--now", now), "full", 1); err != nil {
+	if r.full, err = step(models(cfg, "--now", now), "full", 1); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "full build: %s\n", modelsText(r.full))
@@ -205,20 +222,20 @@ func orgscale(ctx context.Context, o options, root, bin, cmdline string, stdout,
 	for i := 1; i <= oo.shards; i++ {
 		shard := fmt.Sprintf("%d/%d", i, oo.shards)
 		fmt.Fprintf(stderr, "shard %s\n", shard)
-		m, err := measure(models(cfg, "--shard", shard, "--now", now), "shard "+shard, 1)
+		m, err := step(models(cfg, "--shard", shard, "--now", now), "shard "+shard, 1)
 		if err != nil {
 			return err
 		}
 		r.shards = append(r.shards, m)
 		fmt.Fprintf(stdout, "shard %s: %s\n", shard, modelsText(m))
 	}
-	if r.finalize, err = measure(models(cfg, "--finalize", "--now", now), "finalize", 1); err != nil {
+	if r.finalize, err = step(models(cfg, "--finalize", "--now", now), "finalize", 1); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "finalize: %s\n", stepText(r.finalize))
 
 	// 3. Nothing new.
-	if r.nothing, err = measure(models(cfg, "--now", now), "nothing new", 1); err != nil {
+	if r.nothing, err = step(models(cfg, "--now", now), "nothing new", 1); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "nothing new: %s\n", modelsText(r.nothing))
@@ -240,7 +257,7 @@ func orgscale(ctx context.Context, o options, root, bin, cmdline string, stdout,
 			}
 		}
 		ingest := exec.CommandContext(ctx, bin, "--config", cfg, "run", "--hour", h.hour.Format(hourLayout), "--no-models")
-		if h.ingest, err = measure(ingest, "hourly ingest", rep); err != nil {
+		if h.ingest, err = step(ingest, "hourly ingest", rep); err != nil {
 			return err
 		}
 		run, err := latestRun(work)
@@ -250,7 +267,7 @@ func orgscale(ctx context.Context, o options, root, bin, cmdline string, stdout,
 		if h.objects, h.rows, err = runTotals(run); err != nil {
 			return err
 		}
-		if h.models, err = measure(models(cfg, "--now", h.hour.Add(time.Hour).Format(hourLayout)), "hourly models", rep); err != nil {
+		if h.models, err = step(models(cfg, "--now", h.hour.Add(time.Hour).Format(hourLayout)), "hourly models", rep); err != nil {
 			return err
 		}
 		r.hourly = append(r.hourly, h)
@@ -326,8 +343,8 @@ func stepText(m measurement) string {
 }
 
 // unitsLog matches the model build's log line saying what its per-account step did
-// (cmd/permlake/warehouse.go, slog's text form).
-var unitsLog = regexp.MustCompile(`msg="per-account marts up to date" units=(\d+) built=(\d+) grants_cached=(\d+)`)
+// (cmd/permlake/warehouse.go), in slog's JSON form (stderr not a terminal, as here) or text form.
+var unitsLog = regexp.MustCompile(`per-account marts up to date"[ ,]"?units"?[=:](\d+)[ ,]"?built"?[=:](\d+)[ ,]"?grants_cached"?[=:](\d+)`)
 
 // unitsBuilt says what a model build's per-account step did, from its log ("" when it did not
 // log it, e.g. the final step alone).

@@ -125,6 +125,10 @@ time=2026-12-05T07:15:00Z level=INFO msg="warehouse built" path=w.duckdb`
 	if got, want := unitsBuilt(out), "1000 of 1000 units built, 990 with cached grants"; got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}
+	out = `{"time":"2026-12-05T07:14:00Z","level":"INFO","msg":"per-account marts up to date","units":102,"built":25,"grants_cached":24,"removed":0}`
+	if got, want := unitsBuilt(out), "25 of 102 units built, 24 with cached grants"; got != want {
+		t.Errorf("JSON: got %q, want %q", got, want)
+	}
 	if got := unitsBuilt("msg=\"warehouse built\""); got != "" {
 		t.Errorf("no per-account step: got %q", got)
 	}
