@@ -260,7 +260,7 @@ func incremental(ctx context.Context, o options, root, work, bin, cmdline string
 		// The 7- and 30-day lakes get the model build an hourly run would have left at H0, so
 		// that the measured builds start from a warehouse (and state) of the hour before; the
 		// deepest lake's build is itself the measurement, from an empty warehouse.
-		b, err := buildLake(ctx, bin, src, workDir(d), d, d != inc.size.days, o.concurrency, stderr)
+		b, err := buildLake(ctx, bin, src, workDir(d), d, d != inc.size.days, lakeConfig{concurrency: o.concurrency, memoryLimit: incrMemoryLimit}, stderr)
 		if err != nil {
 			return fmt.Errorf("build the %d-day lake: %w", d, err)
 		}
@@ -428,19 +428,38 @@ func pruneSource(src *incrSource, stderr io.Writer) error {
 	return writeJSONFile(filepath.Join(src.Dir, "bench-source.json"), src)
 }
 
+// lakeConfig is what a benchmark's permlake.yaml says beyond the source's trail and accounts.
+type lakeConfig struct {
+	concurrency int
+	memoryLimit string // models_memory_limit
+	// iamDir holds the IAM exports (aws.iam_snapshots; empty: the source's own iam folder). The
+	// organization-scale benchmark points it at a copy whose exports it changes.
+	iamDir string
+	// orgExport adds the source's organization export (OU tree and SCPs), as `permlake demo` does.
+	orgExport bool
+}
+
 // writeIncrConfig writes dir/permlake.yaml: the trail bucket and the IAM snapshots of the demo
 // organization (entitlements every run, as an hourly deployment takes them), the lake in
 // dir/lake and the warehouse in dir/warehouse/, so that everything a model build keeps beside
-// its warehouse stays with its lake. publish_marts is left at its default.
-func writeIncrConfig(dir string, src *incrSource, concurrency int) (string, error) {
+// its warehouse (state file, cache_dir) stays with its lake. publish_marts is left at its default.
+func writeIncrConfig(dir string, src *incrSource, lc lakeConfig) (string, error) {
+	iamDir := lc.iamDir
+	if iamDir == "" {
+		iamDir = filepath.Join(src.Dir, "iam")
+	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "# Written by bench (incremental runs).\n")
+	fmt.Fprintf(&b, "# Written by bench.\n")
 	fmt.Fprintf(&b, "lake: %q\nwarehouse: %q\nlookback_days: 90\nlate_margin: 12h\nconcurrency: %d\n",
-		"file://"+filepath.Join(dir, "lake"), filepath.Join(dir, "warehouse", "warehouse.duckdb"), concurrency)
+		"file://"+filepath.Join(dir, "lake"), filepath.Join(dir, "warehouse", "warehouse.duckdb"), lc.concurrency)
 	// DuckDB would take 80% of the machine, which is shared; past the limit it spills to disk.
-	fmt.Fprintf(&b, "models_memory_limit: %q\n", incrMemoryLimit)
-	fmt.Fprintf(&b, "aws:\n  trail:\n    url: %q\n    prefix: %q\n    organization_id: %q\n", "file://"+src.trailRoot(), src.Org.TrailPrefix, src.Org.OrganizationID)
-	fmt.Fprintf(&b, "  iam_snapshots:\n    url: %q\n", "file://"+filepath.Join(src.Dir, "iam"))
+	fmt.Fprintf(&b, "models_memory_limit: %q\n", lc.memoryLimit)
+	fmt.Fprintf(&b, "aws:\n")
+	if lc.orgExport {
+		fmt.Fprintf(&b, "  organization:\n    export:\n      url: %q\n", "file://"+filepath.Join(src.Dir, "organization"))
+	}
+	fmt.Fprintf(&b, "  trail:\n    url: %q\n    prefix: %q\n    organization_id: %q\n", "file://"+src.trailRoot(), src.Org.TrailPrefix, src.Org.OrganizationID)
+	fmt.Fprintf(&b, "  iam_snapshots:\n    url: %q\n", "file://"+iamDir)
 	fmt.Fprintf(&b, "  accounts:\n")
 	for _, a := range src.Org.Accounts {
 		fmt.Fprintf(&b, "    - id: %q\n      name: %q\n", a.ID, a.Name)
@@ -453,14 +472,14 @@ func writeIncrConfig(dir string, src *incrSource, concurrency int) (string, erro
 // <day>T00 --to <day>T23 --no-models` per day, oldest first, as a daily catch-up would: each run
 // also leaves the entitlement snapshot of its last hour. With models, it then builds the models
 // at H0+1 as the hourly run of H0 would have.
-func buildLake(ctx context.Context, bin string, src *incrSource, dir string, days int, models bool, concurrency int, stderr io.Writer) (*lakeBuild, error) {
+func buildLake(ctx context.Context, bin string, src *incrSource, dir string, days int, models bool, lc lakeConfig, stderr io.Writer) (*lakeBuild, error) {
 	if err := os.RemoveAll(dir); err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	cfg, err := writeIncrConfig(dir, src, concurrency)
+	cfg, err := writeIncrConfig(dir, src, lc)
 	if err != nil {
 		return nil, err
 	}

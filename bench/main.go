@@ -11,6 +11,9 @@
 // the demo re-delivers some records, DuckDB's COPY does not, so the distinct IDs are what must
 // agree.
 //
+// -incremental adds the incremental-run benchmark (incremental.go), -orgscale the
+// organization-scale one (orgscale.go); -incremental-only and -orgscale-only run just those.
+//
 // Results are printed and appended to bench/results.md with the machine description.
 package main
 
@@ -70,6 +73,10 @@ type options struct {
 	incremental     bool // also run the incremental-run benchmark (incremental.go)
 	incrementalOnly bool // run only that
 	incr            incrOptions
+
+	orgscale     bool // also run the organization-scale benchmark (orgscale.go)
+	orgscaleOnly bool // run only that
+	org          orgOptions
 }
 
 func main() {
@@ -96,8 +103,21 @@ func main() {
 	flag.IntVar(&o.incr.size.eventsPerHour, "incr-events-per-hour", incrDefault.eventsPerHour, "incremental benchmark: demo EventsPerHour per account")
 	flag.IntVar(&o.incr.size.days, "incr-days", incrDefault.days, "incremental benchmark: days of history of the deepest lake (more than 30)")
 	flag.StringVar(&o.incr.cache, "incr-cache", "", "incremental benchmark: cache of its source and lakes (default $XDG_CACHE_HOME/permlake/bench-<size>)")
+	o.org = orgDefault
+	flag.BoolVar(&o.orgscale, "orgscale", false, "also run the organization-scale benchmark: per-account model builds (full, sharded, nothing new, hourly) over ~1,000 accounts, and the default demo with nothing new")
+	flag.BoolVar(&o.orgscaleOnly, "orgscale-only", false, "run only the organization-scale benchmark (with -incremental-only: those two)")
+	flag.IntVar(&o.org.members, "org-members", orgDefault.members, "organization-scale benchmark: demo member accounts (the organization adds 2; the demo allows at most 999)")
+	flag.IntVar(&o.org.eventsPerHour, "org-events-per-hour", orgDefault.eventsPerHour, "organization-scale benchmark: demo EventsPerHour per account")
+	flag.IntVar(&o.org.hours, "org-hours", orgDefault.hours, "organization-scale benchmark: hourly repetitions")
+	flag.IntVar(&o.org.shards, "org-shards", orgDefault.shards, "organization-scale benchmark: shard processes of the split build")
+	flag.StringVar(&o.org.memoryLimit, "org-memory-limit", orgDefault.memoryLimit, "organization-scale benchmark: models_memory_limit of its config")
+	flag.StringVar(&o.org.cache, "org-cache", "", "organization-scale benchmark: cache of its source and lake (default $XDG_CACHE_HOME/permlake/bench-org-m<members>-e<events>)")
 	flag.Parse()
-	o.incremental = o.incremental || o.incrementalOnly
+	// An -…-only flag runs only the parts named by such flags; without one, the comparison and
+	// the parts asked for.
+	if o.incrementalOnly || o.orgscaleOnly {
+		o.incremental, o.orgscale = o.incrementalOnly, o.orgscaleOnly
+	}
 	base := fullSize
 	if *quick {
 		base = quickSize
@@ -221,7 +241,8 @@ type measurement struct {
 	wall   time.Duration
 	user   time.Duration
 	sys    time.Duration
-	maxRSS int64 // bytes
+	maxRSS int64  // bytes
+	output string // the end of what the command printed (stdout and stderr)
 }
 
 func (m measurement) eventsPerSec(d *dataset) float64 {
@@ -251,13 +272,9 @@ func measure(cmd *exec.Cmd, side string, rep int) (measurement, error) {
 	err = cmd.Run()
 	wall := time.Since(start)
 	if err != nil {
-		tail := out.String()
-		if len(tail) > 4000 {
-			tail = tail[len(tail)-4000:]
-		}
-		return measurement{}, fmt.Errorf("%s: %w\n%s", args, err, tail)
+		return measurement{}, fmt.Errorf("%s: %w\n%s", args, err, tailString(out.String(), 4000))
 	}
-	m := measurement{side: side, rep: rep, wall: wall}
+	m := measurement{side: side, rep: rep, wall: wall, output: tailString(out.String(), 1<<16)}
 	var floor int64
 	if m.user, m.sys, m.maxRSS, floor, err = readUsage(report); err != nil {
 		return measurement{}, err
@@ -294,7 +311,7 @@ func run(ctx context.Context, o options, cmdline string, stdout, stderr io.Write
 		return err
 	}
 	var cmpErr error
-	if !o.incrementalOnly {
+	if !o.incrementalOnly && !o.orgscaleOnly {
 		if err := goBuild(ctx, root, baselineBin, "./bench/baseline", stderr); err != nil {
 			return err
 		}
@@ -312,7 +329,13 @@ func run(ctx context.Context, o options, cmdline string, stdout, stderr io.Write
 		}
 	}
 	if o.incremental {
-		return errors.Join(cmpErr, incremental(ctx, o, root, work, permlakeBin, cmdline, stdout, stderr))
+		cmpErr = errors.Join(cmpErr, incremental(ctx, o, root, work, permlakeBin, cmdline, stdout, stderr))
+		if ctx.Err() != nil {
+			return cmpErr
+		}
+	}
+	if o.orgscale {
+		cmpErr = errors.Join(cmpErr, orgscale(ctx, o, root, permlakeBin, cmdline, stdout, stderr))
 	}
 	return cmpErr
 }
@@ -601,6 +624,14 @@ func compareOutputs(ctx context.Context, permlakeDir, duckdbDir string) (check, 
 		}
 	}
 	return c, nil
+}
+
+// tailString is the last n bytes of s.
+func tailString(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
 }
 
 func mb(n int64) float64  { return float64(n) / 1e6 }
