@@ -41,6 +41,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io/fs"
 	"log/slog"
 	"maps"
 	"os"
@@ -399,13 +400,14 @@ func BuildAccounts(ctx context.Context, db *sql.DB, opts Options) (*Result, erro
 		if err := s.SetActiveOnly(ctx, nil); err != nil {
 			return res, err
 		}
+		missing := map[Unit]string{}
 		for _, w := range batch {
-			if w.unit == AzureUnit || cachedFile(activeGrantsPath(opts.CacheDir, w.unit, idle[w.unit])) != "" {
-				continue
+			if w.unit != AzureUnit && cachedFile(activeGrantsPath(opts.CacheDir, w.unit, idle[w.unit])) == "" {
+				missing[w.unit] = idle[w.unit]
 			}
-			if err := cacheActiveGrants(ctx, s.Conn(), opts.CacheDir, w.unit, idle[w.unit]); err != nil {
-				return res, err
-			}
+		}
+		if err := cacheActiveGrants(ctx, s.Conn(), opts.CacheDir, missing); err != nil {
+			return res, err
 		}
 		res.Tests = append(res.Tests, tests...)
 		if testErrs != nil {
@@ -497,19 +499,61 @@ func activeGrantsPath(dir string, u Unit, fp string) string {
 	return filepath.Join(dir, "grants-active", grantModels["aws"], "account_id="+string(u), fp+".parquet")
 }
 
-// cacheActiveGrants writes the grants of the keys AWS account u called (int_actions__used, uses or
-// attempts) from the session into the cache, replacing the account's older files.
-func cacheActiveGrants(ctx context.Context, conn *sql.Conn, dir string, u Unit, fp string) error {
-	dst := activeGrantsPath(dir, u, fp)
-	rows := `select * exclude (account_id) from int_grants__resolved as g
-		where account_id = ? and exists (
+// cacheActiveGrants writes, for each AWS account of units (→ its idle fingerprint), the grants
+// of the keys it called (int_actions__used, uses or attempts) from the session into the cache,
+// replacing the account's older files: one statement for all, then a file per account (an empty
+// one when it called nothing).
+func cacheActiveGrants(ctx context.Context, conn *sql.Conn, dir string, units map[Unit]string) error {
+	if len(units) == 0 {
+		return nil
+	}
+	ids := make([]string, 0, len(units))
+	for u := range units {
+		ids = append(ids, string(u))
+	}
+	tmp := filepath.Join(dir, "grants-active", "batch.tmp")
+	if err := os.RemoveAll(tmp); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(tmp), 0o755); err != nil {
+		return err
+	}
+	if _, err := conn.ExecContext(ctx, `create or replace temp table orgbuild_active_grants as
+		select * from int_grants__resolved as g
+		where list_contains(string_split(?, ','), account_id) and exists (
 			select 1 from int_actions__used as a
 			where a.account_id = g.account_id and a.principal_arn = g.principal_arn
-				and a.action_lc = lower(g.action) and (a.uses > 0 or a.attempts > 0))`
-	if err := copyRows(ctx, conn, rows, []any{string(u)}, dst+".tmp"); err != nil {
-		return fmt.Errorf("cache the called grants of %s: %w", u, err)
+				and a.action_lc = lower(g.action) and (a.uses > 0 or a.attempts > 0))`, strings.Join(ids, ",")); err != nil {
+		return fmt.Errorf("cache the called grants: %w", err)
 	}
-	return replaceCached(dst)
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf("copy orgbuild_active_grants to '%s' (format parquet, compression zstd, partition_by (account_id))", sqlString(tmp))); err != nil {
+		return fmt.Errorf("cache the called grants: %w", err)
+	}
+	for u, fp := range units {
+		dst := activeGrantsPath(dir, u, fp)
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		part := filepath.Join(tmp, "account_id="+string(u))
+		if _, err := os.Stat(part); errors.Is(err, fs.ErrNotExist) {
+			// Called nothing: no grant to read.
+			if err := copyRows(ctx, conn, "select * exclude (account_id) from orgbuild_active_grants where false", nil, dst+".tmp"); err != nil {
+				return err
+			}
+		} else {
+			file, err := onePartitionFile(ctx, conn, part)
+			if err != nil {
+				return fmt.Errorf("cache the called grants of %s: %w", u, err)
+			}
+			if err := os.Rename(file, dst+".tmp"); err != nil {
+				return err
+			}
+		}
+		if err := replaceCached(dst); err != nil {
+			return err
+		}
+	}
+	return os.RemoveAll(tmp)
 }
 
 // replaceCached renames dst.tmp to dst and removes the other files of its directory.
