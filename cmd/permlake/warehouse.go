@@ -139,7 +139,7 @@ func (a *app) buildModels(ctx context.Context, c *Config, lake *load.Lake, now t
 			MemoryLimit: c.ModelsMemoryLimit, CatalogVersion: cat.Version(),
 		},
 		Lake: lake, CacheDir: filepath.Join(cache, "models"), Units: plan.units, Shard: plan.shard, Rebuild: plan.full,
-		PublishOrgMarts: c.PublishMarts,
+		PublishOrgMarts: c.PublishMarts, BatchSize: c.ModelsBatchAccounts,
 	}
 	var testErr error
 	if plan.accounts {
