@@ -48,7 +48,7 @@ type Config struct {
 	ModelsMemoryLimit string `mapstructure:"models_memory_limit"`
 	// ModelsBatchAccounts is how many AWS accounts the per-account step computes together when
 	// their policies must be expanded (default 25; four times as many when their grants are
-	// cached): memory grows with it, each batch's fixed cost shrinks with it. Lower it with
+	// cached; 0 is the default): memory grows with it, each batch's fixed cost shrinks with it. Lower it with
 	// models_memory_limit (e.g. 8 with 1GB).
 	ModelsBatchAccounts int `mapstructure:"models_batch_accounts"`
 	// Catalog names a file holding a newer IAM action catalog than the embedded one (written by
@@ -235,7 +235,7 @@ func (c *Config) validate() error {
 	if c.Concurrency <= 0 {
 		return fmt.Errorf("concurrency must be positive, got %d", c.Concurrency)
 	}
-	if c.ModelsBatchAccounts <= 0 || c.ModelsBatchAccounts > 1000 {
+	if c.ModelsBatchAccounts < 0 || c.ModelsBatchAccounts > 1000 { // 0: the default
 		return fmt.Errorf("models_batch_accounts must be between 1 and 1000, got %d", c.ModelsBatchAccounts)
 	}
 	for i, a := range c.AWS.Accounts {

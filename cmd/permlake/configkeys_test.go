@@ -33,6 +33,8 @@ func TestConfigRejectsTyposAndBadURLs(t *testing.T) {
 		{"trail url", "aws:\n  trail:\n    url: \"file:/tmp/trail\"\n", []string{`aws.trail.url`}},
 		{"endpoint", "aws:\n  endpoints:\n    s3: \"http:localhost:9000\"\n", []string{`aws.endpoints.s3`}},
 		{"azure logs", "azure:\n  logs:\n    url: \"https:/acct.blob.core.windows.net\"\n", []string{`azure.logs.url`}},
+		{"batch of accounts", "models_batch_accounts: 8\nmodels_memory_limit: 1GB\n", nil},
+		{"batch of no account", "models_batch_accounts: -1\n", []string{`models_batch_accounts must be between 1 and 1000, got -1`}},
 		{"plain paths", "lake: ./lake\nwarehouse: ./w.duckdb\naws:\n  trail:\n    url: /tmp/trail\n", nil},
 	}
 	for _, tc := range tests {
