@@ -21,9 +21,20 @@
 // window are read again from the rollups (whole hours, exact), so results equal a full rebuild
 // at every analysis time.
 //
+// # Idle rows
+//
+// Most permission_usage rows of an account are idle: granted, never called in the window. They
+// depend on its grants, the set of keys its principals called and whether its trail recorded
+// anything — not on the hour — so they are stored apart (with the rows of unused_high_risk and
+// the counts service_usage and creep_scores add up) and kept while the account's idle
+// fingerprint holds: a build then computes only the active rows, from the cached grants of the
+// called keys. The window columns live in evidence_windows, joined back by views.
+//
 // # Layout in the lake
 //
 //	marts/<mart>/cloud=<aws|azure>/account_id=<id>/data.parquet   one object per partition
+//	marts/permission_usage/cloud=…/account_id=…/{idle,active}.parquet   (and unused_high_risk)
+//	marts/_idle/int_permission_usage__counts/cloud=…/account_id=…/idle.parquet
 //	marts/_units/<aws-account-id|azure>.json                      the unit's record (commit point)
 //	marts/_manifest.json                                          written by Finalize
 //
