@@ -7,11 +7,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
-	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -21,7 +19,7 @@ import (
 )
 
 // fingerprintFormat changes when what a fingerprint covers changes.
-const fingerprintFormat = "orgbuild-3"
+const fingerprintFormat = "orgbuild-4"
 
 // fingerprint is a unit's two fingerprints (hex SHA-256).
 type fingerprint struct {
@@ -33,19 +31,26 @@ type fingerprint struct {
 // fingerprinter computes units' fingerprints from a session's lake and rollups.
 type fingerprinter struct {
 	lake     string
-	code     string              // the models, seeds and tests of the FS
-	seeds    string              // the Go-provided seeds
-	window   string              // analysis time and look-back
-	aws      map[string][]string // account → its snapshot files
-	org      []string            // the organization snapshot's files (every AWS unit reads them)
-	azure    []string            // every Azure snapshot file
-	activity map[Unit]string     // digest of the unit's rollup rows up to the analysis time
-	universe map[string]string   // cloud → digest of its action universe (universeModels)
-	hashes   map[string]string   // file → content hash, computed once
+	code     string               // the models, seeds and tests of the FS
+	seeds    string               // the Go-provided seeds
+	window   string               // analysis time and look-back
+	aws      map[string][]string  // account → its snapshot files
+	org      []string             // the organization snapshot's files (every AWS unit reads them)
+	azure    []string             // every Azure snapshot file
+	activity map[Unit]string      // digest of the unit's rollup rows up to the analysis time
+	universe map[string]string    // cloud → digest of its action universe (universeModels)
+	digests  map[string]rowDigest // snapshot file → digests of its rows
 }
 
+// rowDigest digests a snapshot file's rows, order-free (row count and sum of row hashes).
+// grants covers the columns the grants are computed from: every one but the lineage columns,
+// snapshot_at and the last-use columns (RoleLastUsed, sign-ins, the credential report), which
+// change with every snapshot while the policies do not. all covers every column but lineage and
+// snapshot_at (inactive_identities reads the last-use columns).
+type rowDigest struct{ table, grants, all string }
+
 func newFingerprinter(ctx context.Context, s *runner.Session, opts runner.Options) (*fingerprinter, error) {
-	f := &fingerprinter{lake: opts.Lake, aws: map[string][]string{}, hashes: map[string]string{}}
+	f := &fingerprinter{lake: opts.Lake, aws: map[string][]string{}, digests: map[string]rowDigest{}}
 	fsys := opts.FS
 	if fsys == nil {
 		fsys = sqlfiles.FS
@@ -80,6 +85,9 @@ func newFingerprinter(ctx context.Context, s *runner.Session, opts runner.Option
 			}
 			files, err := runner.LatestSnapshots(opts.Lake, t)
 			if err != nil {
+				return nil, fmt.Errorf("source %s: %w", t.Name, err)
+			}
+			if err := f.digestFiles(ctx, s.Conn(), t, files); err != nil {
 				return nil, fmt.Errorf("source %s: %w", t.Name, err)
 			}
 			for _, file := range files {
@@ -261,12 +269,11 @@ func (f *fingerprinter) of(_ context.Context, u Unit) (fingerprint, error) {
 	if u != AzureUnit {
 		files = append(append([]string(nil), f.aws[string(u)]...), f.org...)
 	}
-	if err := f.hashFiles(g, files); err != nil {
-		return fingerprint{}, err
-	}
+	grants, all := f.rowDigests(files)
+	g.Write([]byte(grants))
 	out := fingerprint{grants: hex.EncodeToString(g.Sum(nil))}
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00unit\x00%s\x00%s\x00%s\x00", fingerprintFormat, out.grants, f.window, f.activity[u])
+	fmt.Fprintf(h, "%s\x00unit\x00%s\x00%s\x00%s\x00%s\x00", fingerprintFormat, out.grants, f.window, f.activity[u], all)
 	out.unit = hex.EncodeToString(h.Sum(nil))
 	return out, nil
 }
@@ -288,30 +295,94 @@ func orgKey(units map[Unit]string, opts runner.Options) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// hashFiles writes the names and content hashes of files (relative to the lake) into h, sorted.
-func (f *fingerprinter) hashFiles(h hash.Hash, files []string) error {
-	files = append([]string(nil), files...)
-	sort.Strings(files)
+// rowDigests returns the grants and all digests of files, sorted by table and digest (not by
+// path: a new snapshot of the same rows lands under another date and hour).
+func (f *fingerprinter) rowDigests(files []string) (grants, all string) {
+	var gs, as []string
 	for _, file := range files {
-		sum, ok := f.hashes[file]
-		if !ok {
-			fh, err := os.Open(filepath.Join(f.lake, filepath.FromSlash(file)))
-			if err != nil {
-				return err
-			}
-			c := sha256.New()
-			_, err = io.Copy(c, fh)
-			fh.Close()
-			if err != nil {
-				return fmt.Errorf("read %s: %w", file, err)
-			}
-			sum = hex.EncodeToString(c.Sum(nil))
-			f.hashes[file] = sum
-		}
-		fmt.Fprintf(h, "%s\x00%s\x00", file, sum)
+		d := f.digests[file]
+		gs = append(gs, d.table+"="+d.grants)
+		as = append(as, d.table+"="+d.all)
 	}
-	return nil
+	sort.Strings(gs)
+	sort.Strings(as)
+	return strings.Join(gs, "\x00"), strings.Join(as, "\x00")
 }
+
+// notGrantInput reports the columns of snapshot tables that no grant is computed from.
+func notGrantInput(table, col string) bool {
+	return table == "aws_iam_credential_report" || col == "snapshot_at" || strings.HasPrefix(col, "_") ||
+		strings.Contains(col, "last_used") || strings.Contains(col, "sign_in")
+}
+
+// digestFiles computes the rowDigest of each of table t's files (relative to the lake), in one
+// query.
+func (f *fingerprinter) digestFiles(ctx context.Context, conn *sql.Conn, t *schemas.Table, files []string) error {
+	if len(files) == 0 {
+		return nil
+	}
+	partition := map[string]bool{}
+	for _, c := range t.PartitionColumns() {
+		partition[c.Name] = true
+	}
+	var grantCols, allCols []string
+	for _, c := range t.Columns {
+		if partition[c.Name] || c.Name == "snapshot_at" || strings.HasPrefix(c.Name, "_") {
+			continue
+		}
+		if !identPattern.MatchString(c.Name) {
+			return fmt.Errorf("column %q", c.Name)
+		}
+		allCols = append(allCols, c.Name)
+		if !notGrantInput(t.Name, c.Name) {
+			grantCols = append(grantCols, c.Name)
+		}
+	}
+	grantsExpr := "'-'"
+	if len(grantCols) > 0 {
+		grantsExpr = "cast(sum(hash(" + strings.Join(grantCols, ", ") + ")) as varchar)"
+	}
+	allExpr := "'-'"
+	if len(allCols) > 0 {
+		allExpr = "cast(sum(hash(" + strings.Join(allCols, ", ") + ")) as varchar)"
+	}
+	byPath := map[string]string{}
+	quoted := make([]string, len(files))
+	for i, file := range files {
+		abs := filepath.Join(f.lake, filepath.FromSlash(file))
+		if strings.ContainsAny(abs, "\n*?[]") {
+			return fmt.Errorf("file %q: glob characters and newlines are not supported", abs)
+		}
+		byPath[abs] = file
+		quoted[i] = "'" + strings.ReplaceAll(abs, "'", "''") + "'"
+		f.digests[file] = rowDigest{table: t.Name, grants: "0:0", all: "0:0"} // a file with no row
+	}
+	// The columns are the schema's (validated identifiers above), the paths quoted literals.
+	q := fmt.Sprintf(`select filename, count(*), %s, %s
+		from read_parquet([%s], filename = true, union_by_name = true, hive_partitioning = false)
+		group by filename`, grantsExpr, allExpr, strings.Join(quoted, ", "))
+	rows, err := conn.QueryContext(ctx, q)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name, g, a string
+		var n int64
+		if err := rows.Scan(&name, &n, &g, &a); err != nil {
+			return err
+		}
+		file, ok := byPath[name]
+		if !ok {
+			return fmt.Errorf("digest: unexpected file %s", name)
+		}
+		f.digests[file] = rowDigest{table: t.Name, grants: fmt.Sprintf("%d:%s", n, g), all: fmt.Sprintf("%d:%s", n, a)}
+	}
+	return rows.Err()
+}
+
+// identPattern matches the schema's column names, spliced into the digest query.
+var identPattern = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
 
 // idleFingerprints fingerprints the idle permission_usage rows (granted, never called in the
 // window) of the batch's AWS units, from the session's int_actions__used and int_trail__coverage:

@@ -187,6 +187,11 @@ func TestIncrementalBuilds(t *testing.T) {
 		t.Errorf("the same call again: idle rows kept for %d units, want 1", res.IdleKept)
 	}
 
+	// (b0) A new snapshot of one account with the same entitlements (as every hourly run takes):
+	// nothing to rebuild.
+	writeIAM(t, e.lake, accounts[2], snapHour.Add(time.Hour), specOf(2))
+	step("same snapshot again", nil, 0)
+
 	// (b) A new snapshot of one account: its developers may now pass roles.
 	s := specOf(1)
 	s.passRole = true
