@@ -210,6 +210,23 @@ func updateRollups(ctx context.Context, conn *sql.Conn, opts Options, rollups []
 		partitions[t.Name], took[t.Name] = parts, time.Since(start)
 	}
 
+	// The journal entries read, staged beside the state: inserted in the transaction below.
+	if _, err := conn.ExecContext(ctx, "create or replace temp table rollup_fresh (key varchar, committed_at timestamp)"); err != nil {
+		return nil, err
+	}
+	for rest := fresh; len(rest) > 0; {
+		n := min(len(rest), 500)
+		args := make([]any, 0, 2*n)
+		for _, c := range rest[:n] {
+			args = append(args, c.Key, c.At.UTC().Format("2006-01-02 15:04:05.999999"))
+		}
+		q := "insert into temp.rollup_fresh values " + strings.TrimSuffix(strings.Repeat("(?, cast(? as timestamp)), ", n), ", ")
+		if _, err := conn.ExecContext(ctx, q, args...); err != nil {
+			return nil, err
+		}
+		rest = rest[n:]
+	}
+
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err
@@ -246,7 +263,10 @@ func updateRollups(ctx context.Context, conn *sql.Conn, opts Options, rollups []
 		out = append(out, RollupResult{Name: m.Name, Mode: mode, Partitions: partitions[t.Name], Duration: took[t.Name] + time.Since(start)})
 	}
 	if full {
-		for _, q := range []string{"delete from state.rollup_journal", "delete from state.rollup_meta"} {
+		// Only the entries not listed again go: DuckDB checks a primary key against rows deleted
+		// in the same transaction, so a key deleted and inserted again here would be ignored, the
+		// journal left without it, and the next build would read its partitions again.
+		for _, q := range []string{"delete from state.rollup_journal where key not in (select key from temp.rollup_fresh)", "delete from state.rollup_meta"} {
 			if _, err := tx.ExecContext(ctx, q); err != nil {
 				return nil, err
 			}
@@ -255,10 +275,8 @@ func updateRollups(ctx context.Context, conn *sql.Conn, opts Options, rollups []
 			return nil, err
 		}
 	}
-	for _, c := range fresh {
-		if _, err := tx.ExecContext(ctx, "insert or ignore into state.rollup_journal values (?, cast(? as timestamp))", c.Key, c.At.UTC().Format("2006-01-02 15:04:05.999999")); err != nil {
-			return nil, err
-		}
+	if _, err := tx.ExecContext(ctx, "insert or ignore into state.rollup_journal select * from temp.rollup_fresh"); err != nil {
+		return nil, err
 	}
 	// Keys older than any future listing reaches are no longer needed to recognise an entry.
 	if _, err := tx.ExecContext(ctx, "delete from state.rollup_journal where committed_at < (select max(committed_at) from state.rollup_journal) - interval 3 day"); err != nil {
@@ -278,6 +296,7 @@ func updateRollups(ctx context.Context, conn *sql.Conn, opts Options, rollups []
 	for _, t := range tables {
 		drops = append(drops, "drop table if exists temp.src_"+t.Name, "drop table if exists temp.rollup_dirty_"+t.Name)
 	}
+	drops = append(drops, "drop table if exists temp.rollup_fresh")
 	if !full {
 		for _, m := range rollups {
 			drops = append(drops, "drop table if exists "+sideTable(m, false))

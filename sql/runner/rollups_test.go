@@ -366,6 +366,12 @@ func TestRollupStateFollowsItsLake(t *testing.T) {
 		}
 	}
 	buildWith(t, root, opts) // back to this lake: full again, then current
+	// A forced full build over a current state keeps the journal entries it read again: the
+	// next build has nothing new to read.
+	buildWith(t, root, Options{State: state, LakeID: opts.LakeID, Changes: opts.Changes, Full: true})
+	if _, res := buildWith(t, root, opts); res.Rollups[0].Mode != "incremental" || res.Rollups[0].Partitions != 0 {
+		t.Errorf("after a forced full build: %s over %d partitions, want incremental over none", res.Rollups[0].Mode, res.Rollups[0].Partitions)
+	}
 
 	// Delete one partition and journal it (as a writer that emptied it would).
 	dir := filepath.Join(root, "aws_cloudtrail_events", "account_id="+acct)
