@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -132,6 +133,8 @@ func faultOrg(t *testing.T, dir string, end time.Time) (*demo.Org, string) {
 // lakeKind is where a test's lakes live.
 type lakeKind struct {
 	name string
+	// env is what a child process needs in its environment to reach the lakes (credentials).
+	env []string
 	// config returns the config file of a new lake name (reading org from src) and the lake's
 	// fingerprint function.
 	config func(t *testing.T, dir, name string, org *demo.Org, src string) (cfg string, fingerprint func() string, lake func() *load.Lake)
@@ -150,12 +153,11 @@ var fileLakes = lakeKind{name: "file", config: func(t *testing.T, dir, name stri
 	}
 }}
 
-// minioLakes returns lakes in buckets of one MinIO server (the process environment holds its
-// credentials, for the children to inherit).
+// minioLakes returns lakes in buckets of one MinIO server (its credentials in the children's
+// environment, kind.env: the tests run in parallel, so the process's own is not changed).
 func minioLakes(t *testing.T) lakeKind {
 	m := awstest.StartMinIO(t)
-	useMinIOCredentials(t, m, t.TempDir())
-	return lakeKind{name: "minio", config: func(t *testing.T, dir, name string, org *demo.Org, src string) (string, func() string, func() *load.Lake) {
+	return lakeKind{name: "minio", env: minioEnv(m, t.TempDir()), config: func(t *testing.T, dir, name string, org *demo.Org, src string) (string, func() string, func() *load.Lake) {
 		bucket := strings.ReplaceAll(strings.ToLower(name), "_", "-")
 		if _, err := m.Client().CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: sdkaws.String(bucket)}); err != nil {
 			t.Fatalf("create bucket %s: %v", bucket, err)
@@ -346,6 +348,7 @@ var killSteps = []string{"before-data", "after-data", "before-manifest", "after-
 // with one uninterrupted run: the same rows in the same partitions, no manifest or marker
 // claiming what did not happen, and the hours' _SUCCESS present after the rerun.
 func TestSIGKILLAtEachCommitStep(t *testing.T) {
+	t.Parallel()
 	for _, kind := range []func(*testing.T) lakeKind{func(*testing.T) lakeKind { return fileLakes }, minioLakes} {
 		kind := kind(t)
 		t.Run(kind.name, func(t *testing.T) { testSIGKILLAtEachCommitStep(t, kind) })
@@ -356,7 +359,7 @@ func testSIGKILLAtEachCommitStep(t *testing.T, kind lakeKind) {
 	dir := t.TempDir()
 	org, src := faultOrg(t, dir, time.Time{})
 	cleanCfg, cleanFP, _ := kind.config(t, dir, "clean", org, src)
-	if c := runChild(t, nil, runArgs(cleanCfg, org)...); c.code != exitOK {
+	if c := runChild(t, kind.env, runArgs(cleanCfg, org)...); c.code != exitOK {
 		t.Fatalf("clean run: exit %d\n%s", c.code, c.stderr)
 	}
 	want := cleanFP()
@@ -367,7 +370,7 @@ func testSIGKILLAtEachCommitStep(t *testing.T, kind lakeKind) {
 		t.Run(at, func(t *testing.T) {
 			name := strings.ReplaceAll(at, ":", "-")
 			cfg, fp, open := kind.config(t, dir, name, org, src)
-			c := runChild(t, []string{"PERMLAKE_TEST_KILL_AT=" + at}, runArgs(cfg, org)...)
+			c := runChild(t, append(slices.Clip(kind.env), "PERMLAKE_TEST_KILL_AT="+at), runArgs(cfg, org)...)
 			if !c.killed {
 				t.Fatalf("PERMLAKE_TEST_KILL_AT=%s: exit %d, not killed\n%s", at, c.code, c.stderr)
 			}
@@ -402,7 +405,7 @@ func testSIGKILLAtEachCommitStep(t *testing.T, kind lakeKind) {
 			} else if keys := objectKeys(t, l); len(keys) != 0 && !allPartitionsOrManifests(keys) {
 				t.Errorf("objects that are neither partitions nor manifests: %v", keys)
 			}
-			if c := runChild(t, nil, runArgs(cfg, org)...); c.code != exitOK {
+			if c := runChild(t, kind.env, runArgs(cfg, org)...); c.code != exitOK {
 				t.Fatalf("rerun after the kill: exit %d\n%s", c.code, c.stderr)
 			}
 			if got := fp(); got != want {
@@ -422,6 +425,7 @@ func testSIGKILLAtEachCommitStep(t *testing.T, kind lakeKind) {
 // kill-and-rerun cycles in all, on a file lake and on a MinIO lake; each ends identical, row for
 // row, to the same hours run without a kill.
 func TestRandomKillsConverge(t *testing.T) {
+	t.Parallel()
 	for _, kind := range []func(*testing.T) lakeKind{func(*testing.T) lakeKind { return fileLakes }, minioLakes} {
 		kind := kind(t)
 		t.Run(kind.name, func(t *testing.T) {
@@ -433,7 +437,7 @@ func TestRandomKillsConverge(t *testing.T) {
 			}
 			cleanCfg, cleanFP, _ := kind.config(t, dir, "clean", org, src)
 			for _, h := range hours {
-				if c := runChild(t, nil, "run", "--config", cleanCfg, "--hour", hourArg(h), "--no-models"); c.code != exitOK {
+				if c := runChild(t, kind.env, "run", "--config", cleanCfg, "--hour", hourArg(h), "--no-models"); c.code != exitOK {
 					t.Fatalf("clean run of %s: exit %d\n%s", hourArg(h), c.code, c.stderr)
 				}
 			}
@@ -446,14 +450,14 @@ func TestRandomKillsConverge(t *testing.T) {
 					if attempt > 6 {
 						t.Fatalf("hour %s: no clean finish after %d runs", hourArg(h), attempt)
 					}
-					var env []string
+					env := slices.Clip(kind.env)
 					if attempt < 3 {
 						step := killSteps[rng.IntN(len(killSteps))]
 						n := 1
 						if strings.HasSuffix(step, "-data") {
 							n = 1 + rng.IntN(4)
 						}
-						env = []string{fmt.Sprintf("PERMLAKE_TEST_KILL_AT=%s:%d", step, n)}
+						env = append(env, fmt.Sprintf("PERMLAKE_TEST_KILL_AT=%s:%d", step, n))
 					}
 					c := runChild(t, env, "run", "--config", cfg, "--hour", hourArg(h), "--no-models")
 					runs++
@@ -484,6 +488,7 @@ func TestRandomKillsConverge(t *testing.T) {
 // load.ErrConflict; no row is doubled or lost, and a final run leaves the lake equal to one
 // uninterrupted run's.
 func TestConcurrentRunsOneLake(t *testing.T) {
+	t.Parallel()
 	for _, kind := range []func(*testing.T) lakeKind{func(*testing.T) lakeKind { return fileLakes }, minioLakes} {
 		kind := kind(t)
 		t.Run(kind.name, func(t *testing.T) {
@@ -509,7 +514,7 @@ func TestConcurrentRunsOneLake(t *testing.T) {
 					}
 					// The uninterrupted equivalent: the same runs one after the other.
 					for _, span := range [][]string{tc.a, tc.b} {
-						if c := runChild(t, nil, run(cleanCfg, span)...); c.code != exitOK {
+						if c := runChild(t, kind.env, run(cleanCfg, span)...); c.code != exitOK {
 							t.Fatalf("clean %v: exit %d\n%s", span, c.code, c.stderr)
 						}
 					}
@@ -520,7 +525,7 @@ func TestConcurrentRunsOneLake(t *testing.T) {
 						wg.Add(1)
 						go func() {
 							defer wg.Done()
-							results[i] = runChild(t, nil, run(cfg, span)...)
+							results[i] = runChild(t, kind.env, run(cfg, span)...)
 						}()
 					}
 					wg.Wait()
@@ -564,7 +569,7 @@ func TestConcurrentRunsOneLake(t *testing.T) {
 					for i, c := range results {
 						if c.code != exitOK {
 							span := [][]string{tc.a, tc.b}[i]
-							if c := runChild(t, nil, run(cfg, span)...); c.code != exitOK {
+							if c := runChild(t, kind.env, run(cfg, span)...); c.code != exitOK {
 								t.Fatalf("retry of %v: exit %d\n%s", span, c.code, c.stderr)
 							}
 						}
@@ -582,6 +587,7 @@ func TestConcurrentRunsOneLake(t *testing.T) {
 // York (06:00 UTC) under TZ=UTC, TZ=America/New_York and TZ=Asia/Kolkata (+05:30): the lakes are
 // identical, partition paths included (the fingerprint lists them).
 func TestTimeZonesSameLake(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	org, src := faultOrg(t, dir, time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC))
 	if !org.WindowStart.Equal(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)) {
@@ -623,6 +629,7 @@ func TestTimeZonesSameLake(t *testing.T) {
 // A disk-full lake is not tested: making one honestly needs a small filesystem mounted (tmpfs,
 // loop device), which needs privileges the tests do not have.
 func TestUnwritableLocalLake(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	org, src := faultOrg(t, dir, time.Time{})
 	args := func(cfg string) []string {

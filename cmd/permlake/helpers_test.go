@@ -43,13 +43,23 @@ func saveConfig(t *testing.T, c *Config, dir, name string) string {
 // useMinIOCredentials makes MinIO's root credentials the SDK default chain's base credentials,
 // and keeps anything else on the machine (profiles, instance metadata) out.
 func useMinIOCredentials(t *testing.T, m *awstest.MinIO, dir string) {
-	t.Setenv("AWS_ACCESS_KEY_ID", m.AccessKey)
-	t.Setenv("AWS_SECRET_ACCESS_KEY", m.SecretKey)
-	t.Setenv("AWS_SESSION_TOKEN", "")
-	t.Setenv("AWS_PROFILE", "")
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "no-config"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "no-credentials"))
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	for _, kv := range minioEnv(m, dir) {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+}
+
+// minioEnv is useMinIOCredentials' environment as KEY=VALUE, for a child process.
+func minioEnv(m *awstest.MinIO, dir string) []string {
+	return []string{
+		"AWS_ACCESS_KEY_ID=" + m.AccessKey,
+		"AWS_SECRET_ACCESS_KEY=" + m.SecretKey,
+		"AWS_SESSION_TOKEN=",
+		"AWS_PROFILE=",
+		"AWS_CONFIG_FILE=" + filepath.Join(dir, "no-config"),
+		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(dir, "no-credentials"),
+		"AWS_EC2_METADATA_DISABLED=true",
+	}
 }
 
 // martDigest is a digest of the main marts of the warehouse file wh (row counts and hashes).
