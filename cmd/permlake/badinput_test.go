@@ -21,7 +21,6 @@ import (
 // returns); the run is partial, names the snapshot failures, and marks neither account's hours
 // complete. (On 1c2e0d7 both accounts ingested no events.)
 func TestBadSnapshotKeepsCloudTrail(t *testing.T) {
-	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
 	src := filepath.Join(dir, "source")

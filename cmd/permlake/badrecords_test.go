@@ -68,7 +68,6 @@ func trailEventIDs(t *testing.T, root string, from, to time.Time) []string {
 // every other file of the account and hour are committed; no partition of year 1 or 9999 appears;
 // the account is ok.
 func TestImplausibleEventTimeSkipsOnlyTheRecord(t *testing.T) {
-	t.Parallel()
 	ctx := context.Background()
 	tests := []struct{ name, eventTime string }{
 		{"zero time", "0001-01-01T00:00:00Z"},

@@ -21,7 +21,6 @@ import (
 // ordinary duplicate and counts as none. Cases: the conflict inside one run, and against a row an
 // earlier run committed.
 func TestConflictingDuplicateIsCountedAndNamed(t *testing.T) {
-	t.Parallel()
 	ctx := context.Background()
 	tests := []struct {
 		name     string

@@ -146,7 +146,6 @@ func diffSets(want, got []string) (missing, extra []string) {
 // runs it: under -race in-process it took ~470 s of the package's time on a loaded 2-core
 // machine, while the race detector watches the same code in the smaller in-process tests.
 func TestDemoEndToEnd(t *testing.T) {
-	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
 	out := filepath.Join(dir, "demo-out")

@@ -16,7 +16,6 @@ import (
 // TestPartialRunNamesTheFailedAccount: an account that cannot be read fails alone; the healthy
 // ones commit, the exit code is 3 and both the error and the run manifest name it.
 func TestPartialRunNamesTheFailedAccount(t *testing.T) {
-	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
 	src := filepath.Join(dir, "source")
@@ -98,7 +97,6 @@ func TestSQLInteractiveAndDocs(t *testing.T) {
 // ingested; the run is partial (exit 3). After maxAttempts runs they are quarantined: skipped,
 // listed in the manifest, and the run is ok again.
 func TestBadLogFilesAreNamedAndSkipped(t *testing.T) {
-	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
 	src := filepath.Join(dir, "source")
@@ -279,7 +277,6 @@ func firstLogFile(t *testing.T, folder string) string {
 // TestOneAccountOfTenFails: nine accounts commit, the tenth (no trail folder, no IAM snapshot)
 // fails alone — exit 3, named in the error and the manifest, the nine marked complete.
 func TestOneAccountOfTenFails(t *testing.T) {
-	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
 	src := filepath.Join(dir, "source")

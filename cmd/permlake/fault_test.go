@@ -153,8 +153,8 @@ var fileLakes = lakeKind{name: "file", config: func(t *testing.T, dir, name stri
 	}
 }}
 
-// minioLakes returns lakes in buckets of one MinIO server (its credentials in the children's
-// environment, kind.env: the tests run in parallel, so the process's own is not changed).
+// minioLakes returns lakes in buckets of one MinIO server, its credentials in kind.env for the
+// children (the test process's own environment is left as it is).
 func minioLakes(t *testing.T) lakeKind {
 	m := awstest.StartMinIO(t)
 	return lakeKind{name: "minio", env: minioEnv(m, t.TempDir()), config: func(t *testing.T, dir, name string, org *demo.Org, src string) (string, func() string, func() *load.Lake) {
@@ -348,7 +348,6 @@ var killSteps = []string{"before-data", "after-data", "before-manifest", "after-
 // with one uninterrupted run: the same rows in the same partitions, no manifest or marker
 // claiming what did not happen, and the hours' _SUCCESS present after the rerun.
 func TestSIGKILLAtEachCommitStep(t *testing.T) {
-	t.Parallel()
 	for _, kind := range []func(*testing.T) lakeKind{func(*testing.T) lakeKind { return fileLakes }, minioLakes} {
 		kind := kind(t)
 		t.Run(kind.name, func(t *testing.T) { testSIGKILLAtEachCommitStep(t, kind) })
@@ -425,7 +424,6 @@ func testSIGKILLAtEachCommitStep(t *testing.T, kind lakeKind) {
 // kill-and-rerun cycles in all, on a file lake and on a MinIO lake; each ends identical, row for
 // row, to the same hours run without a kill.
 func TestRandomKillsConverge(t *testing.T) {
-	t.Parallel()
 	for _, kind := range []func(*testing.T) lakeKind{func(*testing.T) lakeKind { return fileLakes }, minioLakes} {
 		kind := kind(t)
 		t.Run(kind.name, func(t *testing.T) {
@@ -488,7 +486,6 @@ func TestRandomKillsConverge(t *testing.T) {
 // load.ErrConflict; no row is doubled or lost, and a final run leaves the lake equal to one
 // uninterrupted run's.
 func TestConcurrentRunsOneLake(t *testing.T) {
-	t.Parallel()
 	for _, kind := range []func(*testing.T) lakeKind{func(*testing.T) lakeKind { return fileLakes }, minioLakes} {
 		kind := kind(t)
 		t.Run(kind.name, func(t *testing.T) {
@@ -587,7 +584,6 @@ func TestConcurrentRunsOneLake(t *testing.T) {
 // York (06:00 UTC) under TZ=UTC, TZ=America/New_York and TZ=Asia/Kolkata (+05:30): the lakes are
 // identical, partition paths included (the fingerprint lists them).
 func TestTimeZonesSameLake(t *testing.T) {
-	t.Parallel()
 	dir := t.TempDir()
 	org, src := faultOrg(t, dir, time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC))
 	if !org.WindowStart.Equal(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)) {
@@ -629,7 +625,6 @@ func TestTimeZonesSameLake(t *testing.T) {
 // A disk-full lake is not tested: making one honestly needs a small filesystem mounted (tmpfs,
 // loop device), which needs privileges the tests do not have.
 func TestUnwritableLocalLake(t *testing.T) {
-	t.Parallel()
 	dir := t.TempDir()
 	org, src := faultOrg(t, dir, time.Time{})
 	args := func(cfg string) []string {

@@ -29,7 +29,6 @@ func rollupMode(t *testing.T, stderr string) (string, string) {
 // marts a full build of the same lake gives; `permlake sql` still shows the raw events; a lake
 // deleted and written again under the same URL is not trusted to the old state.
 func TestIncrementalModelsEqualFullBuild(t *testing.T) {
-	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
 	src := filepath.Join(dir, "source")

@@ -40,7 +40,6 @@ func lakeFingerprint(t *testing.T, lake string) string {
 // SIGINT/SIGTERM do) and checks that the next run leaves exactly the lake an uninterrupted run
 // builds: no duplicate, no loss, nothing to repair by hand.
 func TestInterruptedRunsConverge(t *testing.T) {
-	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
 	src := filepath.Join(dir, "source")
