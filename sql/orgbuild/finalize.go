@@ -86,7 +86,7 @@ func Finalize(ctx context.Context, db *sql.DB, opts Options) (*runner.Result, er
 		return nil, err
 	}
 	defer s.Close()
-	fp, err := newFingerprinter(ctx, s, opts.Runner)
+	fp, err := newFingerprinter(ctx, s, opts.Runner, opts.CacheDir)
 	if err != nil {
 		return nil, err
 	}

@@ -5,13 +5,16 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/permlake/permlake/schemas"
 	sqlfiles "github.com/permlake/permlake/sql"
@@ -49,8 +52,116 @@ type fingerprinter struct {
 // snapshot_at (inactive_identities reads the last-use columns).
 type rowDigest struct{ table, grants, all string }
 
-func newFingerprinter(ctx context.Context, s *runner.Session, opts runner.Options) (*fingerprinter, error) {
+// digestCache keeps snapshot files' row digests from build to build, by path, size and
+// modification time: a snapshot object is written once (a new snapshot is another object; a
+// replaced object is a new file, renamed into place), so a build reads only the files it has not
+// digested before. Columns guards against a schema whose digested columns changed. It is advice:
+// unreadable, it is rebuilt; two builds writing it at once leave one's whole file.
+type digestCache struct {
+	Format  string                  `json:"format"`
+	Entries map[string]cachedDigest `json:"entries"`
+	path    string
+	used    map[string]bool // the entries this build looked up or added: the others are dropped
+	changed bool
+}
+
+type cachedDigest struct {
+	Size    int64  `json:"size"`
+	ModTime int64  `json:"mtime_ns"`
+	Columns string `json:"columns"`
+	Table   string `json:"table"`
+	Grants  string `json:"grants"`
+	All     string `json:"all"`
+}
+
+// openDigestCache reads the cache file at path ("" or unreadable: an empty cache).
+func openDigestCache(path string) *digestCache {
+	c := &digestCache{path: path, used: map[string]bool{}}
+	if path != "" {
+		if b, err := os.ReadFile(path); err == nil && json.Unmarshal(b, c) == nil && c.Format == fingerprintFormat {
+			c.used = map[string]bool{}
+			c.path = path
+		} else {
+			c.Entries = nil
+		}
+	}
+	if c.Entries == nil {
+		c.Entries = map[string]cachedDigest{}
+	}
+	c.Format = fingerprintFormat
+	return c
+}
+
+// lookup returns the digest of file abs (with info) when cached for the same columns.
+func (c *digestCache) lookup(abs string, info fs.FileInfo, columns string) (rowDigest, bool) {
+	e, ok := c.Entries[abs]
+	if !ok || e.Size != info.Size() || e.ModTime != info.ModTime().UnixNano() || e.Columns != columns {
+		return rowDigest{}, false
+	}
+	c.used[abs] = true
+	return rowDigest{table: e.Table, grants: e.Grants, all: e.All}, true
+}
+
+// racyWindow: a file modified this recently is not cached. File times are coarse (a few
+// milliseconds), so a file rewritten at once with the same size could keep its time; one older
+// than this was not written in the same tick as any later rewrite.
+const racyWindow = 2 * time.Second
+
+func (c *digestCache) add(abs string, info fs.FileInfo, columns string, d rowDigest) {
+	if time.Since(info.ModTime()) < racyWindow {
+		return
+	}
+	c.Entries[abs] = cachedDigest{Size: info.Size(), ModTime: info.ModTime().UnixNano(), Columns: columns, Table: d.table, Grants: d.grants, All: d.all}
+	c.used[abs] = true
+	c.changed = true
+}
+
+// save writes the cache (the entries this build used) when it changed: to a temporary file,
+// renamed over the old one.
+func (c *digestCache) save() error {
+	if c.path == "" {
+		return nil
+	}
+	for k := range c.Entries {
+		if !c.used[k] {
+			delete(c.Entries, k)
+			c.changed = true
+		}
+	}
+	if !c.changed {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(c.path), 0o755); err != nil {
+		return err
+	}
+	b, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(c.path), filepath.Base(c.path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	return os.Rename(tmp.Name(), c.path)
+}
+
+// newFingerprinter digests the session's inputs. cacheDir ("" for none) keeps the snapshot
+// files' digests for the next build (digestCache).
+func newFingerprinter(ctx context.Context, s *runner.Session, opts runner.Options, cacheDir string) (*fingerprinter, error) {
 	f := &fingerprinter{lake: opts.Lake, aws: map[string][]string{}, digests: map[string]rowDigest{}}
+	cache := openDigestCache("")
+	if cacheDir != "" {
+		cache = openDigestCache(filepath.Join(cacheDir, "snapshot-digests.json"))
+	}
 	fsys := opts.FS
 	if fsys == nil {
 		fsys = sqlfiles.FS
@@ -87,7 +198,7 @@ func newFingerprinter(ctx context.Context, s *runner.Session, opts runner.Option
 			if err != nil {
 				return nil, fmt.Errorf("source %s: %w", t.Name, err)
 			}
-			if err := f.digestFiles(ctx, s.Conn(), t, files); err != nil {
+			if err := f.digestFiles(ctx, s.Conn(), t, files, cache); err != nil {
 				return nil, fmt.Errorf("source %s: %w", t.Name, err)
 			}
 			for _, file := range files {
@@ -101,6 +212,9 @@ func newFingerprinter(ctx context.Context, s *runner.Session, opts runner.Option
 					f.azure = append(f.azure, file)
 				}
 			}
+		}
+		if err := cache.save(); err != nil {
+			return nil, fmt.Errorf("snapshot digests: %w", err)
 		}
 	}
 	var err error
@@ -315,9 +429,9 @@ func notGrantInput(table, col string) bool {
 		strings.Contains(col, "last_used") || strings.Contains(col, "sign_in")
 }
 
-// digestFiles computes the rowDigest of each of table t's files (relative to the lake), in one
-// query.
-func (f *fingerprinter) digestFiles(ctx context.Context, conn *sql.Conn, t *schemas.Table, files []string) error {
+// digestFiles computes the rowDigest of each of table t's files (relative to the lake): from
+// cache when it holds the file, the others in one query.
+func (f *fingerprinter) digestFiles(ctx context.Context, conn *sql.Conn, t *schemas.Table, files []string, cache *digestCache) error {
 	if len(files) == 0 {
 		return nil
 	}
@@ -346,16 +460,35 @@ func (f *fingerprinter) digestFiles(ctx context.Context, conn *sql.Conn, t *sche
 	if len(allCols) > 0 {
 		allExpr = "cast(sum(hash(" + strings.Join(allCols, ", ") + ")) as varchar)"
 	}
+	// The digested columns and their types: a schema change digests every file again.
+	ch := sha256.New()
+	fmt.Fprintf(ch, "%s\x00%s\x00%s", t.Name, grantsExpr, allExpr)
+	for _, c := range t.Columns {
+		fmt.Fprintf(ch, "\x00%s %s", c.Name, c.Type)
+	}
+	columns := hex.EncodeToString(ch.Sum(nil))[:16]
 	byPath := map[string]string{}
-	quoted := make([]string, len(files))
-	for i, file := range files {
+	infos := map[string]fs.FileInfo{}
+	var quoted []string
+	for _, file := range files {
 		abs := filepath.Join(f.lake, filepath.FromSlash(file))
 		if strings.ContainsAny(abs, "\n*?[]") {
 			return fmt.Errorf("file %q: glob characters and newlines are not supported", abs)
 		}
-		byPath[abs] = file
-		quoted[i] = "'" + strings.ReplaceAll(abs, "'", "''") + "'"
+		info, err := os.Stat(abs)
+		if err != nil {
+			return err
+		}
+		if d, ok := cache.lookup(abs, info, columns); ok {
+			f.digests[file] = d
+			continue
+		}
+		byPath[abs], infos[abs] = file, info
+		quoted = append(quoted, "'"+strings.ReplaceAll(abs, "'", "''")+"'")
 		f.digests[file] = rowDigest{table: t.Name, grants: "0:0", all: "0:0"} // a file with no row
+	}
+	if len(quoted) == 0 {
+		return nil
 	}
 	// The columns are the schema's (validated identifiers above), the paths quoted literals.
 	q := fmt.Sprintf(`select filename, count(*), %s, %s
@@ -378,7 +511,13 @@ func (f *fingerprinter) digestFiles(ctx context.Context, conn *sql.Conn, t *sche
 		}
 		f.digests[file] = rowDigest{table: t.Name, grants: fmt.Sprintf("%d:%s", n, g), all: fmt.Sprintf("%d:%s", n, a)}
 	}
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for abs, file := range byPath {
+		cache.add(abs, infos[abs], columns, f.digests[file])
+	}
+	return nil
 }
 
 // identPattern matches the schema's column names, spliced into the digest query.

@@ -230,7 +230,7 @@ func BuildAccounts(ctx context.Context, db *sql.DB, opts Options) (*Result, erro
 	}
 	defer s.Close()
 	res := &Result{Rollups: s.Rollups}
-	fp, err := newFingerprinter(ctx, s, opts.Runner)
+	fp, err := newFingerprinter(ctx, s, opts.Runner, opts.CacheDir)
 	if err != nil {
 		return res, err
 	}
@@ -300,8 +300,30 @@ func BuildAccounts(ctx context.Context, db *sql.DB, opts Options) (*Result, erro
 		}
 		universes[m] = []string{file}
 	}
-	// Units whose grants are cached first, so that batches are mostly all cached or all not.
-	sort.SliceStable(work, func(i, j int) bool { return (work[i].cached != "") && (work[j].cached == "") })
+	// Which units will keep their idle rows, known before batching: they compute only their
+	// active rows (a small part), so they go in much larger batches than units whose rows are
+	// all computed. Each batch checks it again (idleFingerprints) before it keeps anything.
+	cachedAWS := map[Unit]fingerprint{}
+	for _, w := range work {
+		if w.cached != "" && w.unit != AzureUnit {
+			cachedAWS[w.unit] = w.fp
+		}
+	}
+	keeps, err := keepingIdle(ctx, s, cachedAWS, universes, records)
+	if err != nil {
+		return res, err
+	}
+	// Batches of one kind: kept idle rows, cached grants, grants to expand.
+	kind := func(w todo) int {
+		switch {
+		case keeps[w.unit]:
+			return 0
+		case w.cached != "":
+			return 1
+		}
+		return 2
+	}
+	sort.SliceStable(work, func(i, j int) bool { return kind(work[i]) < kind(work[j]) })
 
 	var testErr error
 	for start := 0; start < len(work); {
@@ -309,12 +331,15 @@ func BuildAccounts(ctx context.Context, db *sql.DB, opts Options) (*Result, erro
 		end := start + 1
 		if work[start].unit != AzureUnit {
 			size := opts.BatchSize
-			if work[start].cached != "" {
-				// Mostly only new activity: the active rows of each account, a small part.
+			switch kind(work[start]) {
+			case 0:
+				// Only the rows of the keys called in the window, from a small cached file.
+				size *= keptBatchFactor
+			case 1:
+				// Cached grants: no policy expanded.
 				size *= 4
 			}
-			for end < len(work) && end-start < size && work[end].unit != AzureUnit &&
-				(work[end].cached != "") == (work[start].cached != "") {
+			for end < len(work) && end-start < size && work[end].unit != AzureUnit && kind(work[end]) == kind(work[start]) {
 				end++
 			}
 		}
@@ -399,10 +424,10 @@ func BuildAccounts(ctx context.Context, db *sql.DB, opts Options) (*Result, erro
 			}
 			testErrs = errors.Join(testErrs, berr)
 			present = builtNames(br, present)
+			if step > 0 {
+				continue
+			}
 			for table, files := range idleFiles {
-				if step > 0 {
-					break
-				}
 				if err := s.ExtendWithFiles(ctx, table, files); err != nil {
 					return res, err
 				}
@@ -451,6 +476,38 @@ func BuildAccounts(ctx context.Context, db *sql.DB, opts Options) (*Result, erro
 			"idle_rows_kept", len(reused), "duration", time.Since(started).String())
 	}
 	return res, testErr
+}
+
+// keptBatchFactor is how many times BatchSize the batches of units that keep their idle rows
+// hold.
+const keptBatchFactor = 20
+
+// keepingIdle tells which of units (AWS accounts with cached grants, and their fingerprints)
+// will keep their idle rows: their idle fingerprint, from what the session's activity says they
+// called, is the one their record was built with.
+func keepingIdle(ctx context.Context, s *runner.Session, units map[Unit]fingerprint, universes map[string][]string, records map[Unit]*record) (map[Unit]bool, error) {
+	out := map[Unit]bool{}
+	if len(units) == 0 {
+		return out, nil
+	}
+	scope := &runner.Scope{}
+	for u := range units {
+		scope.AWS = append(scope.AWS, string(u))
+	}
+	slices.Sort(scope.AWS)
+	if _, err := s.Build(ctx, runner.Plan{Scope: scope, Targets: []string{"int_actions__used", "int_trail__coverage"}, Provided: universes, ProvidedViews: true}); err != nil {
+		return nil, fmt.Errorf("the keys called: %w", err)
+	}
+	idle, err := idleFingerprints(ctx, s.Conn(), units)
+	if err != nil {
+		return nil, err
+	}
+	for u := range units {
+		if _, ok := records[u].idlePartitions(idle[u]); ok {
+			out[u] = true
+		}
+	}
+	return out, nil
 }
 
 // builtNames adds the models of r (built or loaded) to names.
