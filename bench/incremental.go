@@ -437,6 +437,10 @@ type lakeConfig struct {
 	iamDir string
 	// orgExport adds the source's organization export (OU tree and SCPs), as `permlake demo` does.
 	orgExport bool
+	// batchAccounts is models_batch_accounts (0: unset); name the file's name (default
+	// permlake.yaml).
+	batchAccounts int
+	name          string
 }
 
 // writeIncrConfig writes dir/permlake.yaml: the trail bucket and the IAM snapshots of the demo
@@ -454,6 +458,9 @@ func writeIncrConfig(dir string, src *incrSource, lc lakeConfig) (string, error)
 		"file://"+filepath.Join(dir, "lake"), filepath.Join(dir, "warehouse", "warehouse.duckdb"), lc.concurrency)
 	// DuckDB would take 80% of the machine, which is shared; past the limit it spills to disk.
 	fmt.Fprintf(&b, "models_memory_limit: %q\n", lc.memoryLimit)
+	if lc.batchAccounts > 0 {
+		fmt.Fprintf(&b, "models_batch_accounts: %d\n", lc.batchAccounts)
+	}
 	fmt.Fprintf(&b, "aws:\n")
 	if lc.orgExport {
 		fmt.Fprintf(&b, "  organization:\n    export:\n      url: %q\n", "file://"+filepath.Join(src.Dir, "organization"))
@@ -464,7 +471,11 @@ func writeIncrConfig(dir string, src *incrSource, lc lakeConfig) (string, error)
 	for _, a := range src.Org.Accounts {
 		fmt.Fprintf(&b, "    - id: %q\n      name: %q\n", a.ID, a.Name)
 	}
-	path := filepath.Join(dir, "permlake.yaml")
+	name := lc.name
+	if name == "" {
+		name = "permlake.yaml"
+	}
+	path := filepath.Join(dir, name)
 	return path, os.WriteFile(path, []byte(b.String()), 0o644)
 }
 

@@ -111,6 +111,8 @@ func main() {
 	flag.IntVar(&o.org.hours, "org-hours", orgDefault.hours, "organization-scale benchmark: hourly repetitions")
 	flag.IntVar(&o.org.shards, "org-shards", orgDefault.shards, "organization-scale benchmark: shard processes of the split build")
 	flag.StringVar(&o.org.memoryLimit, "org-memory-limit", orgDefault.memoryLimit, "organization-scale benchmark: models_memory_limit of its config")
+	flag.StringVar(&o.org.shardMemoryLimit, "org-shard-memory-limit", orgDefault.shardMemoryLimit, "organization-scale benchmark: models_memory_limit of the shard processes")
+	flag.IntVar(&o.org.shardBatch, "org-shard-batch", orgDefault.shardBatch, "organization-scale benchmark: models_batch_accounts of the shard processes")
 	flag.StringVar(&o.org.cache, "org-cache", "", "organization-scale benchmark: cache of its source and lake (default $XDG_CACHE_HOME/permlake/bench-org-m<members>-e<events>)")
 	flag.Parse()
 	// An -…-only flag runs only the parts named by such flags; without one, the comparison and

@@ -40,13 +40,17 @@ type orgOptions struct {
 	hours                  int    // hourly repetitions
 	shards                 int    // shard processes of the split build
 	memoryLimit            string // models_memory_limit
-	cache                  string
+	// shardMemoryLimit and shardBatch are the shard processes' models_memory_limit and
+	// models_batch_accounts: shards run where there is less memory.
+	shardMemoryLimit string
+	shardBatch       int
+	cache            string
 }
 
 // orgDefault: 998 members, i.e. 1,000 accounts with the management and log-archive accounts
 // (the demo generator allows at most 999 members), at a small EventsPerHour: the cost under
 // test is the model build, not ingest.
-var orgDefault = orgOptions{members: 998, eventsPerHour: 4, hours: 3, shards: 4, memoryLimit: "3GB"}
+var orgDefault = orgOptions{members: 998, eventsPerHour: 4, hours: 3, shards: 4, memoryLimit: "3GB", shardMemoryLimit: "1GB", shardBatch: 8}
 
 // orgChangeFraction is the share of accounts whose IAM exports change every hour.
 const orgChangeFraction = 0.01
@@ -157,7 +161,7 @@ func orgscale(ctx context.Context, o options, root, bin, cmdline string, stdout,
 		return err
 	}
 	load := loadAvg()
-	fmt.Fprintf(stdout, "\norganization scale: %s, %d accounts, %d principals (IAM users and roles), memory limit %s\n", oo.name(), r.accounts, r.principals, oo.memoryLimit)
+	fmt.Fprintf(stdout, "\norganization scale: %s, %d accounts, %d principals (IAM users and roles), memory limit %s (shards %s, batches of %d)\n", oo.name(), r.accounts, r.principals, oo.memoryLimit, oo.shardMemoryLimit, oo.shardBatch)
 	fmt.Fprintln(stdout, r.lake.text())
 
 	// fresh puts an unbuilt copy of the lake at work (no marts, warehouse, state or cache) with
@@ -219,10 +223,18 @@ func orgscale(ctx context.Context, o options, root, bin, cmdline string, stdout,
 	if cfg, err = fresh(); err != nil {
 		return err
 	}
+	// The shards' own config: the same lake and warehouse, less memory and smaller batches.
+	slc := lc
+	slc.iamDir = filepath.Join(work, "iam-source")
+	slc.memoryLimit, slc.batchAccounts, slc.name = oo.shardMemoryLimit, oo.shardBatch, "permlake-shard.yaml"
+	shardCfg, err := writeIncrConfig(work, src, slc)
+	if err != nil {
+		return err
+	}
 	for i := 1; i <= oo.shards; i++ {
 		shard := fmt.Sprintf("%d/%d", i, oo.shards)
 		fmt.Fprintf(stderr, "shard %s\n", shard)
-		m, err := step(models(cfg, "--shard", shard, "--now", now), "shard "+shard, 1)
+		m, err := step(models(shardCfg, "--shard", shard, "--now", now), "shard "+shard, 1)
 		if err != nil {
 			return err
 		}
@@ -502,8 +514,8 @@ func orgMarkdown(cmdline string, o options, src *incrSource, r *orgRun, loadBefo
 		map[bool]string{true: "cached, built " + r.lake.BuiltAt, false: "built this run"}[r.lake.Cached],
 		r.eventRows, r.lake.EventPartitions, r.lake.Files, mb(r.lake.Bytes), r.lake.IngestSeconds, r.lake.IngestCPU, mib(r.lake.IngestPeakRSS),
 		map[bool]string{true: "cached", false: "generated this run"}[src.cached])
-	fmt.Fprintf(&b, "- Config: the trail, IAM exports and organization export of the source; `models_memory_limit: %s` (the Kubernetes shard containers' value; DuckDB spills beyond it); concurrency %d. Child processes; wall, CPU (user+sys) and peak RSS from wait4 rusage (bench/launch.go).\n\n",
-		oo.memoryLimit, o.concurrency)
+	fmt.Fprintf(&b, "- Config: the trail, IAM exports and organization export of the source; `models_memory_limit: %s` (DuckDB spills beyond it); the shard processes `models_memory_limit: %s`, `models_batch_accounts: %d`; concurrency %d. Child processes; wall, CPU (user+sys) and peak RSS from wait4 rusage (bench/launch.go).\n\n",
+		oo.memoryLimit, oo.shardMemoryLimit, oo.shardBatch, o.concurrency)
 	var marts []string
 	for _, m := range r.fullMarts {
 		marts = append(marts, m[0]+" "+m[1])
