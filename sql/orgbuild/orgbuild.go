@@ -450,13 +450,20 @@ func BuildAccounts(ctx context.Context, db *sql.DB, opts Options) (*Result, erro
 		if testErrs != nil {
 			testErr = errors.Join(testErr, fmt.Errorf("%s: %w", describe(units), testErrs))
 		}
+		expanded := map[Unit]string{} // AWS units whose grants were expanded → grants fingerprint
 		for _, w := range batch {
-			if w.cached != "" {
-				continue
+			switch {
+			case w.cached != "":
+			case w.unit == AzureUnit:
+				if err := cacheGrants(ctx, s.Conn(), opts.CacheDir, w.unit, w.fp.grants); err != nil {
+					return res, err
+				}
+			default:
+				expanded[w.unit] = w.fp.grants
 			}
-			if err := cacheGrants(ctx, s.Conn(), opts.CacheDir, w.unit, w.fp.grants); err != nil {
-				return res, err
-			}
+		}
+		if err := cacheAccountGrants(ctx, s.Conn(), opts.CacheDir, expanded); err != nil {
+			return res, err
 		}
 		for u := range fps {
 			f := fps[u]
@@ -670,6 +677,61 @@ func cacheGrants(ctx context.Context, conn *sql.Conn, dir string, u Unit, g stri
 		return fmt.Errorf("cache the grants of %s: %w", u, err)
 	}
 	return replaceCached(dst)
+}
+
+// cacheAccountGrants writes the grants of AWS accounts (→ grants fingerprint) from the session
+// into the cache, as cacheGrants does for one unit, in one statement for all: a file per account
+// (an empty one when the account is granted nothing).
+func cacheAccountGrants(ctx context.Context, conn *sql.Conn, dir string, units map[Unit]string) error {
+	if len(units) == 0 {
+		return nil
+	}
+	ids := make([]string, 0, len(units))
+	for u := range units {
+		ids = append(ids, string(u))
+	}
+	m := grantModels["aws"]
+	tmp := filepath.Join(dir, "grants", m, "batch.tmp")
+	if err := os.RemoveAll(tmp); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(tmp), 0o755); err != nil {
+		return err
+	}
+	if _, err := conn.ExecContext(ctx, "create or replace temp table orgbuild_grants as select * from "+m+
+		" where list_contains(string_split(?, ','), account_id)", strings.Join(ids, ",")); err != nil {
+		return fmt.Errorf("cache the grants: %w", err)
+	}
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf("copy orgbuild_grants to '%s' (format parquet, compression zstd, partition_by (account_id))", sqlString(tmp))); err != nil {
+		return fmt.Errorf("cache the grants: %w", err)
+	}
+	for u, g := range units {
+		dst := grantsPath(dir, u, g)
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		part := filepath.Join(tmp, "account_id="+string(u))
+		if _, err := os.Stat(part); errors.Is(err, fs.ErrNotExist) {
+			if err := copyRows(ctx, conn, "select * exclude (account_id) from orgbuild_grants where false", nil, dst+".tmp"); err != nil {
+				return err
+			}
+		} else {
+			file, err := onePartitionFile(ctx, conn, part)
+			if err != nil {
+				return fmt.Errorf("cache the grants of %s: %w", u, err)
+			}
+			if err := os.Rename(file, dst+".tmp"); err != nil {
+				return err
+			}
+		}
+		if err := replaceCached(dst); err != nil {
+			return err
+		}
+	}
+	if _, err := conn.ExecContext(ctx, "drop table orgbuild_grants"); err != nil {
+		return err
+	}
+	return os.RemoveAll(tmp)
 }
 
 // copyRows writes the rows of query (with bound args) to the Parquet file path. COPY takes no
