@@ -602,24 +602,37 @@ func cacheActiveGrants(ctx context.Context, conn *sql.Conn, dir string, units ma
 				and a.action_lc = lower(g.action) and (a.uses > 0 or a.attempts > 0))`, strings.Join(ids, ",")); err != nil {
 		return fmt.Errorf("cache the called grants: %w", err)
 	}
-	if _, err := conn.ExecContext(ctx, fmt.Sprintf("copy orgbuild_active_grants to '%s' (format parquet, compression zstd, partition_by (account_id))", sqlString(tmp))); err != nil {
+	dsts := map[Unit]string{}
+	for u, fp := range units {
+		dsts[u] = activeGrantsPath(dir, u, fp)
+	}
+	if err := filesByAccount(ctx, conn, "orgbuild_active_grants", tmp, dsts); err != nil {
 		return fmt.Errorf("cache the called grants: %w", err)
 	}
-	for u, fp := range units {
-		dst := activeGrantsPath(dir, u, fp)
+	return os.RemoveAll(tmp)
+}
+
+// filesByAccount writes the rows of temporary table table to a file per AWS account of dsts
+// (account → cache path; without the account_id column), through one partitioned COPY into the
+// directory tmp: an empty file for an account without rows; each file replaces the older ones
+// of its directory (replaceCached).
+func filesByAccount(ctx context.Context, conn *sql.Conn, table, tmp string, dsts map[Unit]string) error {
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf("copy %s to '%s' (format parquet, compression zstd, partition_by (account_id))", table, sqlString(tmp))); err != nil {
+		return err
+	}
+	for u, dst := range dsts {
 		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 			return err
 		}
 		part := filepath.Join(tmp, "account_id="+string(u))
 		if _, err := os.Stat(part); errors.Is(err, fs.ErrNotExist) {
-			// Called nothing: no grant to read.
-			if err := copyRows(ctx, conn, "select * exclude (account_id) from orgbuild_active_grants where false", nil, dst+".tmp"); err != nil {
+			if err := copyRows(ctx, conn, "select * exclude (account_id) from "+table+" where false", nil, dst+".tmp"); err != nil {
 				return err
 			}
 		} else {
 			file, err := onePartitionFile(ctx, conn, part)
 			if err != nil {
-				return fmt.Errorf("cache the called grants of %s: %w", u, err)
+				return fmt.Errorf("%s: %w", u, err)
 			}
 			if err := os.Rename(file, dst+".tmp"); err != nil {
 				return err
@@ -629,7 +642,7 @@ func cacheActiveGrants(ctx context.Context, conn *sql.Conn, dir string, units ma
 			return err
 		}
 	}
-	return os.RemoveAll(tmp)
+	return nil
 }
 
 // replaceCached renames dst.tmp to dst and removes the other files of its directory.
@@ -702,31 +715,12 @@ func cacheAccountGrants(ctx context.Context, conn *sql.Conn, dir string, units m
 		" where list_contains(string_split(?, ','), account_id)", strings.Join(ids, ",")); err != nil {
 		return fmt.Errorf("cache the grants: %w", err)
 	}
-	if _, err := conn.ExecContext(ctx, fmt.Sprintf("copy orgbuild_grants to '%s' (format parquet, compression zstd, partition_by (account_id))", sqlString(tmp))); err != nil {
-		return fmt.Errorf("cache the grants: %w", err)
-	}
+	dsts := map[Unit]string{}
 	for u, g := range units {
-		dst := grantsPath(dir, u, g)
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			return err
-		}
-		part := filepath.Join(tmp, "account_id="+string(u))
-		if _, err := os.Stat(part); errors.Is(err, fs.ErrNotExist) {
-			if err := copyRows(ctx, conn, "select * exclude (account_id) from orgbuild_grants where false", nil, dst+".tmp"); err != nil {
-				return err
-			}
-		} else {
-			file, err := onePartitionFile(ctx, conn, part)
-			if err != nil {
-				return fmt.Errorf("cache the grants of %s: %w", u, err)
-			}
-			if err := os.Rename(file, dst+".tmp"); err != nil {
-				return err
-			}
-		}
-		if err := replaceCached(dst); err != nil {
-			return err
-		}
+		dsts[u] = grantsPath(dir, u, g)
+	}
+	if err := filesByAccount(ctx, conn, "orgbuild_grants", tmp, dsts); err != nil {
+		return fmt.Errorf("cache the grants: %w", err)
 	}
 	if _, err := conn.ExecContext(ctx, "drop table orgbuild_grants"); err != nil {
 		return err
