@@ -36,7 +36,7 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/gzip"
-	_ "github.com/marcboeker/go-duckdb"
+	_ "github.com/duckdb/duckdb-go/v2"
 
 	"github.com/permlake/permlake/extract/demo"
 )

@@ -17,7 +17,7 @@ import (
 	"os"
 	"strings"
 
-	_ "github.com/marcboeker/go-duckdb"
+	_ "github.com/duckdb/duckdb-go/v2"
 )
 
 // recordType is one CloudTrail record as read_json should parse it. Nested payloads are JSON so

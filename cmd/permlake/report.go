@@ -120,7 +120,7 @@ type reportUnmappedRow struct {
 
 // writeReport renders a self-contained HTML page (no external scripts, fonts or CSS; charts as
 // inline SVG generated in Go) from the marts in db (a DuckDB warehouse opened with database/sql,
-// driver github.com/marcboeker/go-duckdb). generatedAt is printed in the page. It reads
+// driver github.com/duckdb/duckdb-go/v2). generatedAt is printed in the page. It reads
 // permission_usage, creep_scores, account_creep_scores, inactive_identities, unused_high_risk and
 // unmapped_events, and fails if one is missing; empty marts give a page that says "No data".
 func writeReport(ctx context.Context, db *sql.DB, w io.Writer, generatedAt time.Time) error {

@@ -14,7 +14,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	_ "github.com/marcboeker/go-duckdb" // the embedded DuckDB engine
+	_ "github.com/duckdb/duckdb-go/v2" // the embedded DuckDB engine
 
 	"github.com/permlake/permlake/sql/runner"
 )

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	_ "github.com/marcboeker/go-duckdb" // the embedded DuckDB engine
+	_ "github.com/duckdb/duckdb-go/v2" // the embedded DuckDB engine
 
 	"github.com/permlake/permlake/load"
 	"github.com/permlake/permlake/sql/orgbuild"

@@ -27,7 +27,7 @@ import (
 	"time"
 
 	json "github.com/goccy/go-json"
-	_ "github.com/marcboeker/go-duckdb" // the real engine analysts read the lake with
+	_ "github.com/duckdb/duckdb-go/v2" // the real engine analysts read the lake with
 	"gocloud.dev/blob"
 
 	"github.com/permlake/permlake/load"

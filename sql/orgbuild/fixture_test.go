@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	_ "github.com/marcboeker/go-duckdb"
+	_ "github.com/duckdb/duckdb-go/v2"
 
 	"github.com/permlake/permlake/load"
 	"github.com/permlake/permlake/schemas"

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -349,7 +350,11 @@ func TestUncatalogedActionsAreOrganizationWide(t *testing.T) {
 		t.Fatalf("built %v", res.Built)
 	}
 	want := e.reference(testNow)
-	if !strings.Contains(want["permission_usage"], "arn:aws:iam::"+accounts[0]+":user/u-admin, 'principal_type': iam_user, 'resource_scope': all, 'service': newsvc") {
+	granted := false // a row of the admin's with the new service (DuckDB releases quote struct text differently)
+	for _, row := range strings.Split(want["permission_usage"], "\n") {
+		granted = granted || strings.Contains(row, "arn:aws:iam::"+accounts[0]+":user/u-admin") && regexp.MustCompile(`'service': '?newsvc`).MatchString(row)
+	}
+	if !granted {
 		t.Fatalf("the reference does not grant newsvc to %s's admin: the test checks nothing", accounts[0])
 	}
 	sameMarts(t, "uncataloged action seen in another account", e.finalize(e.opts(testNow)), want)

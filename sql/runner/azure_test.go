@@ -110,7 +110,7 @@ func TestAzureMarts(t *testing.T) {
 		t.Fatal(err)
 	}
 	short := map[string]string{alice: "alice", bob: "bob", ci: "ci", mi: "mi"}
-	got := rowsOf(t, db, `select concat_ws(' ', principal_arn, action, status, uses, attempts, array_to_string(granted_by, '+'), coalesce(resource_scope, '-'), is_high_risk)
+	got := rowsOf(t, db, `select concat_ws(' ', principal_arn, action, status, uses, attempts, nullif(array_to_string(granted_by, '+'), ''), coalesce(resource_scope, '-'), is_high_risk)
 		from permission_usage where cloud = 'azure' order by principal_arn, action`)
 	for i, g := range got {
 		for id, name := range short {
