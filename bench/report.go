@@ -37,7 +37,7 @@ func describeMachine() machine {
 	if db, err := sql.Open("duckdb", ""); err == nil {
 		var v string
 		if err := db.QueryRow("SELECT library_version FROM pragma_version()").Scan(&v); err == nil {
-			m.duckdb = v + " (go-duckdb, as linked into bench and the baseline)"
+			m.duckdb = v + " (duckdb-go, as linked into bench and the baseline)"
 		}
 		db.Close()
 	}
