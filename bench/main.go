@@ -35,8 +35,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/klauspost/compress/gzip"
 	_ "github.com/duckdb/duckdb-go/v2"
+	"github.com/klauspost/compress/gzip"
 
 	"github.com/permlake/permlake/extract/demo"
 )

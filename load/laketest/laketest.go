@@ -26,8 +26,8 @@ import (
 	"testing"
 	"time"
 
-	json "github.com/goccy/go-json"
 	_ "github.com/duckdb/duckdb-go/v2" // the real engine analysts read the lake with
+	json "github.com/goccy/go-json"
 	"gocloud.dev/blob"
 
 	"github.com/permlake/permlake/load"
