@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"sync"
 
 	kzstd "github.com/klauspost/compress/zstd"
@@ -20,37 +21,47 @@ import (
 // scans, small enough that a writer's buffer stays bounded whatever the partition's size.
 var RowGroupRows int64 = 100_000
 
-// codec is shared by every writer: its zstd encoders are pooled, and a codec per writer cost
-// twice the time and ~10 GiB in a measurement here (DESIGN.md §8).
+// codec is shared by every writer, and so are its zstd encoders: a codec per writer cost twice
+// the time and ~10 GiB in a measurement here (DESIGN.md §8).
 var codec = &pageCodec{}
 
 // zstdWindow is the encoders' window: a page is compressed on its own (EncodeAll) and is about
 // parquet.DefaultPageBufferSize (256 KiB) uncompressed, so a longer window finds nothing more.
-// The encoder's default (8 MiB) makes each pooled encoder keep a 16 MiB history buffer: 32 MB of
-// the 8M-event run's ~220 MB live heap (bench/results.md).
+// The encoder's default (8 MiB) makes each encoder keep a 16 MiB history buffer: 32 MB of the
+// 8M-event run's ~220 MB live heap (bench/results.md).
 const zstdWindow = 512 << 10
 
+// maxEncoders bounds the encoders kept (~2.6 MB each once used): compression is CPU-bound, so
+// more than GOMAXPROCS of them never run at once, and beyond 16 a large machine only pays memory.
+const maxEncoders = 16
+
 // pageCodec is parquet-go's zstd codec with a window fitted to pages; decoding is parquet-go's.
+//
+// The encoders live as long as the process: one kzstd.Encoder whose EncodeAll runs up to
+// min(GOMAXPROCS, maxEncoders) pages at once, each on an encoder of its own. A sync.Pool of
+// encoders was emptied by every garbage collection, and each new encoder allocates and clears
+// ~1.3 MB of match tables: 2-4 % of an ingest's CPU, and under the race detector (whose shadow
+// memory those clears fault in) about half of a small test run's.
 type pageCodec struct {
 	zstd.Codec
-	encoders sync.Pool // *kzstd.Encoder
 }
 
 // Encode compresses one page into dst (reused when large enough).
 func (c *pageCodec) Encode(dst, src []byte) ([]byte, error) {
-	e, _ := c.encoders.Get().(*kzstd.Encoder)
-	if e == nil {
-		var err error
-		// The options of parquet-go's codec, plus the window.
-		e, err = kzstd.NewWriter(nil, kzstd.WithEncoderConcurrency(1), kzstd.WithEncoderLevel(zstd.SpeedDefault),
-			kzstd.WithZeroFrames(true), kzstd.WithEncoderCRC(false), kzstd.WithWindowSize(zstdWindow))
-		if err != nil {
-			return nil, err
-		}
+	e, err := sharedEncoder()
+	if err != nil {
+		return nil, err
 	}
-	defer c.encoders.Put(e)
 	return e.EncodeAll(src, dst[:0]), nil
 }
+
+// sharedEncoder is the process's page encoder, made on first use with the options of
+// parquet-go's codec plus the window.
+var sharedEncoder = sync.OnceValues(func() (*kzstd.Encoder, error) {
+	return kzstd.NewWriter(nil, kzstd.WithEncoderConcurrency(min(runtime.GOMAXPROCS(0), maxEncoders)),
+		kzstd.WithEncoderLevel(zstd.SpeedDefault), kzstd.WithZeroFrames(true), kzstd.WithEncoderCRC(false),
+		kzstd.WithWindowSize(zstdWindow))
+})
 
 // readBatch is how many rows are read at a time from an existing partition file.
 const readBatch = 4096
