@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -486,8 +485,6 @@ func (g *generator) deliver(acct string, r *record, t time.Time) {
 		g.org.LastDelivery = slot
 	}
 }
-
-var gzipPool sync.Pool
 
 // flush writes every pending file delivered before until (all when until is zero): no later
 // call can land in them, since delivery never precedes the call. Names and record order are

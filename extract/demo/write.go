@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"time"
 
@@ -89,15 +90,26 @@ func writeRecords(path string, recs []*record) (string, error) {
 	return hex.EncodeToString(sum[:]), writeGzip(path, body)
 }
 
+// gzipWriters keeps the log files' gzip writers between files. Not a sync.Pool: every garbage
+// collection emptied it, and each new writer allocates and clears its compressor's tables (most of
+// a generation's time under the race detector).
+var gzipWriters = make(chan *gzip.Writer, runtime.GOMAXPROCS(0))
+
 func writeGzip(path string, body []byte) error {
 	var b bytes.Buffer
-	zw, _ := gzipPool.Get().(*gzip.Writer)
-	if zw == nil {
-		zw, _ = gzip.NewWriterLevel(&b, gzip.BestSpeed)
-	} else {
+	var zw *gzip.Writer
+	select {
+	case zw = <-gzipWriters:
 		zw.Reset(&b)
+	default:
+		zw, _ = gzip.NewWriterLevel(&b, gzip.BestSpeed)
 	}
-	defer gzipPool.Put(zw)
+	defer func() {
+		select {
+		case gzipWriters <- zw:
+		default:
+		}
+	}()
 	if _, err := zw.Write(body); err != nil {
 		return fmt.Errorf("compress %s: %w", path, err)
 	}
