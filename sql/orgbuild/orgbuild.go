@@ -64,6 +64,8 @@ import (
 	"strings"
 	"time"
 
+	duckdb "github.com/duckdb/duckdb-go/v2"
+
 	"github.com/permlake/permlake/load"
 	"github.com/permlake/permlake/sql/runner"
 )
@@ -191,6 +193,10 @@ type Options struct {
 	// PublishOrgMarts makes Finalize write the organization-level marts into the lake as
 	// marts/<mart>/data.parquet (the per-account ones are always there).
 	PublishOrgMarts bool
+
+	// failBatch, when set (by tests), is asked after a batch's models are built and before
+	// anything of it is cached or published; an error it returns is the batch's.
+	failBatch func(units []Unit) error
 }
 
 // Result is what BuildAccounts did.
@@ -262,11 +268,6 @@ func BuildAccounts(ctx context.Context, db *sql.DB, opts Options) (*Result, erro
 		res.Removed = append(res.Removed, u)
 	}
 
-	type todo struct {
-		unit   Unit
-		fp     fingerprint
-		cached string // grants cache file, "" when the grants must be built
-	}
 	var work []todo
 	current := map[Unit]string{}
 	for _, u := range selected {
@@ -326,6 +327,7 @@ func BuildAccounts(ctx context.Context, db *sql.DB, opts Options) (*Result, erro
 	}
 	sort.SliceStable(work, func(i, j int) bool { return kind(work[i]) < kind(work[j]) })
 
+	b := &batcher{s: s, opts: opts, universes: universes, records: records, log: log}
 	var testErr error
 	for start := 0; start < len(work); {
 		// A batch: AWS accounts of the same cache state, up to BatchSize; Azure alone.
@@ -346,144 +348,217 @@ func BuildAccounts(ctx context.Context, db *sql.DB, opts Options) (*Result, erro
 		}
 		batch := work[start:end]
 		start = end
-		scope := &runner.Scope{}
-		provided := maps.Clone(universes)
-		var units []Unit
-		for _, w := range batch {
-			units = append(units, w.unit)
-			if w.unit == AzureUnit {
-				scope.Azure = true
-			} else {
-				scope.AWS = append(scope.AWS, string(w.unit))
-			}
-			if w.cached != "" {
-				m := grantModels[w.unit.Cloud()]
-				provided[m] = append(provided[m], w.cached)
-			}
-		}
-		started := time.Now()
-		// 1. What the batch's principals called, and whether its trails recorded anything.
-		first := runner.Plan{Scope: scope, Targets: []string{"int_actions__used", "int_trail__coverage"}, Provided: provided, ProvidedViews: true}
-		br, berr := s.Build(ctx, first)
-		if berr != nil {
-			return res, fmt.Errorf("build %s: %w", describe(units), berr)
-		}
-		present := builtNames(br, nil)
-		// 2. The idle rows of permission_usage kept where the account's grants, the keys it
-		// called and its trail's coverage are those of its last build.
-		fps := map[Unit]fingerprint{}
-		for _, w := range batch {
-			fps[w.unit] = w.fp
-		}
-		idle, err := idleFingerprints(ctx, s.Conn(), fps)
-		if err != nil {
-			return res, fmt.Errorf("build %s: %w", describe(units), err)
-		}
-		reused := map[Unit]map[string]partition{}
-		idleFiles := map[string][]string{} // table → kept idle objects
-		var activeOnly []string
-		for _, w := range batch {
-			if w.cached == "" {
-				continue // grants expanded again: every row computed
-			}
-			kept, ok := records[w.unit].idlePartitions(idle[w.unit])
-			if !ok {
-				continue
-			}
-			for _, src := range martSources {
-				if p, ok := kept[src.mart]; ok {
-					file, err := localCopy(ctx, opts.Lake, filepath.Join(opts.CacheDir, "lake-marts"), p)
-					if err != nil {
-						return res, err
-					}
-					idleFiles[src.table] = append(idleFiles[src.table], file)
-				}
-			}
-			reused[w.unit] = kept
-			activeOnly = append(activeOnly, string(w.unit))
-			// The grants of the keys it called, when the last build kept them: the rows to compute.
-			if f := cachedFile(activeGrantsPath(opts.CacheDir, w.unit, idle[w.unit])); f != "" {
-				m := grantModels["aws"]
-				provided[m] = slices.DeleteFunc(slices.Clone(provided[m]), func(p string) bool { return p == w.cached })
-				provided[m] = append(provided[m], f)
-			}
-		}
-		if err := s.SetActiveOnly(ctx, activeOnly); err != nil {
+		if err := b.buildSplitting(ctx, batch, res, &testErr); err != nil {
 			return res, err
 		}
-		// 3. The rows computed (tested as computed), then the kept idle rows added, then the marts
-		// that read them all.
-		var tests []runner.TestResult
-		var testErrs error
-		for step, targets := range [][]string{keptTargets, PerAccount} {
-			br, berr := s.Build(ctx, runner.Plan{Scope: scope, Targets: targets, Provided: provided, Present: present, ProvidedViews: true})
-			if br != nil {
-				tests = append(tests, br.Tests...)
-			}
-			if berr != nil && !errors.Is(berr, runner.ErrDataTest) {
-				return res, fmt.Errorf("build %s: %w", describe(units), berr)
-			}
-			testErrs = errors.Join(testErrs, berr)
-			present = builtNames(br, present)
-			if step > 0 {
-				continue
-			}
-			for table, files := range idleFiles {
-				if err := s.ExtendWithFiles(ctx, table, files); err != nil {
-					return res, err
-				}
-			}
-		}
-		if err := s.SetActiveOnly(ctx, nil); err != nil {
-			return res, err
-		}
-		missing := map[Unit]string{}
-		for _, w := range batch {
-			if w.unit != AzureUnit && cachedFile(activeGrantsPath(opts.CacheDir, w.unit, idle[w.unit])) == "" {
-				missing[w.unit] = idle[w.unit]
-			}
-		}
-		if err := cacheActiveGrants(ctx, s.Conn(), opts.CacheDir, missing); err != nil {
-			return res, err
-		}
-		res.Tests = append(res.Tests, tests...)
-		if testErrs != nil {
-			testErr = errors.Join(testErr, fmt.Errorf("%s: %w", describe(units), testErrs))
-		}
-		expanded := map[Unit]string{} // AWS units whose grants were expanded → grants fingerprint
-		for _, w := range batch {
-			switch {
-			case w.cached != "":
-			case w.unit == AzureUnit:
-				if err := cacheGrants(ctx, s.Conn(), opts.CacheDir, w.unit, w.fp.grants); err != nil {
-					return res, err
-				}
-			default:
-				expanded[w.unit] = w.fp.grants
-			}
-		}
-		if err := cacheAccountGrants(ctx, s.Conn(), opts.CacheDir, expanded); err != nil {
-			return res, err
-		}
-		for u := range fps {
-			f := fps[u]
-			f.idle = idle[u]
-			fps[u] = f
-		}
-		if err := publish(ctx, s, opts, fps, reused, records); err != nil {
-			return res, err
-		}
-		res.IdleKept += len(reused)
-		for _, w := range batch {
-			res.Built = append(res.Built, w.unit)
-			if w.cached != "" {
-				res.Cached++
-			}
-		}
-		log.Info("per-account marts published", "units", describe(units), "grants_cached", batch[0].cached != "",
-			"idle_rows_kept", len(reused), "duration", time.Since(started).String())
 	}
 	return res, testErr
+}
+
+// todo is a unit to build: its fingerprint, and its grants cache file ("" when the grants must
+// be built).
+type todo struct {
+	unit   Unit
+	fp     fingerprint
+	cached string
+}
+
+// batcher builds batches of units in one session.
+type batcher struct {
+	s         *runner.Session
+	opts      Options
+	universes map[string][]string // the organization's action universes, provided to every batch
+	records   map[Unit]*record
+	log       *slog.Logger
+}
+
+// buildSplitting builds batch and adds it to res (its failing data tests to testErr). A batch
+// that runs out of DuckDB's memory before any of it was published is built again as two halves,
+// down to single units: the build slows down instead of failing when a batch's accounts are
+// larger than the batch size assumed (DuckDB spills most operators, not every one).
+func (b *batcher) buildSplitting(ctx context.Context, batch []todo, res *Result, testErr *error) error {
+	retry, err := b.build(ctx, batch, res, testErr)
+	if err == nil || !retry || !isOutOfMemory(err) {
+		return err
+	}
+	units := unitsOf(batch)
+	if len(batch) == 1 {
+		return fmt.Errorf("account %s alone needs more than the models' memory_limit %q: %w", units[0], b.opts.Runner.MemoryLimit, err)
+	}
+	b.log.Warn("a batch ran out of memory: building it again in two halves", "units", describe(units),
+		"batch_size", len(batch), "memory_limit", b.opts.Runner.MemoryLimit, "error", err)
+	if err := b.s.SetActiveOnly(ctx, nil); err != nil {
+		return err
+	}
+	half := len(batch) / 2
+	if err := b.buildSplitting(ctx, batch[:half], res, testErr); err != nil {
+		return err
+	}
+	return b.buildSplitting(ctx, batch[half:], res, testErr)
+}
+
+// isOutOfMemory tells whether err is DuckDB's "Out of Memory Error" (the memory_limit reached
+// by an operator that cannot spill).
+func isOutOfMemory(err error) bool {
+	var de *duckdb.Error
+	return errors.As(err, &de) && de.Type == duckdb.ErrorTypeOutOfMemory
+}
+
+// unitsOf are the units of batch.
+func unitsOf(batch []todo) []Unit {
+	units := make([]Unit, len(batch))
+	for i, w := range batch {
+		units[i] = w.unit
+	}
+	return units
+}
+
+// build builds one batch in the session, publishes its marts and adds it to res. retry is true
+// when it failed before publishing anything (the batch can be built again, whole or in parts).
+func (b *batcher) build(ctx context.Context, batch []todo, res *Result, testErr *error) (retry bool, err error) {
+	s, opts, records, log := b.s, b.opts, b.records, b.log
+	scope := &runner.Scope{}
+	provided := maps.Clone(b.universes)
+	var units []Unit
+	for _, w := range batch {
+		units = append(units, w.unit)
+		if w.unit == AzureUnit {
+			scope.Azure = true
+		} else {
+			scope.AWS = append(scope.AWS, string(w.unit))
+		}
+		if w.cached != "" {
+			m := grantModels[w.unit.Cloud()]
+			provided[m] = append(provided[m], w.cached)
+		}
+	}
+	started := time.Now()
+	// 1. What the batch's principals called, and whether its trails recorded anything.
+	first := runner.Plan{Scope: scope, Targets: []string{"int_actions__used", "int_trail__coverage"}, Provided: provided, ProvidedViews: true}
+	br, berr := s.Build(ctx, first)
+	if berr != nil {
+		return true, fmt.Errorf("build %s: %w", describe(units), berr)
+	}
+	present := builtNames(br, nil)
+	// 2. The idle rows of permission_usage kept where the account's grants, the keys it
+	// called and its trail's coverage are those of its last build.
+	fps := map[Unit]fingerprint{}
+	for _, w := range batch {
+		fps[w.unit] = w.fp
+	}
+	idle, err := idleFingerprints(ctx, s.Conn(), fps)
+	if err != nil {
+		return true, fmt.Errorf("build %s: %w", describe(units), err)
+	}
+	reused := map[Unit]map[string]partition{}
+	idleFiles := map[string][]string{} // table → kept idle objects
+	var activeOnly []string
+	for _, w := range batch {
+		if w.cached == "" {
+			continue // grants expanded again: every row computed
+		}
+		kept, ok := records[w.unit].idlePartitions(idle[w.unit])
+		if !ok {
+			continue
+		}
+		for _, src := range martSources {
+			if p, ok := kept[src.mart]; ok {
+				file, err := localCopy(ctx, opts.Lake, filepath.Join(opts.CacheDir, "lake-marts"), p)
+				if err != nil {
+					return true, err
+				}
+				idleFiles[src.table] = append(idleFiles[src.table], file)
+			}
+		}
+		reused[w.unit] = kept
+		activeOnly = append(activeOnly, string(w.unit))
+		// The grants of the keys it called, when the last build kept them: the rows to compute.
+		if f := cachedFile(activeGrantsPath(opts.CacheDir, w.unit, idle[w.unit])); f != "" {
+			m := grantModels["aws"]
+			provided[m] = slices.DeleteFunc(slices.Clone(provided[m]), func(p string) bool { return p == w.cached })
+			provided[m] = append(provided[m], f)
+		}
+	}
+	if err := s.SetActiveOnly(ctx, activeOnly); err != nil {
+		return true, err
+	}
+	// 3. The rows computed (tested as computed), then the kept idle rows added, then the marts
+	// that read them all.
+	var tests []runner.TestResult
+	var testErrs error
+	for step, targets := range [][]string{keptTargets, PerAccount} {
+		br, berr := s.Build(ctx, runner.Plan{Scope: scope, Targets: targets, Provided: provided, Present: present, ProvidedViews: true})
+		if br != nil {
+			tests = append(tests, br.Tests...)
+		}
+		if berr != nil && !errors.Is(berr, runner.ErrDataTest) {
+			return true, fmt.Errorf("build %s: %w", describe(units), berr)
+		}
+		testErrs = errors.Join(testErrs, berr)
+		present = builtNames(br, present)
+		if step > 0 {
+			continue
+		}
+		for table, files := range idleFiles {
+			if err := s.ExtendWithFiles(ctx, table, files); err != nil {
+				return true, err
+			}
+		}
+	}
+	if opts.failBatch != nil {
+		if err := opts.failBatch(units); err != nil {
+			return true, fmt.Errorf("build %s: %w", describe(units), err)
+		}
+	}
+	if err := s.SetActiveOnly(ctx, nil); err != nil {
+		return true, err
+	}
+	missing := map[Unit]string{}
+	for _, w := range batch {
+		if w.unit != AzureUnit && cachedFile(activeGrantsPath(opts.CacheDir, w.unit, idle[w.unit])) == "" {
+			missing[w.unit] = idle[w.unit]
+		}
+	}
+	if err := cacheActiveGrants(ctx, s.Conn(), opts.CacheDir, missing); err != nil {
+		return true, err
+	}
+	expanded := map[Unit]string{} // AWS units whose grants were expanded → grants fingerprint
+	for _, w := range batch {
+		switch {
+		case w.cached != "":
+		case w.unit == AzureUnit:
+			if err := cacheGrants(ctx, s.Conn(), opts.CacheDir, w.unit, w.fp.grants); err != nil {
+				return true, err
+			}
+		default:
+			expanded[w.unit] = w.fp.grants
+		}
+	}
+	if err := cacheAccountGrants(ctx, s.Conn(), opts.CacheDir, expanded); err != nil {
+		return true, err
+	}
+	for u := range fps {
+		f := fps[u]
+		f.idle = idle[u]
+		fps[u] = f
+	}
+	if err := publish(ctx, s, opts, fps, reused, records); err != nil {
+		return false, err
+	}
+	res.Tests = append(res.Tests, tests...)
+	if testErrs != nil {
+		*testErr = errors.Join(*testErr, fmt.Errorf("%s: %w", describe(units), testErrs))
+	}
+	res.IdleKept += len(reused)
+	for _, w := range batch {
+		res.Built = append(res.Built, w.unit)
+		if w.cached != "" {
+			res.Cached++
+		}
+	}
+	log.Info("per-account marts published", "units", describe(units), "grants_cached", batch[0].cached != "",
+		"idle_rows_kept", len(reused), "duration", time.Since(started).String())
+	return false, nil
 }
 
 // keptBatchFactor is how many times BatchSize the batches of units that keep their idle rows
