@@ -519,9 +519,11 @@ func (b *batcher) build(ctx context.Context, batch []todo, res *Result, testErr 
 			missing[w.unit] = idle[w.unit]
 		}
 	}
+	began := time.Now()
 	if err := cacheActiveGrants(ctx, s.Conn(), opts.CacheDir, missing); err != nil {
 		return true, err
 	}
+	log.Debug("called grants cached", "units", len(missing), "duration", time.Since(began).String())
 	expanded := map[Unit]string{} // AWS units whose grants were expanded → grants fingerprint
 	for _, w := range batch {
 		switch {
@@ -534,9 +536,11 @@ func (b *batcher) build(ctx context.Context, batch []todo, res *Result, testErr 
 			expanded[w.unit] = w.fp.grants
 		}
 	}
+	began = time.Now()
 	if err := cacheAccountGrants(ctx, s.Conn(), opts.CacheDir, expanded); err != nil {
 		return true, err
 	}
+	log.Debug("grants cached", "units", len(expanded), "duration", time.Since(began).String())
 	for u := range fps {
 		f := fps[u]
 		f.idle = idle[u]
@@ -658,41 +662,38 @@ func cacheActiveGrants(ctx context.Context, conn *sql.Conn, dir string, units ma
 	if len(units) == 0 {
 		return nil
 	}
-	ids := make([]string, 0, len(units))
-	for u := range units {
-		ids = append(ids, string(u))
+	dsts := map[Unit]string{}
+	for u, fp := range units {
+		dsts[u] = activeGrantsPath(dir, u, fp)
 	}
-	tmp := filepath.Join(dir, "grants-active", "batch.tmp")
+	// Constant SQL: the accounts are in orgbuild_cache_units (cacheUnits binds them).
+	rows := `select g.* from int_grants__resolved as g
+		semi join (
+			select account_id, principal_arn, action_lc from int_actions__used
+			where (uses > 0 or attempts > 0) and account_id in (select account_id from orgbuild_cache_units)
+		) as a on a.account_id = g.account_id and a.principal_arn = g.principal_arn and a.action_lc = lower(g.action)`
+	if err := filesByAccount(ctx, conn, rows, filepath.Join(dir, "grants-active", "batch.tmp"), dsts); err != nil {
+		return fmt.Errorf("cache the called grants: %w", err)
+	}
+	return nil
+}
+
+// filesByAccount writes the rows of query (constant SQL that may read the accounts of dsts from
+// the temporary table orgbuild_cache_units) to a file per AWS account of dsts (account → cache
+// path; without the account_id column), through one partitioned COPY into the directory tmp,
+// straight from the query: an empty file for an account without rows; each file replaces the
+// older ones of its directory (replaceCached).
+func filesByAccount(ctx context.Context, conn *sql.Conn, query, tmp string, dsts map[Unit]string) error {
 	if err := os.RemoveAll(tmp); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(filepath.Dir(tmp), 0o755); err != nil {
 		return err
 	}
-	if _, err := conn.ExecContext(ctx, `create or replace temp table orgbuild_active_grants as
-		select * from int_grants__resolved as g
-		where list_contains(string_split(?, ','), account_id) and exists (
-			select 1 from int_actions__used as a
-			where a.account_id = g.account_id and a.principal_arn = g.principal_arn
-				and a.action_lc = lower(g.action) and (a.uses > 0 or a.attempts > 0))`, strings.Join(ids, ",")); err != nil {
-		return fmt.Errorf("cache the called grants: %w", err)
+	if err := cacheUnits(ctx, conn, dsts); err != nil {
+		return err
 	}
-	dsts := map[Unit]string{}
-	for u, fp := range units {
-		dsts[u] = activeGrantsPath(dir, u, fp)
-	}
-	if err := filesByAccount(ctx, conn, "orgbuild_active_grants", tmp, dsts); err != nil {
-		return fmt.Errorf("cache the called grants: %w", err)
-	}
-	return os.RemoveAll(tmp)
-}
-
-// filesByAccount writes the rows of temporary table table to a file per AWS account of dsts
-// (account → cache path; without the account_id column), through one partitioned COPY into the
-// directory tmp: an empty file for an account without rows; each file replaces the older ones
-// of its directory (replaceCached).
-func filesByAccount(ctx context.Context, conn *sql.Conn, table, tmp string, dsts map[Unit]string) error {
-	if _, err := conn.ExecContext(ctx, fmt.Sprintf("copy %s to '%s' (format parquet, compression zstd, partition_by (account_id))", table, sqlString(tmp))); err != nil {
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf("copy (%s) to '%s' (format parquet, compression zstd, partition_by (account_id))", query, sqlString(tmp))); err != nil {
 		return err
 	}
 	for u, dst := range dsts {
@@ -701,7 +702,7 @@ func filesByAccount(ctx context.Context, conn *sql.Conn, table, tmp string, dsts
 		}
 		part := filepath.Join(tmp, "account_id="+string(u))
 		if _, err := os.Stat(part); errors.Is(err, fs.ErrNotExist) {
-			if err := copyRows(ctx, conn, "select * exclude (account_id) from "+table+" where false", nil, dst+".tmp"); err != nil {
+			if err := copyRows(ctx, conn, "select * exclude (account_id) from ("+query+") where false", nil, dst+".tmp"); err != nil {
 				return err
 			}
 		} else {
@@ -714,6 +715,20 @@ func filesByAccount(ctx context.Context, conn *sql.Conn, table, tmp string, dsts
 			}
 		}
 		if err := replaceCached(dst); err != nil {
+			return err
+		}
+	}
+	return os.RemoveAll(tmp)
+}
+
+// cacheUnits fills the temporary table orgbuild_cache_units with the AWS accounts of dsts, bound
+// one by one: the queries that read it stay constant SQL.
+func cacheUnits(ctx context.Context, conn *sql.Conn, dsts map[Unit]string) error {
+	if _, err := conn.ExecContext(ctx, "create or replace temp table orgbuild_cache_units (account_id varchar primary key)"); err != nil {
+		return err
+	}
+	for u := range dsts {
+		if _, err := conn.ExecContext(ctx, "insert into orgbuild_cache_units values (?)", string(u)); err != nil {
 			return err
 		}
 	}
@@ -774,33 +789,17 @@ func cacheAccountGrants(ctx context.Context, conn *sql.Conn, dir string, units m
 	if len(units) == 0 {
 		return nil
 	}
-	ids := make([]string, 0, len(units))
-	for u := range units {
-		ids = append(ids, string(u))
-	}
 	m := grantModels["aws"]
-	tmp := filepath.Join(dir, "grants", m, "batch.tmp")
-	if err := os.RemoveAll(tmp); err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(tmp), 0o755); err != nil {
-		return err
-	}
-	if _, err := conn.ExecContext(ctx, "create or replace temp table orgbuild_grants as select * from "+m+
-		" where list_contains(string_split(?, ','), account_id)", strings.Join(ids, ",")); err != nil {
-		return fmt.Errorf("cache the grants: %w", err)
-	}
 	dsts := map[Unit]string{}
 	for u, g := range units {
 		dsts[u] = grantsPath(dir, u, g)
 	}
-	if err := filesByAccount(ctx, conn, "orgbuild_grants", tmp, dsts); err != nil {
+	// Constant SQL: the accounts are in orgbuild_cache_units (cacheUnits binds them).
+	rows := "select * from " + m + " where account_id in (select account_id from orgbuild_cache_units)"
+	if err := filesByAccount(ctx, conn, rows, filepath.Join(dir, "grants", m, "batch.tmp"), dsts); err != nil {
 		return fmt.Errorf("cache the grants: %w", err)
 	}
-	if _, err := conn.ExecContext(ctx, "drop table orgbuild_grants"); err != nil {
-		return err
-	}
-	return os.RemoveAll(tmp)
+	return nil
 }
 
 // copyRows writes the rows of query (with bound args) to the Parquet file path. COPY takes no

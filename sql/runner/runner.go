@@ -575,6 +575,7 @@ func (s *Session) Build(ctx context.Context, p Plan) (*Result, error) {
 		return res, err
 	}
 	for _, t := range tests {
+		start := time.Now()
 		var n int64
 		if err := conn.QueryRowContext(ctx, "select count(*) from ("+t.sql+")").Scan(&n); err != nil {
 			return res, fmt.Errorf("data test %s: %w", t.name, err)
@@ -583,6 +584,7 @@ func (s *Session) Build(ctx context.Context, p Plan) (*Result, error) {
 		if n > 0 {
 			opts.Logger.Error("data test failed", "test", t.name, "rows", n)
 		}
+		opts.Logger.Debug("data test run", "test", t.name, "failures", n, "duration", time.Since(start).String())
 	}
 	if failed := res.Failed(); len(failed) > 0 {
 		var names []string
