@@ -286,6 +286,20 @@ func (p Partition) dataKey(table string) string { return p.Dir(table) + "/data.p
 // listPageSize is how many objects a listing asks for at a time (S3's maximum).
 const listPageSize = 1000
 
+// fileListPageSize is a file lake's page size. fileblob answers every page by walking the
+// directory from its start (skipping the keys up to the page token) and statting each entry, so
+// pages of listPageSize made listing n objects cost n²/2000 stats: the 19,310 commit journal
+// entries of a 1,000-account day took 2.3 s of every model build. One page walks it once.
+const fileListPageSize = 1 << 20
+
+// pageSize is the page size l's listings ask for.
+func (l *Lake) pageSize() int {
+	if l.root != "" {
+		return fileListPageSize
+	}
+	return listPageSize
+}
+
 // listRetries is how many times a page of a listing is asked for again when it failed because
 // an object vanished while it was being listed.
 const listRetries = 5
@@ -302,7 +316,7 @@ func (l *Lake) list(ctx context.Context, prefix string, fn func(*blob.ListObject
 		var next []byte
 		var err error
 		for attempt := 1; ; attempt++ {
-			page, next, err = l.bucket.ListPage(ctx, token, listPageSize, &blob.ListOptions{Prefix: prefix})
+			page, next, err = l.bucket.ListPage(ctx, token, l.pageSize(), &blob.ListOptions{Prefix: prefix})
 			if err == nil || gcerrors.Code(err) != gcerrors.NotFound || attempt == listRetries || ctx.Err() != nil {
 				break
 			}

@@ -104,7 +104,7 @@ func (l *Lake) listDirs(ctx context.Context, prefix string) ([]string, error) {
 	var dirs []string
 	token := blob.FirstPageToken
 	for {
-		page, next, err := l.bucket.ListPage(ctx, token, listPageSize, &blob.ListOptions{Prefix: prefix, Delimiter: "/"})
+		page, next, err := l.bucket.ListPage(ctx, token, l.pageSize(), &blob.ListOptions{Prefix: prefix, Delimiter: "/"})
 		if err != nil {
 			return nil, fmt.Errorf("list %s: %w", prefix, err)
 		}

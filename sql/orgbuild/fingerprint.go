@@ -194,9 +194,10 @@ func newFingerprinter(ctx context.Context, s *runner.Session, opts runner.Option
 			if !t.IsSnapshot() {
 				continue
 			}
-			files, err := runner.LatestSnapshots(opts.Lake, t)
+			// The files the session's builds read.
+			files, err := s.SnapshotFiles(t)
 			if err != nil {
-				return nil, fmt.Errorf("source %s: %w", t.Name, err)
+				return nil, err
 			}
 			if err := f.digestFiles(ctx, s.Conn(), t, files, cache); err != nil {
 				return nil, fmt.Errorf("source %s: %w", t.Name, err)

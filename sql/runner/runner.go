@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/permlake/permlake/schemas"
 	sqlfiles "github.com/permlake/permlake/sql"
@@ -356,6 +357,10 @@ type Session struct {
 	skip    map[string]bool           // lake tables only rollups read
 	scope   string                    // scopeKey of the sources loaded (when sourced)
 	sourced bool
+	// latest holds the snapshot tables' files (LatestSnapshots), listed once per session: every
+	// scope's build and the caller's fingerprints (SnapshotFiles) read the same files, and a
+	// 1,000-account lake is not walked again for each batch.
+	latest map[string][]string
 	// Rollups is what opening the session did to the rollups.
 	Rollups []RollupResult
 }
@@ -479,6 +484,30 @@ func (s *Session) SetActiveOnly(ctx context.Context, accounts []string) error {
 	return err
 }
 
+// SnapshotFiles returns the files (relative to the lake, slash-separated) of snapshot table t
+// that the session's builds read: the newest partition of each ID (LatestSnapshots), listed at
+// the session's first use of t.
+func (s *Session) SnapshotFiles(t *schemas.Table) ([]string, error) {
+	if !t.IsSnapshot() {
+		return nil, fmt.Errorf("source %s: not a snapshot table", t.Name)
+	}
+	if files, ok := s.latest[t.Name]; ok {
+		return files, nil
+	}
+	if s.opts.Lake == "" {
+		return nil, nil
+	}
+	files, err := LatestSnapshots(s.opts.Lake, t)
+	if err != nil {
+		return nil, fmt.Errorf("source %s: %w", t.Name, err)
+	}
+	if s.latest == nil {
+		s.latest = map[string][]string{}
+	}
+	s.latest[t.Name] = files
+	return files, nil
+}
+
 // Conn is the session's connection: the models of the last Build are its tables.
 func (s *Session) Conn() *sql.Conn { return s.conn }
 
@@ -521,7 +550,7 @@ func (s *Session) Build(ctx context.Context, p Plan) (*Result, error) {
 		if err := rollupViews(ctx, conn, scope, s.rollups, s.sources); err != nil {
 			return nil, err
 		}
-		if err := loadSources(ctx, conn, opts.Lake, s.skip, scope); err != nil {
+		if err := loadSources(ctx, conn, opts.Lake, s.skip, scope, s.SnapshotFiles); err != nil {
 			return nil, err
 		}
 		s.scope, s.sourced = key, true
@@ -834,7 +863,7 @@ func dropRelation(ctx context.Context, conn *sql.Conn, name string) error {
 //
 // The files are found with the partition layout's own pattern and handed to DuckDB as a list,
 // so what is read is exactly what was found (no stray *.parquet outside a partition).
-func loadSources(ctx context.Context, conn *sql.Conn, lake string, skip map[string]bool, scope *Scope) error {
+func loadSources(ctx context.Context, conn *sql.Conn, lake string, skip map[string]bool, scope *Scope, snapshots func(*schemas.Table) ([]string, error)) error {
 	if lake != "" && strings.ContainsAny(lake, "*?[]\\\n") {
 		return fmt.Errorf("lake path %q: glob characters (*?[]\\) and newlines are not supported", lake)
 	}
@@ -846,15 +875,16 @@ func loadSources(ctx context.Context, conn *sql.Conn, lake string, skip map[stri
 		if lake != "" {
 			var err error
 			if t.IsSnapshot() {
-				files, err = LatestSnapshots(lake, t)
-			} else {
-				files, err = fs.Glob(os.DirFS(lake), fileLayout(t))
+				files, err = snapshots(t)
+			} else if files, err = fs.Glob(os.DirFS(lake), fileLayout(t)); err != nil {
+				err = fmt.Errorf("source %s: %w", t.Name, err)
 			}
 			if err != nil {
-				return fmt.Errorf("source %s: %w", t.Name, err)
+				return err
 			}
 			if scope != nil {
-				files = slices.DeleteFunc(files, func(f string) bool { return !scope.includes(t, PartitionID(f)) })
+				// A copy: snapshots' slice is the session's.
+				files = slices.DeleteFunc(slices.Clone(files), func(f string) bool { return !scope.includes(t, PartitionID(f)) })
 			}
 		}
 		if err := loadFiles(ctx, conn, false, lake, t, files); err != nil {
@@ -929,18 +959,22 @@ func LatestSnapshots(lake string, t *schemas.Table) ([]string, error) {
 		return nil, err
 	}
 	prefix := t.Partitioning.Key() + "="
-	var out []string
-	for _, id := range ids {
-		if !id.IsDir() || !strings.HasPrefix(id.Name(), prefix) {
-			continue
-		}
-		files, err := newestPartition(lake, path.Join(t.Name, id.Name()))
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, files...)
+	ids = slices.DeleteFunc(ids, func(id fs.DirEntry) bool { return !id.IsDir() || !strings.HasPrefix(id.Name(), prefix) })
+	// A few IDs at a time: three directory reads each, which wait on the filesystem (1,000
+	// accounts' nine tables took 0.7 s one after another).
+	per := make([][]string, len(ids))
+	var g errgroup.Group
+	g.SetLimit(4)
+	for i, id := range ids {
+		g.Go(func() (err error) {
+			per[i], err = newestPartition(lake, path.Join(t.Name, id.Name()))
+			return err
+		})
 	}
-	return out, nil
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return slices.Concat(per...), nil
 }
 
 // newestPartition returns the *.parquet files of the newest date=/hour= directory below dir that
