@@ -242,7 +242,7 @@ func universeDigests(ctx context.Context, s *runner.Session) (map[string]string,
 		models = append(models, m)
 	}
 	sort.Strings(models)
-	if _, err := s.Build(ctx, runner.Plan{Scope: &runner.Scope{Azure: true, AllActivity: true}, Targets: models}); err != nil && !errors.Is(err, runner.ErrDataTest) {
+	if _, err := s.Build(ctx, runner.Plan{Scope: &runner.Scope{Azure: true, AllActivity: true}, Targets: models, SourcesNeeded: true}); err != nil && !errors.Is(err, runner.ErrDataTest) {
 		return nil, err
 	}
 	out := map[string]string{}

@@ -434,7 +434,7 @@ func (b *batcher) build(ctx context.Context, batch []todo, res *Result, testErr 
 	}
 	started := time.Now()
 	// 1. What the batch's principals called, and whether its trails recorded anything.
-	first := runner.Plan{Scope: scope, Targets: []string{"int_actions__used", "int_trail__coverage"}, Provided: provided, ProvidedViews: true}
+	first := runner.Plan{Scope: scope, Targets: []string{"int_actions__used", "int_trail__coverage"}, Provided: provided, ProvidedViews: true, SourcesNeeded: true}
 	br, berr := s.Build(ctx, first)
 	if berr != nil {
 		return true, fmt.Errorf("build %s: %w", describe(units), berr)
@@ -487,7 +487,7 @@ func (b *batcher) build(ctx context.Context, batch []todo, res *Result, testErr 
 	var tests []runner.TestResult
 	var testErrs error
 	for step, targets := range [][]string{keptTargets, PerAccount} {
-		br, berr := s.Build(ctx, runner.Plan{Scope: scope, Targets: targets, Provided: provided, Present: present, ProvidedViews: true})
+		br, berr := s.Build(ctx, runner.Plan{Scope: scope, Targets: targets, Provided: provided, Present: present, ProvidedViews: true, SourcesNeeded: true})
 		if br != nil {
 			tests = append(tests, br.Tests...)
 		}
@@ -582,7 +582,7 @@ func keepingIdle(ctx context.Context, s *runner.Session, units map[Unit]fingerpr
 		scope.AWS = append(scope.AWS, string(u))
 	}
 	slices.Sort(scope.AWS)
-	if _, err := s.Build(ctx, runner.Plan{Scope: scope, Targets: []string{"int_actions__used", "int_trail__coverage"}, Provided: universes, ProvidedViews: true}); err != nil {
+	if _, err := s.Build(ctx, runner.Plan{Scope: scope, Targets: []string{"int_actions__used", "int_trail__coverage"}, Provided: universes, ProvidedViews: true, SourcesNeeded: true}); err != nil {
 		return nil, fmt.Errorf("the keys called: %w", err)
 	}
 	idle, err := idleFingerprints(ctx, s.Conn(), units)

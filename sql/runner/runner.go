@@ -153,7 +153,9 @@ type Model struct {
 	Layer string // rollups, staging, intermediate, marts
 	SQL   string
 	Deps  []string // models, sources and seeds it reads
-	Doc   ModelDoc
+	// Sources are the lake tables it reads (src_<table>).
+	Sources []string
+	Doc     ModelDoc
 }
 
 // ModelDoc is a model's YAML.
@@ -253,8 +255,15 @@ func Models(fsys fs.FS) ([]Model, error) {
 		}
 		names[m.Name] = true
 	}
+	tables := map[string]bool{}
+	for _, t := range schemas.All {
+		tables["src_"+t.Name] = true
+	}
 	for i := range models {
 		models[i].Deps = references(models[i].SQL, names, models[i].Name)
+		for _, src := range references(models[i].SQL, tables, "") {
+			models[i].Sources = append(models[i].Sources, strings.TrimPrefix(src, "src_"))
+		}
 	}
 	return order(models)
 }
@@ -357,6 +366,7 @@ type Session struct {
 	skip    map[string]bool           // lake tables only rollups read
 	scope   string                    // scopeKey of the sources loaded (when sourced)
 	sourced bool
+	loaded  map[string]bool // the lake tables whose src_ table holds the scope's rows
 	// latest holds the snapshot tables' files (LatestSnapshots), listed once per session: every
 	// scope's build and the caller's fingerprints (SnapshotFiles) read the same files, and a
 	// 1,000-account lake is not walked again for each batch.
@@ -537,6 +547,10 @@ type Plan struct {
 	// Untested are models built without their data tests: views over rows tested where they
 	// were built (the warehouse's view of the per-account marts).
 	Untested []string
+	// SourcesNeeded reads only the lake tables that the models to build read (Model.Sources):
+	// a per-account batch whose grants are cached reads no policy table. Otherwise every
+	// table's src_ is created, which the warehouse keeps for analysts' queries.
+	SourcesNeeded bool
 }
 
 // Build computes p's targets for its scope, loading provided models from their files and keeping
@@ -545,16 +559,6 @@ type Plan struct {
 func (s *Session) Build(ctx context.Context, p Plan) (*Result, error) {
 	conn, opts, models := s.conn, s.opts, s.models
 	scope, targets, provided := p.Scope, p.Targets, p.Provided
-	// The sources of a scope are read once: builds of one scope in a row share them.
-	if key := scopeKey(scope); !s.sourced || key != s.scope {
-		if err := rollupViews(ctx, conn, scope, s.rollups, s.sources); err != nil {
-			return nil, err
-		}
-		if err := loadSources(ctx, conn, opts.Lake, s.skip, scope, s.SnapshotFiles); err != nil {
-			return nil, err
-		}
-		s.scope, s.sourced = key, true
-	}
 	res := &Result{}
 	// A model provided with no file is built instead: its empty query gives the typed table.
 	nonEmpty := map[string][]string{}
@@ -571,6 +575,31 @@ func (s *Session) Build(ctx context.Context, p Plan) (*Result, error) {
 	needed, err := neededModels(models, targets, provided, present)
 	if err != nil {
 		return res, err
+	}
+	// The sources of a scope are read once: builds of one scope in a row share them.
+	if key := scopeKey(scope); !s.sourced || key != s.scope {
+		if err := rollupViews(ctx, conn, scope, s.rollups, s.sources); err != nil {
+			return nil, err
+		}
+		s.scope, s.sourced, s.loaded = key, true, map[string]bool{}
+	}
+	reads := map[string]bool{}
+	for _, m := range models {
+		if _, ok := provided[m.Name]; needed[m.Name] && !ok && !present[m.Name] {
+			for _, t := range m.Sources {
+				reads[t] = true
+			}
+		}
+	}
+	if err := loadSources(ctx, conn, opts.Lake, scope, s.SnapshotFiles, func(t *schemas.Table) bool {
+		if s.skip[t.Name] || s.loaded[t.Name] || p.SourcesNeeded && !reads[t.Name] {
+			return false
+		}
+		s.loaded[t.Name] = true
+		return true
+	}); err != nil {
+		s.sourced = false // which tables hold what is not known: the next build loads them again
+		return nil, err
 	}
 	var built []Model
 	for _, m := range models {
@@ -853,8 +882,7 @@ func dropRelation(ctx context.Context, conn *sql.Conn, name string) error {
 	return err
 }
 
-// loadSources creates src_<table> for every lake table except those in skip (the rollups'
-// sources): its Parquet files read with the partition keys typed from schemas (account_id,
+// loadSources creates src_<table> for every lake table load reports: its Parquet files read with the partition keys typed from schemas (account_id,
 // subscription_id and tenant_id stay VARCHAR: DuckDB would otherwise read 012345678901 as a
 // number), or an empty typed table when the lake has no file for it yet. An entitlement
 // snapshot table holds each account's (subscription's, tenant's) latest snapshot only — what
@@ -863,12 +891,12 @@ func dropRelation(ctx context.Context, conn *sql.Conn, name string) error {
 //
 // The files are found with the partition layout's own pattern and handed to DuckDB as a list,
 // so what is read is exactly what was found (no stray *.parquet outside a partition).
-func loadSources(ctx context.Context, conn *sql.Conn, lake string, skip map[string]bool, scope *Scope, snapshots func(*schemas.Table) ([]string, error)) error {
+func loadSources(ctx context.Context, conn *sql.Conn, lake string, scope *Scope, snapshots func(*schemas.Table) ([]string, error), load func(*schemas.Table) bool) error {
 	if lake != "" && strings.ContainsAny(lake, "*?[]\\\n") {
 		return fmt.Errorf("lake path %q: glob characters (*?[]\\) and newlines are not supported", lake)
 	}
 	for _, t := range schemas.All {
-		if skip[t.Name] {
+		if !load(t) {
 			continue
 		}
 		var files []string
