@@ -882,12 +882,13 @@ func dropRelation(ctx context.Context, conn *sql.Conn, name string) error {
 	return err
 }
 
-// loadSources creates src_<table> for every lake table load reports: its Parquet files read with the partition keys typed from schemas (account_id,
-// subscription_id and tenant_id stay VARCHAR: DuckDB would otherwise read 012345678901 as a
-// number), or an empty typed table when the lake has no file for it yet. An entitlement
-// snapshot table holds each account's (subscription's, tenant's) latest snapshot only — what
-// the models read — found by listing the newest date and hour directories, so its cost does not
-// grow with the number of snapshots the lake keeps.
+// loadSources creates src_<table> for every lake table load reports: its Parquet files read
+// with the partition keys typed from schemas (account_id, subscription_id and tenant_id stay
+// VARCHAR: DuckDB would otherwise read 012345678901 as a number), or an empty typed table when
+// the lake has no file for it yet. An entitlement snapshot table holds each account's
+// (subscription's, tenant's) latest snapshot only — what the models read — as snapshots lists it
+// (the newest date and hour directories), so its cost does not grow with the number of
+// snapshots the lake keeps.
 //
 // The files are found with the partition layout's own pattern and handed to DuckDB as a list,
 // so what is read is exactly what was found (no stray *.parquet outside a partition).
