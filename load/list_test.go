@@ -95,10 +95,10 @@ func TestListRetriesVanishedPages(t *testing.T) {
 	}
 }
 
-// TestFileLakeListsInOnePage: fileblob walks its directory again for every page, so a file lake
-// asks for pages larger than any listing it holds (S3-like stores keep S3's 1,000); every key is
-// listed once, in order.
-func TestFileLakeListsInOnePage(t *testing.T) {
+// TestFileLakeListsInTwoPages: fileblob walks its directory again for every page, so a file
+// lake asks for the rest of a listing longer than a page at once (S3-like stores keep S3's
+// 1,000); every key is listed once, in order.
+func TestFileLakeListsInTwoPages(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	l, err := Open(ctx, t.TempDir())
@@ -106,11 +106,11 @@ func TestFileLakeListsInOnePage(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	if l.pageSize() != fileListPageSize {
-		t.Fatalf("file lake page size %d, want %d", l.pageSize(), fileListPageSize)
+	if a, b := l.pageSize(0), l.pageSize(1); a != listPageSize || b != fileListPageSize {
+		t.Fatalf("file lake page sizes %d, %d; want %d, %d", a, b, listPageSize, fileListPageSize)
 	}
-	if other := (&Lake{}); other.pageSize() != listPageSize {
-		t.Fatalf("object store page size %d, want %d", other.pageSize(), listPageSize)
+	if other := (&Lake{}); other.pageSize(1) != listPageSize {
+		t.Fatalf("object store page size %d, want %d", other.pageSize(1), listPageSize)
 	}
 	var want []string
 	for i := range 2500 {

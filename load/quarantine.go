@@ -103,8 +103,8 @@ func (l *Lake) Acknowledge(ctx context.Context, runID string, objs []SourceObjec
 func (l *Lake) listDirs(ctx context.Context, prefix string) ([]string, error) {
 	var dirs []string
 	token := blob.FirstPageToken
-	for {
-		page, next, err := l.bucket.ListPage(ctx, token, l.pageSize(), &blob.ListOptions{Prefix: prefix, Delimiter: "/"})
+	for n := 0; ; n++ {
+		page, next, err := l.bucket.ListPage(ctx, token, l.pageSize(n), &blob.ListOptions{Prefix: prefix, Delimiter: "/"})
 		if err != nil {
 			return nil, fmt.Errorf("list %s: %w", prefix, err)
 		}
