@@ -548,8 +548,9 @@ type Plan struct {
 	// were built (the warehouse's view of the per-account marts).
 	Untested []string
 	// SourcesNeeded reads only the lake tables that the models to build read (Model.Sources):
-	// a per-account batch whose grants are cached reads no policy table. Otherwise every
-	// table's src_ is created, which the warehouse keeps for analysts' queries.
+	// a batch's first step (the keys its principals called) reads no entitlement table, an AWS
+	// batch no Azure one. Otherwise every table's src_ is created, which the warehouse keeps
+	// for analysts' queries.
 	SourcesNeeded bool
 }
 
