@@ -364,9 +364,8 @@ type Session struct {
 	rollups []Model
 	sources map[string]*schemas.Table // rollup → the lake table it reads
 	skip    map[string]bool           // lake tables only rollups read
-	scope   string                    // scopeKey of the sources loaded (when sourced)
-	sourced bool
-	loaded  map[string]bool // the lake tables whose src_ table holds the scope's rows
+	scope   string                    // scopeKey of the sources loaded (when loaded is not nil)
+	loaded  map[string]bool           // the lake tables whose src_ table holds the scope's rows
 	// latest holds the snapshot tables' files (LatestSnapshots), listed once per session: every
 	// scope's build and the caller's fingerprints (SnapshotFiles) read the same files, and a
 	// 1,000-account lake is not walked again for each batch.
@@ -578,29 +577,31 @@ func (s *Session) Build(ctx context.Context, p Plan) (*Result, error) {
 		return res, err
 	}
 	// The sources of a scope are read once: builds of one scope in a row share them.
-	if key := scopeKey(scope); !s.sourced || key != s.scope {
+	if key := scopeKey(scope); s.loaded == nil || key != s.scope {
 		if err := rollupViews(ctx, conn, scope, s.rollups, s.sources); err != nil {
 			return nil, err
 		}
-		s.scope, s.sourced, s.loaded = key, true, map[string]bool{}
+		s.scope, s.loaded = key, map[string]bool{}
 	}
-	reads := map[string]bool{}
-	for _, m := range models {
-		if _, ok := provided[m.Name]; needed[m.Name] && !ok && !present[m.Name] {
-			for _, t := range m.Sources {
-				reads[t] = true
+	var reads map[string]bool // the lake tables the models to build read, with SourcesNeeded
+	if p.SourcesNeeded {
+		reads = map[string]bool{}
+		for _, m := range models {
+			if _, ok := provided[m.Name]; needed[m.Name] && !ok && !present[m.Name] {
+				for _, t := range m.Sources {
+					reads[t] = true
+				}
 			}
 		}
 	}
-	if err := loadSources(ctx, conn, opts.Lake, scope, s.SnapshotFiles, func(t *schemas.Table) bool {
-		if s.skip[t.Name] || s.loaded[t.Name] || p.SourcesNeeded && !reads[t.Name] {
-			return false
+	for _, t := range schemas.All {
+		if s.skip[t.Name] || s.loaded[t.Name] || reads != nil && !reads[t.Name] {
+			continue
+		}
+		if err := s.loadSource(ctx, t, scope); err != nil {
+			return nil, err
 		}
 		s.loaded[t.Name] = true
-		return true
-	}); err != nil {
-		s.sourced = false // which tables hold what is not known: the next build loads them again
-		return nil, err
 	}
 	var built []Model
 	for _, m := range models {
@@ -883,45 +884,38 @@ func dropRelation(ctx context.Context, conn *sql.Conn, name string) error {
 	return err
 }
 
-// loadSources creates src_<table> for every lake table load reports: its Parquet files read
-// with the partition keys typed from schemas (account_id, subscription_id and tenant_id stay
+// loadSource creates src_<table> for lake table t, holding the scope's rows: its Parquet files
+// read with the partition keys typed from schemas (account_id, subscription_id and tenant_id stay
 // VARCHAR: DuckDB would otherwise read 012345678901 as a number), or an empty typed table when
 // the lake has no file for it yet. An entitlement snapshot table holds each account's
-// (subscription's, tenant's) latest snapshot only — what the models read — as snapshots lists it
-// (the newest date and hour directories), so its cost does not grow with the number of
+// (subscription's, tenant's) latest snapshot only — what the models read — as SnapshotFiles
+// lists it (the newest date and hour directories), so its cost does not grow with the number of
 // snapshots the lake keeps.
 //
 // The files are found with the partition layout's own pattern and handed to DuckDB as a list,
 // so what is read is exactly what was found (no stray *.parquet outside a partition).
-func loadSources(ctx context.Context, conn *sql.Conn, lake string, scope *Scope, snapshots func(*schemas.Table) ([]string, error), load func(*schemas.Table) bool) error {
-	if lake != "" && strings.ContainsAny(lake, "*?[]\\\n") {
-		return fmt.Errorf("lake path %q: glob characters (*?[]\\) and newlines are not supported", lake)
-	}
-	for _, t := range schemas.All {
-		if !load(t) {
-			continue
+func (s *Session) loadSource(ctx context.Context, t *schemas.Table, scope *Scope) error {
+	lake := s.opts.Lake
+	var files []string
+	if lake != "" {
+		if strings.ContainsAny(lake, "*?[]\\\n") {
+			return fmt.Errorf("lake path %q: glob characters (*?[]\\) and newlines are not supported", lake)
 		}
-		var files []string
-		if lake != "" {
-			var err error
-			if t.IsSnapshot() {
-				files, err = snapshots(t)
-			} else if files, err = fs.Glob(os.DirFS(lake), fileLayout(t)); err != nil {
-				err = fmt.Errorf("source %s: %w", t.Name, err)
-			}
-			if err != nil {
-				return err
-			}
-			if scope != nil {
-				// A copy: snapshots' slice is the session's.
-				files = slices.DeleteFunc(slices.Clone(files), func(f string) bool { return !scope.includes(t, PartitionID(f)) })
-			}
+		var err error
+		if t.IsSnapshot() {
+			files, err = s.SnapshotFiles(t)
+		} else if files, err = fs.Glob(os.DirFS(lake), fileLayout(t)); err != nil {
+			err = fmt.Errorf("source %s: %w", t.Name, err)
 		}
-		if err := loadFiles(ctx, conn, false, lake, t, files); err != nil {
+		if err != nil {
 			return err
 		}
+		if scope != nil {
+			// A copy: SnapshotFiles' slice is the session's.
+			files = slices.DeleteFunc(slices.Clone(files), func(f string) bool { return !scope.includes(t, PartitionID(f)) })
+		}
 	}
-	return nil
+	return loadFiles(ctx, s.conn, false, lake, t, files)
 }
 
 // loadFiles creates src_<table> (a temporary table when temp), typed from schemas, holding the
@@ -948,7 +942,7 @@ func loadFiles(ctx context.Context, conn *sql.Conn, temp bool, lake string, t *s
 		abs[i] = filepath.Join(lake, filepath.FromSlash(f))
 	}
 	// DuckDB cannot bind a list parameter here: the paths travel as one bound newline-separated
-	// string (loadSources refuses a lake root holding a newline; partition paths cannot).
+	// string (loadSource refuses a lake root holding a newline; partition paths cannot).
 	sel := "*"
 	if len(cols) > 0 {
 		sel = strings.Join(cols, ", ")
