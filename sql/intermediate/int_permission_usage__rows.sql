@@ -67,12 +67,40 @@ coverage as (
     select * from int_trail__coverage
 ),
 
+-- The universe with what the status and risk of each action need, apart from its account.
+actions as (
+    select u.action_lc, u.action, u.service, u.access_level,
+        dp.action_lc is not null as is_data_plane, dp.data_event_class,
+        coalesce(u.access_level = 'Permissions management', false) or hr.action_lc is not null as is_high_risk,
+        case when hr.action_lc is not null then hr.reason
+            when u.access_level = 'Permissions management' then 'permissions management' end as high_risk_reason
+    from universe as u
+    left join data_plane as dp on dp.action_lc = u.action_lc
+    left join high_risk as hr on hr.action_lc = u.action_lc
+),
+
+-- Each side joins the universe before the full outer join: DuckDB estimates a full outer join
+-- far below either side (measured: 4,615 rows for 2.9M), and a 22,091-action universe joined
+-- after it was taken as the probe side, building a hash table of the 2.9M rows and their lists
+-- (4.4 s of a 7.7 s model, in an organization build's batch).
+granted as (
+    select g.*, x as x
+    from grants as g
+    inner join actions as x on x.action_lc = lower(g.action)
+),
+
+used_actions as (
+    select u.*, x as x
+    from used as u
+    inner join actions as x on x.action_lc = u.action_lc
+),
+
 joined as (
     select
         coalesce(g.account_id, u.account_id) as account_id,
         coalesce(g.principal_arn, u.principal_arn) as principal_arn,
         coalesce(g.principal_type, u.principal_type) as principal_type,
-        coalesce(lower(g.action), u.action_lc) as action_lc,
+        coalesce(g.x, u.x) as x,
         g.granted_by,
         g.granting_statements,
         g.is_conditional,
@@ -82,9 +110,9 @@ joined as (
         coalesce(u.attempts, 0) as attempts,
         u.first_used_at,
         u.last_used_at
-    from grants as g
-    full outer join used as u
-        on g.account_id = u.account_id and g.principal_arn = u.principal_arn and lower(g.action) = u.action_lc
+    from granted as g
+    full outer join used_actions as u
+        on g.account_id = u.account_id and g.principal_arn = u.principal_arn and g.x.action_lc = u.action_lc
 ),
 
 final as (
@@ -93,16 +121,16 @@ final as (
         j.account_id,
         j.principal_arn,
         j.principal_type,
-        x.action,
-        x.service,
-        x.access_level,
+        j.x.action,
+        j.x.service,
+        j.x.access_level,
         case
             when j.uses > 0 and (j.is_granted or j.principal_type = 'root') then 'used'
             when j.uses > 0 then 'used_not_granted'
             -- no event of the account's trail in the window: nothing could have been seen
             when cov.account_id is null then 'unknown'
             -- (joins on the account and on '*' rather than correlated EXISTS with IN: ~4× faster)
-            when (dp.action_lc is not null and de_own.account_id is null and de_all.account_id is null)
+            when (j.x.is_data_plane and de_own.account_id is null and de_all.account_id is null)
                 or ex_own.account_id is not null or ex_all.account_id is not null
                 then 'unknown'
             else 'unused'
@@ -116,18 +144,14 @@ final as (
         coalesce(j.is_conditional, false) as is_conditional,
         case when j.principal_type = 'root' or j.is_all_resources then 'all'
             when j.is_granted then 'narrowed' end as resource_scope,
-        coalesce(x.access_level = 'Permissions management', false) or hr.action_lc is not null as is_high_risk,
-        case when hr.action_lc is not null then hr.reason
-            when x.access_level = 'Permissions management' then 'permissions management' end as high_risk_reason
+        j.x.is_high_risk,
+        j.x.high_risk_reason
     from joined as j
-    inner join universe as x on x.action_lc = j.action_lc
     left join coverage as cov on cov.account_id = j.account_id
-    left join data_plane as dp on dp.action_lc = j.action_lc
-    left join high_risk as hr on hr.action_lc = j.action_lc
-    left join data_events as de_own on de_own.data_event_class = dp.data_event_class and de_own.account_id = j.account_id
-    left join data_events as de_all on de_all.data_event_class = dp.data_event_class and de_all.account_id = '*'
-    left join excluded as ex_own on ex_own.service = x.service and ex_own.account_id = j.account_id
-    left join excluded as ex_all on ex_all.service = x.service and ex_all.account_id = '*'
+    left join data_events as de_own on de_own.data_event_class = j.x.data_event_class and de_own.account_id = j.account_id
+    left join data_events as de_all on de_all.data_event_class = j.x.data_event_class and de_all.account_id = '*'
+    left join excluded as ex_own on ex_own.service = j.x.service and ex_own.account_id = j.account_id
+    left join excluded as ex_all on ex_all.service = j.x.service and ex_all.account_id = '*'
     where j.is_granted or j.uses > 0
 ),
 
