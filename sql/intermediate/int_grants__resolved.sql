@@ -29,17 +29,18 @@ principals as (
 ),
 
 principal_signatures as (
-    select pr.principal_id,
-        list({label: p.policy_label, statement_index: c.statement_index, sid: c.sid, effect: c.effect,
-            actions: c.actions, not_actions: c.not_actions, is_conditional: c.condition is not null,
-            is_all_resources: list_contains(c.resources, '*') and len(c.not_resources) = 0}
-            order by p.policy_label, c.statement_index, c.sid, c.effect, c.actions, c.not_actions,
-                c.condition is not null, list_contains(c.resources, '*') and len(c.not_resources) = 0) as signature
-    from policies as p
-    inner join principals as pr
-        on pr.account_id = p.account_id and pr.principal_arn = p.principal_arn and pr.principal_type = p.principal_type
-    inner join stg_aws__iam_policy_statements as c on c.account_id = p.account_id and c.policy_key = p.policy_key
-    group by pr.principal_id
+    select principal_id, list(statement order by statement) as signature
+    from (
+        select pr.principal_id,
+            {label: p.policy_label, statement_index: c.statement_index, sid: c.sid, effect: c.effect,
+                actions: c.actions, not_actions: c.not_actions, is_conditional: c.condition is not null,
+                is_all_resources: list_contains(c.resources, '*') and len(c.not_resources) = 0} as statement
+        from policies as p
+        inner join principals as pr
+            on pr.account_id = p.account_id and pr.principal_arn = p.principal_arn and pr.principal_type = p.principal_type
+        inner join stg_aws__iam_policy_statements as c on c.account_id = p.account_id and c.policy_key = p.policy_key
+    )
+    group by principal_id
 ),
 
 -- Each principal's representative: the first principal with its signature (a window, which
