@@ -43,9 +43,11 @@ type orgOptions struct {
 	// shardMemoryLimit and shardBatch are the shard processes' models_memory_limit and
 	// models_batch_accounts: shards run where there is less memory. Batches of 8 ran out of
 	// DuckDB 1.5's 1GB in int_grants__resolved at 1,000 accounts (bench/results.md); 4 fit.
-	// 900MB, a little under a third of memoryLimit: shard 1 of 4 peaked at 1,224 MiB with
-	// 1GB (DuckDB at its limit plus the Go heap) and 927 MiB with 900MB, in the same time
-	// (501.6 s against 505.4 s, no batch split; bench/results.md, 2026-12-06).
+	// 300MB: with the C heap trimmed (runner.ReleaseMemory) and the partitioned COPYs' smaller
+	// row groups, what is left above DuckDB's limit is its allocator's and the Parquet writers'
+	// memory, so the limit sets the peak: shard 1 of 4 (which also aggregates the rollups)
+	// peaked at 579 MiB in 440 s with 300MB, against 773 MiB in 336 s with 900MB before those
+	// changes (measured by hand, 2026-12-07; no batch split).
 	shardMemoryLimit string
 	shardBatch       int
 	cache            string
@@ -54,7 +56,7 @@ type orgOptions struct {
 // orgDefault: 998 members, i.e. 1,000 accounts with the management and log-archive accounts
 // (the demo generator allows at most 999 members), at a small EventsPerHour: the cost under
 // test is the model build, not ingest.
-var orgDefault = orgOptions{members: 998, eventsPerHour: 4, hours: 3, shards: 4, memoryLimit: "3GB", shardMemoryLimit: "900MB", shardBatch: 4}
+var orgDefault = orgOptions{members: 998, eventsPerHour: 4, hours: 3, shards: 4, memoryLimit: "3GB", shardMemoryLimit: "300MB", shardBatch: 4}
 
 // orgChangeFraction is the share of accounts whose IAM exports change every hour.
 const orgChangeFraction = 0.01

@@ -549,6 +549,7 @@ func (b *batcher) build(ctx context.Context, batch []todo, res *Result, testErr 
 	if err := publish(ctx, s, opts, fps, reused, records); err != nil {
 		return false, err
 	}
+	runner.ReleaseMemory() // the Parquet writers' buffers
 	res.Tests = append(res.Tests, tests...)
 	if testErrs != nil {
 		*testErr = errors.Join(*testErr, fmt.Errorf("%s: %w", describe(units), testErrs))
@@ -693,7 +694,7 @@ func filesByAccount(ctx context.Context, conn *sql.Conn, query, tmp string, dsts
 	if err := cacheUnits(ctx, conn, dsts); err != nil {
 		return err
 	}
-	if _, err := conn.ExecContext(ctx, fmt.Sprintf("copy (%s) to '%s' (format parquet, compression zstd, partition_by (account_id))", query, sqlString(tmp))); err != nil {
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf("copy (%s) to '%s' (format parquet, compression zstd, row_group_size %d, partition_by (account_id))", query, sqlString(tmp), partitionRowGroup)); err != nil {
 		return err
 	}
 	for u, dst := range dsts {

@@ -429,6 +429,7 @@ func aggregate(ctx context.Context, conn *sql.Conn, opts Options, t *schemas.Tab
 			}
 		}
 		batch, size = batch[:0], 0
+		ReleaseMemory() // the files' footers, freed by DuckDB but kept by the C heap
 		return nil
 	}
 	parts := 0

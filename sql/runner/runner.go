@@ -627,6 +627,7 @@ func (s *Session) Build(ctx context.Context, p Plan) (*Result, error) {
 			return res, err
 		}
 		res.Models = append(res.Models, ModelResult{Name: m.Name, Rows: n, Duration: time.Since(start)})
+		ReleaseMemory() // what the model's query freed, before the next one runs
 		opts.Logger.Debug("model built", "table", m.Name, "rows", n, "duration", time.Since(start).String())
 	}
 	built = slices.DeleteFunc(built, func(m Model) bool { return slices.Contains(p.Untested, m.Name) })
