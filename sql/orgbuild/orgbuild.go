@@ -681,7 +681,8 @@ func cacheActiveGrants(ctx context.Context, conn *sql.Conn, dir string, units ma
 
 // filesByAccount writes the rows of query (constant SQL that may read the accounts of dsts from
 // the temporary table orgbuild_cache_units) to a file per AWS account of dsts (account → cache
-// path; without the account_id column), through one partitioned COPY into the directory tmp,
+// path; without the account_id column), through one partitioned COPY into the directory tmp
+// (copyPartitioned),
 // straight from the query: an empty file for an account without rows; each file replaces the
 // older ones of its directory (replaceCached).
 func filesByAccount(ctx context.Context, conn *sql.Conn, query, tmp string, dsts map[Unit]string) error {
@@ -694,7 +695,7 @@ func filesByAccount(ctx context.Context, conn *sql.Conn, query, tmp string, dsts
 	if err := cacheUnits(ctx, conn, dsts); err != nil {
 		return err
 	}
-	if _, err := conn.ExecContext(ctx, fmt.Sprintf("copy (%s) to '%s' (format parquet, compression zstd, row_group_size %d, partition_by (account_id))", query, sqlString(tmp), partitionRowGroup)); err != nil {
+	if err := copyPartitioned(ctx, conn, query, tmp, "account_id", len(dsts)); err != nil {
 		return err
 	}
 	for u, dst := range dsts {
