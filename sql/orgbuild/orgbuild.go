@@ -682,9 +682,8 @@ func cacheActiveGrants(ctx context.Context, conn *sql.Conn, dir string, units ma
 // filesByAccount writes the rows of query (constant SQL that may read the accounts of dsts from
 // the temporary table orgbuild_cache_units) to a file per AWS account of dsts (account → cache
 // path; without the account_id column), through one partitioned COPY into the directory tmp
-// (copyPartitioned),
-// straight from the query: an empty file for an account without rows; each file replaces the
-// older ones of its directory (replaceCached).
+// (copyPartitioned), straight from the query: an empty file for an account without rows; each
+// file replaces the older ones of its directory (replaceCached).
 func filesByAccount(ctx context.Context, conn *sql.Conn, query, tmp string, dsts map[Unit]string) error {
 	if err := os.RemoveAll(tmp); err != nil {
 		return err
