@@ -43,11 +43,12 @@ type orgOptions struct {
 	// shardMemoryLimit and shardBatch are the shard processes' models_memory_limit and
 	// models_batch_accounts: shards run where there is less memory. Batches of 8 ran out of
 	// DuckDB 1.5's 1GB in int_grants__resolved at 1,000 accounts (bench/results.md); 4 fit.
-	// 300MB: with the C heap trimmed (runner.ReleaseMemory) and the partitioned COPYs' smaller
-	// row groups, what is left above DuckDB's limit is its allocator's and the Parquet writers'
-	// memory, so the limit sets the peak: shard 1 of 4 (which also aggregates the rollups)
-	// peaked at 579 MiB in 440 s with 300MB, against 773 MiB in 336 s with 900MB before those
-	// changes (measured by hand, 2026-12-07; no batch split).
+	// 150MB: with the C heap trimmed (runner.ReleaseMemory) and the partitioned COPYs' smaller
+	// row groups, what is left above DuckDB's limit is fixed (the binary ~80 MiB, the Go heap
+	// ~55 MiB, jemalloc's dirty pages 70-120 MiB, the C heap ~40 MiB), so the limit sets the peak:
+	// shard 1 of 4 (which also aggregates the rollups) peaked at 579 MiB in 440 s with 300MB and
+	// 453-456 MiB in 369-425 s with 150MB, without a batch split; 100MB does not fit one account's
+	// int_grants__resolved (measured by hand, 2026-12-07).
 	shardMemoryLimit string
 	shardBatch       int
 	cache            string
@@ -56,7 +57,7 @@ type orgOptions struct {
 // orgDefault: 998 members, i.e. 1,000 accounts with the management and log-archive accounts
 // (the demo generator allows at most 999 members), at a small EventsPerHour: the cost under
 // test is the model build, not ingest.
-var orgDefault = orgOptions{members: 998, eventsPerHour: 4, hours: 3, shards: 4, memoryLimit: "3GB", shardMemoryLimit: "300MB", shardBatch: 4}
+var orgDefault = orgOptions{members: 998, eventsPerHour: 4, hours: 3, shards: 4, memoryLimit: "3GB", shardMemoryLimit: "150MB", shardBatch: 4}
 
 // orgChangeFraction is the share of accounts whose IAM exports change every hour.
 const orgChangeFraction = 0.01
