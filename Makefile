@@ -14,6 +14,11 @@ MINIO_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
 AZURITE_VERSION := 3.37.0
 AZURITE_DIR     := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/permlake/azurite-$(AZURITE_VERSION)
 AZURITE         := $(AZURITE_DIR)/node_modules/.bin/azurite-blob
+# moto serves SQS (AWS JSON 1.0, as the SDK's SQS client speaks it) and SNS to the queue tests:
+# a Python package that this kind of machine's image ships (moto 5.2 with its server extras);
+# the registries reachable here do not serve it, so a machine without it fails `make tools`,
+# saying so. PERMLAKE_MOTO overrides where it is.
+MOTO ?= $(or $(PERMLAKE_MOTO),$(shell command -v moto_server 2>/dev/null))
 # govulncheck and the vulnerability database it reads, both from the Go module proxy: the public
 # database endpoint may be unreachable, so the database is built from the golang.org/x/vulndb
 # module's OSV files (tools/vulndb) into a cache directory outside the clone, one per version.
@@ -22,7 +27,7 @@ GOVULNCHECK_VERSION := v1.9.0
 VULNDB_VERSION      := v0.0.0-20261105234957-e22db6528018
 VULNDB_DIR          := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/permlake/vulndb-$(VULNDB_VERSION)
 
-.PHONY: all build demo test vet fmt-check catalog clean tools bench vulncheck vulncheck-tools
+.PHONY: all build demo test vet fmt-check catalog clean tools moto bench vulncheck vulncheck-tools
 
 all: build
 
@@ -39,11 +44,14 @@ demo: build
 # (cmd/permlake) 551 s of it; before the shared zstd encoder it took ~24 min under load: the
 # timeout stays well above both.
 test: fmt-check vet tools
-	PERMLAKE_MINIO=$(GOBIN)/minio PERMLAKE_AZURITE=$(AZURITE) $(GO) test -race -count=1 -vet=off -timeout 45m $(PKGS)
+	PERMLAKE_MINIO=$(GOBIN)/minio PERMLAKE_AZURITE=$(AZURITE) PERMLAKE_MOTO=$(MOTO) $(GO) test -race -count=1 -vet=off -timeout 45m $(PKGS)
 
 # Test servers, built once and cached outside the clone ($(go env GOPATH)/bin); about 7 minutes
 # the first time.
-tools: $(GOBIN)/minio $(AZURITE)
+tools: $(GOBIN)/minio $(AZURITE) moto
+
+moto:
+	@test -n "$(MOTO)" && "$(MOTO)" --help >/dev/null 2>&1 || { echo "moto_server not found: the SQS tests need moto 5 with its server extras (pip package moto[server]); set PERMLAKE_MOTO to its moto_server" >&2; exit 1; }
 
 $(GOBIN)/minio:
 	GOFLAGS=-buildvcs=false $(GO) install github.com/minio/minio@$(MINIO_VERSION)

@@ -22,6 +22,7 @@ type runFlags struct {
 	accounts       []string
 	noModels       bool
 	reprocess      bool
+	reconcile      bool
 }
 
 func newRunCmd(a *app) *cobra.Command {
@@ -72,7 +73,10 @@ hours are found within late_margin (default 2h) before the first hour.` + exitSt
 			// snapshot that the models read over the newer ones.
 			w := window{From: from, To: to, DeliveredFrom: from.Add(-c.LateMargin), DeliveredTo: to.Add(time.Hour + c.LateMargin),
 				SnapshotHour: to, SnapshotAt: minTime(a.now().UTC(), to.Add(time.Hour))}
-			a.reprocess = f.reprocess
+			a.reprocess, a.reconcile = f.reprocess, f.reconcile
+			// The trail's queue (aws.trail.queue) serves the hourly run of every account; backfills,
+			// a subset of accounts, --reprocess and --reconcile list the bucket.
+			a.listTrail = f.from != "" || f.to != "" || len(f.accounts) > 0 || f.reprocess || f.reconcile
 			return a.runPipeline(cmd.Context(), c, "run", accounts, w, !f.noModels)
 		},
 	}
@@ -81,6 +85,7 @@ hours are found within late_margin (default 2h) before the first hour.` + exitSt
 	cmd.Flags().StringVar(&f.to, "to", "", "last UTC hour of a backfill, YYYY-MM-DDTHH (inclusive)")
 	cmd.Flags().StringSliceVar(&f.accounts, "accounts", nil, "only these AWS account IDs and/or Azure subscription IDs (comma-separated)")
 	cmd.Flags().BoolVar(&f.noModels, "no-models", false, "load the lake only; do not rebuild the warehouse")
+	cmd.Flags().BoolVar(&f.reconcile, "reconcile", false, "with aws.trail.queue: list the bucket for the run's hours (and late_margin before) and ingest the files the queue did not deliver, counting them")
 	cmd.Flags().BoolVar(&f.reprocess, "reprocess", false, "read every source object of the window again, even those already ingested (merges keep each record once)")
 	return cmd
 }
@@ -208,7 +213,7 @@ func organization(ctx context.Context, c *Config) (*aws.Organization, error) {
 	if err != nil {
 		return nil, err
 	}
-	ep := aws.Endpoints{S3: c.AWS.Endpoints.S3, STS: c.AWS.Endpoints.STS, S3PathStyle: c.AWS.Endpoints.S3PathStyle}
+	ep := c.AWS.Endpoints.sdk()
 	if cfg, err = aws.AssumeChain(cfg, c.AWS.hops(c.AWS.Organization.Role), ep); err != nil {
 		return nil, err
 	}
@@ -263,7 +268,7 @@ func selectAccounts(c *Config, only []string) ([]extract.Account, error) {
 // over the SDK's default credentials.
 func memberIAM(c *Config) *aws.IAMAPI {
 	ac := c.AWS
-	ep := aws.Endpoints{S3: ac.Endpoints.S3, STS: ac.Endpoints.STS, S3PathStyle: ac.Endpoints.S3PathStyle}
+	ep := ac.Endpoints.sdk()
 	return &aws.IAMAPI{
 		Endpoint: ac.Endpoints.IAM,
 		Session: func(ctx context.Context, accountID string) (sdkaws.Config, error) {
@@ -315,7 +320,8 @@ func (a *app) runPipeline(ctx context.Context, c *Config, command string, accoun
 		return withCode(exitUsage, err)
 	}
 	defer lake.Close()
-	p := &pipeline{lake: lake, runID: newRunID(started), log: a.logger, concurrency: c.Concurrency, now: a.now, reprocess: a.reprocess}
+	settleQueue := func([]accountResult) {}
+	p := &pipeline{lake: lake, runID: newRunID(started), log: a.logger, concurrency: c.Concurrency, now: a.now, reprocess: a.reprocess, reconcile: a.reconcile}
 	p.log = p.log.With("run_id", p.runID)
 	if c.AWS.Trail.URL != "" {
 		b, err := openBucket(ctx, c.AWS.Trail.URL, c.AWS.Trail.Role, c.AWS)
@@ -324,9 +330,24 @@ func (a *app) runPipeline(ctx context.Context, c *Config, command string, accoun
 		}
 		defer b.Close()
 		p.trail = &aws.Trail{Bucket: b, Prefix: c.AWS.Trail.Prefix, OrganizationID: c.AWS.Trail.OrganizationID, Regions: c.AWS.Trail.Regions}
+		p.trail.BucketName, p.trail.BucketPrefix = aws.SplitS3URL(c.AWS.Trail.URL)
 		if err := p.trail.Validate(); err != nil {
 			return withCode(exitUsage, fmt.Errorf("aws.trail: %w", err))
 		}
+	}
+	if p.trail != nil && c.AWS.Trail.Queue.URL != "" && !a.listTrail && len(accounts) > 0 {
+		q, err := openQueue(ctx, c)
+		if err != nil {
+			return withCode(exitUsage, fmt.Errorf("aws.trail.queue: %w", err))
+		}
+		configured := map[string]bool{}
+		for _, acct := range accounts {
+			configured[acct.ID] = true
+		}
+		p.queue, p.queueErr = drainQueue(ctx, q, p.trail, configured, w, c.AWS.Trail.Queue, p.log)
+		settle := p.queue.settler(ctx)
+		defer settle(nil) // returned early: nothing committed, the messages reappear
+		settleQueue = settle
 	}
 	if c.AWS.IAMSnapshots.URL != "" {
 		b, err := openBucket(ctx, c.AWS.IAMSnapshots.URL, c.AWS.IAMSnapshots.Role, c.AWS)
@@ -378,6 +399,7 @@ func (a *app) runPipeline(ctx context.Context, c *Config, command string, accoun
 	if p.az != nil {
 		results = append(results, p.azureRun(ctx, w)...)
 	}
+	settleQueue(results)
 	m, code := runManifest(p.runID, command, started, a.now(), w, results)
 	killpoint("before-manifest")
 	if err := lake.WriteRunManifest(context.WithoutCancel(ctx), m); err != nil {

@@ -94,6 +94,7 @@ type EndpointsConfig struct {
 	Organizations string `mapstructure:"organizations"`
 	S3            string `mapstructure:"s3"`
 	STS           string `mapstructure:"sts"`
+	SQS           string `mapstructure:"sqs"`
 	S3PathStyle   bool   `mapstructure:"s3_path_style"`
 }
 
@@ -130,6 +131,27 @@ type TrailConfig struct {
 	// ExcludedServices are IAM service prefixes whose events the trail excludes (e.g. kms via
 	// ExcludeManagementEventSources): their actions are "unknown".
 	ExcludedServices []string `mapstructure:"excluded_services"`
+	// Queue, when its URL is set, is where the trail's log-file notifications arrive: an hourly
+	// run reads it instead of listing the bucket (README "Event-driven ingest").
+	Queue QueueConfig `mapstructure:"queue"`
+}
+
+// QueueConfig is the SQS queue subscribed to the trail's notifications.
+type QueueConfig struct {
+	URL    string `mapstructure:"url"`
+	Region string `mapstructure:"region"` // default: the region in the URL's host, else aws.region
+	// Role reads the queue; default aws.trail.role (the log-archive account's reader role).
+	Role RoleConfig `mapstructure:"role"`
+	// MaxMessages and MaxDuration bound one run's draining (defaults 20000 and 10m); what is left
+	// waits for the next run.
+	MaxMessages int           `mapstructure:"max_messages"`
+	MaxDuration time.Duration `mapstructure:"max_duration"`
+	// VisibilityTimeout hides received messages from other readers while the run works (extended
+	// as it goes) and is how soon they reappear after a killed run (default 5m).
+	VisibilityTimeout time.Duration `mapstructure:"visibility_timeout"`
+	// Wait is each receive's long-poll wait (default 2s, at most 20s): an empty receive ends the
+	// draining.
+	Wait time.Duration `mapstructure:"wait"`
 }
 
 // StoreConfig is a storage URL, a key prefix inside it and the role that reads it.
@@ -139,40 +161,51 @@ type StoreConfig struct {
 	Role   RoleConfig `mapstructure:"role"`
 }
 
+// sdk is the endpoints as the aws package takes them.
+func (e EndpointsConfig) sdk() aws.Endpoints {
+	return aws.Endpoints{S3: e.S3, STS: e.STS, SQS: e.SQS, S3PathStyle: e.S3PathStyle}
+}
+
 // configDefaults are also the list of keys the environment can set (viper only maps environment
 // variables onto keys it knows).
 var configDefaults = map[string]any{
-	"lake":                           "file://./lake",
-	"warehouse":                      "./warehouse.duckdb",
-	"lookback_days":                  90,
-	"late_margin":                    "2h",
-	"delivery_delay":                 "5m",
-	"concurrency":                    4,
-	"aws.accounts":                   []any{},
-	"aws.trail.url":                  "",
-	"aws.trail.prefix":               "",
-	"aws.trail.organization_id":      "",
-	"aws.trail.regions":              []string{},
-	"aws.trail.data_events":          []string{},
-	"aws.trail.excluded_services":    []string{},
-	"aws.iam_snapshots.url":          "",
-	"aws.iam_snapshots.prefix":       "",
-	"aws.organization.export.url":    "",
-	"aws.organization.export.prefix": "",
-	"cache_dir":                      "",
-	"state_file":                     "",
-	"models_memory_limit":            "",
-	"models_batch_accounts":          25,
-	"catalog":                        "",
-	"publish_marts":                  true,
-	"lake_role.arn":                  "",
-	"lake_azure.url":                 "",
-	"lake_azure.shared_key_env":      "",
-	"azure.snapshots.url":            "",
-	"azure.snapshots.prefix":         "",
-	"azure.logs.url":                 "",
-	"azure.logs.tenant_id":           "",
-	"azure.logs.shared_key_env":      "",
+	"lake":                               "file://./lake",
+	"warehouse":                          "./warehouse.duckdb",
+	"lookback_days":                      90,
+	"late_margin":                        "2h",
+	"delivery_delay":                     "5m",
+	"concurrency":                        4,
+	"aws.accounts":                       []any{},
+	"aws.trail.url":                      "",
+	"aws.trail.prefix":                   "",
+	"aws.trail.organization_id":          "",
+	"aws.trail.regions":                  []string{},
+	"aws.trail.data_events":              []string{},
+	"aws.trail.excluded_services":        []string{},
+	"aws.trail.queue.url":                "",
+	"aws.trail.queue.region":             "",
+	"aws.trail.queue.max_messages":       20000,
+	"aws.trail.queue.max_duration":       "10m",
+	"aws.trail.queue.visibility_timeout": "5m",
+	"aws.trail.queue.wait":               "2s",
+	"aws.iam_snapshots.url":              "",
+	"aws.iam_snapshots.prefix":           "",
+	"aws.organization.export.url":        "",
+	"aws.organization.export.prefix":     "",
+	"cache_dir":                          "",
+	"state_file":                         "",
+	"models_memory_limit":                "",
+	"models_batch_accounts":              25,
+	"catalog":                            "",
+	"publish_marts":                      true,
+	"lake_role.arn":                      "",
+	"lake_azure.url":                     "",
+	"lake_azure.shared_key_env":          "",
+	"azure.snapshots.url":                "",
+	"azure.snapshots.prefix":             "",
+	"azure.logs.url":                     "",
+	"azure.logs.tenant_id":               "",
+	"azure.logs.shared_key_env":          "",
 }
 
 func newViper() *viper.Viper {
@@ -257,7 +290,37 @@ func (c *Config) validate() error {
 	if err := validateNames("aws.trail.data_events", c.AWS.Trail.DataEvents); err != nil {
 		return err
 	}
+	if err := c.AWS.Trail.Queue.validate(c.AWS.Trail.URL); err != nil {
+		return err
+	}
 	return validateNames("aws.trail.excluded_services", c.AWS.Trail.ExcludedServices)
+}
+
+func (q *QueueConfig) validate(trailURL string) error {
+	if q.URL == "" {
+		return nil
+	}
+	region, err := aws.ValidateQueueURL(q.URL)
+	if err != nil {
+		return fmt.Errorf("aws.trail.queue.url: %w", err)
+	}
+	if q.Region == "" {
+		q.Region = region
+	}
+	if !strings.HasPrefix(trailURL, "s3://") {
+		return fmt.Errorf("aws.trail.queue needs an s3:// aws.trail.url (the bucket the notifications name), got %q", trailURL)
+	}
+	switch {
+	case q.MaxMessages <= 0:
+		return fmt.Errorf("aws.trail.queue.max_messages must be positive, got %d", q.MaxMessages)
+	case q.MaxDuration <= 0:
+		return fmt.Errorf("aws.trail.queue.max_duration must be positive, got %s", q.MaxDuration)
+	case q.VisibilityTimeout < time.Second || q.VisibilityTimeout > 12*time.Hour:
+		return fmt.Errorf("aws.trail.queue.visibility_timeout must be between 1s and 12h (SQS's limit), got %s", q.VisibilityTimeout)
+	case q.Wait < 0 || q.Wait > 20*time.Second:
+		return fmt.Errorf("aws.trail.queue.wait must be between 0 and 20s, got %s", q.Wait)
+	}
+	return nil
 }
 
 var namePattern = regexp.MustCompile(`^[a-z0-9-]+$`)
@@ -307,7 +370,7 @@ func openBucket(ctx context.Context, raw string, role RoleConfig, ac AWSConfig) 
 		if err != nil {
 			return nil, err
 		}
-		ep := aws.Endpoints{S3: ac.Endpoints.S3, STS: ac.Endpoints.STS, S3PathStyle: ac.Endpoints.S3PathStyle}
+		ep := ac.Endpoints.sdk()
 		if role.ARN != "" {
 			cfg, err = aws.AssumeChain(cfg, ac.hops(role), ep)
 			if err != nil {

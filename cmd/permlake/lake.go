@@ -67,7 +67,7 @@ func openLakeWith(ctx context.Context, c *Config, a LakeAccess) (*load.Lake, err
 		if err != nil {
 			return nil, fmt.Errorf("lake: %w", err)
 		}
-		ep := aws.Endpoints{S3: ac.Endpoints.S3, STS: ac.Endpoints.STS, S3PathStyle: ac.Endpoints.S3PathStyle}
+		ep := ac.Endpoints.sdk()
 		if a.Role.ARN != "" {
 			if cfg, err = aws.AssumeChain(cfg, ac.hops(a.Role), ep); err != nil {
 				return nil, fmt.Errorf("lake_role: %w", err)

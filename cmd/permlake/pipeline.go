@@ -41,13 +41,18 @@ const maxObjectErrors = 20
 
 // pipeline runs extract → transform → load for a set of accounts and hours.
 type pipeline struct {
-	lake        *load.Lake
-	trail       *aws.Trail
-	iam         aws.IAMSource
-	org         aws.OrgSource // nil: no organization snapshot (no SCPs)
-	az          *azureSources // nil: Azure not configured
-	progress    *progress     // nil: no progress display (not a terminal)
-	reprocess   bool          // read every source object of the window again, ignoring the ledger
+	lake      *load.Lake
+	trail     *aws.Trail
+	iam       aws.IAMSource
+	org       aws.OrgSource // nil: no organization snapshot (no SCPs)
+	az        *azureSources // nil: Azure not configured
+	progress  *progress     // nil: no progress display (not a terminal)
+	reprocess bool          // read every source object of the window again, ignoring the ledger
+	// queue, when set, names the CloudTrail files to read instead of listing (queueErr: draining
+	// it failed, and so does every account's CloudTrail).
+	queue       *queueBatch
+	queueErr    error
+	reconcile   bool // list the window (with a queue configured) and count what the queue missed
 	runID       string
 	log         *slog.Logger
 	concurrency int
@@ -74,7 +79,9 @@ func newRunID(now time.Time) string {
 type accountResult struct {
 	outcome    load.AccountOutcome
 	partitions []load.PartitionStats
-	trailFiles int // CloudTrail files listed in the delivery window, ingested before or not
+	trailFiles int  // CloudTrail files listed in the delivery window (or notified), ingested before or not
+	trailDone  bool // every CloudTrail file of the account was committed or recorded in the ledger
+	newFiles   int  // CloudTrail files no earlier run had ingested
 }
 
 // run collects every account with bounded parallelism. One account failing never stops the
@@ -121,7 +128,9 @@ func (p *pipeline) account(ctx context.Context, acct extract.Account, w window, 
 		res.warn(log, skipped...)
 	}
 	if p.trail != nil {
-		s.add(&res, "cloudtrail", p.cloudTrail(ctx, acct.ID, w, log, &res))
+		err := p.cloudTrail(ctx, acct.ID, w, log, &res)
+		res.trailDone = err == nil
+		s.add(&res, "cloudtrail", err)
 		if res.trailFiles == 0 {
 			s.empty++
 		}
@@ -298,15 +307,27 @@ func (p *pipeline) organization(ctx context.Context, w window) (res accountResul
 // group touches are committed, then the group's files are recorded
 // in the ledger. A run killed between the two re-reads those files next time and the merge
 // drops the rows already there, so nothing doubles and nothing is lost.
+//
+// With a queue, the files are those its notifications named: their size and version are known
+// once read, and a file the ledger holds under the same key is not read again (CloudTrail never
+// rewrites a log file: its key names one content).
 func (p *pipeline) cloudTrail(ctx context.Context, accountID string, w window, log *slog.Logger, res *accountResult) error {
-	files, err := p.trail.ListLogFiles(ctx, accountID, w.DeliveredFrom, w.DeliveredTo)
-	if err != nil {
-		return err
+	var files []aws.LogFile
+	switch {
+	case p.queueErr != nil:
+		return p.queueErr
+	case p.queue != nil:
+		files = p.queue.filesFor(accountID)
+	default:
+		var err error
+		if files, err = p.trail.ListLogFiles(ctx, accountID, w.DeliveredFrom, w.DeliveredTo); err != nil {
+			return err
+		}
+		if msg := noTrailWarning(files, w); msg != "" {
+			res.warn(log, errors.New(msg))
+		}
 	}
 	res.trailFiles = len(files)
-	if msg := noTrailWarning(files, w); msg != "" {
-		res.warn(log, errors.New(msg))
-	}
 	delivered := make([]time.Time, len(files))
 	for i, f := range files {
 		delivered[i] = f.DeliveredAt
@@ -319,20 +340,25 @@ func (p *pipeline) cloudTrail(ctx context.Context, accountID string, w window, l
 	attempts := map[string]int{} // earlier failed reads of the current version
 	for _, f := range files {
 		prev, ok := seen[f.Key]
+		same := ok && (prev.ETag == f.Version || f.Version == "")
 		switch {
 		case p.reprocess:
 			// --reprocess: read everything in the window again; the merge keeps each event once.
-		case ok && prev.ETag == f.Version && prev.Error == "":
+		case same && prev.Error == "":
 			continue
-		case ok && prev.ETag == f.Version && prev.IsQuarantined():
+		case same && prev.IsQuarantined():
 			res.quarantined(log, prev)
 			continue
-		case ok && prev.ETag == f.Version:
+		case same:
 			attempts[f.Key] = prev.Attempts
 		}
 		todo = append(todo, f)
 	}
+	res.newFiles = len(todo)
 	log.Debug("cloudtrail files", "listed", len(files), "new", len(todo))
+	if p.reconcile && len(todo) > 0 {
+		log.Warn("reconcile: CloudTrail files the queue had not delivered", "files", len(todo), "first", todo[0].Key)
+	}
 	for start := 0; start < len(todo); {
 		end := start
 		limit := todo[start].DeliveredAt.Truncate(time.Hour).Add(groupSpan)
@@ -365,6 +391,9 @@ func (p *pipeline) ingestGroup(ctx context.Context, accountID string, files []aw
 		d, err := decoded(i)
 		if err != nil {
 			return err
+		}
+		if obj.ETag == "" { // named by a notification: known once read
+			obj.ETag, obj.Size = d.version, d.size
 		}
 		rows, n, bad, firstBad, rerr := d.rows, d.records, d.bad, d.firstBad, d.err
 		obj.BadRecords = bad
@@ -504,6 +533,8 @@ const filesAhead = 4
 type decodedFile struct {
 	rows       []schemas.CloudTrailEvent
 	records    int
+	size       int64  // the object's, as read
+	version    string // the object's version as listing reports it (aws.Trail.ReadLogFile)
 	bad        int    // records skipped: not decodable into rows, or with an implausible eventTime
 	firstBad   error  // the first of them, naming its eventID when it has one
 	firstBadID string // that eventID, when known
@@ -518,7 +549,7 @@ const maxExampleLen = 300
 // costs only itself, never the file or the account's hour.
 func (p *pipeline) decodeFile(ctx context.Context, f aws.LogFile) decodedFile {
 	var d decodedFile
-	d.records, d.err = p.trail.ReadLogFile(ctx, f.Key, func(raw []byte) error {
+	d.records, d.size, d.version, d.err = p.trail.ReadLogFile(ctx, f.Key, func(raw []byte) error {
 		ev, err := transform.CloudTrailEvent(raw, transform.Lineage{RunID: p.runID, SourceKey: f.Key})
 		id := ""
 		if err == nil {

@@ -66,6 +66,8 @@ type app struct {
 	logger         *slog.Logger
 	now            func() time.Time
 	reprocess      bool // run --reprocess
+	reconcile      bool // run --reconcile
+	listTrail      bool // run: list the trail bucket even when aws.trail.queue is set
 }
 
 func (a *app) config() (*Config, error) {

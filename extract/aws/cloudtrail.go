@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	json "github.com/goccy/go-json"
 	"github.com/klauspost/compress/gzip"
 	"gocloud.dev/blob"
@@ -35,6 +36,9 @@ type Trail struct {
 	Prefix         string   // optional key prefix chosen by the trail owner
 	OrganizationID string   // o-…, set for organization trails
 	Regions        []string // regions to read; empty means every region folder found
+	// BucketName and BucketPrefix say where Bucket is in the store (the s3://name/prefix/ of its
+	// URL): notifications name objects by their full key in a named bucket (NotifiedFile).
+	BucketName, BucketPrefix string
 }
 
 // LogFile is one CloudTrail log file object.
@@ -132,12 +136,7 @@ func (t *Trail) ListLogFiles(ctx context.Context, accountID string, from, to tim
 				if !ok || f.AccountID != accountID || f.DeliveredAt.Before(from) || !f.DeliveredAt.Before(to) {
 					continue
 				}
-				f.Size = obj.Size
-				if len(obj.MD5) > 0 {
-					f.Version = hex.EncodeToString(obj.MD5)
-				} else {
-					f.Version = fmt.Sprintf("%d-%d", obj.Size, obj.ModTime.UnixNano())
-				}
+				f.Size, f.Version = obj.Size, objectVersion(obj.MD5, obj.Size, obj.ModTime)
 				out = append(out, f)
 			}
 		}
@@ -149,6 +148,49 @@ func (t *Trail) ListLogFiles(ctx context.Context, accountID string, from, to tim
 		return out[i].Key < out[j].Key
 	})
 	return out, nil
+}
+
+// objectVersion identifies one version of an object in the ledger: its MD5 hex when the store
+// reports one, else its size and modification time.
+func objectVersion(md5 []byte, size int64, modTime time.Time) string {
+	if len(md5) > 0 {
+		return hex.EncodeToString(md5)
+	}
+	return fmt.Sprintf("%d-%d", size, modTime.UnixNano())
+}
+
+// Errors of NotifiedFile for objects that are not the trail's to read.
+var (
+	// ErrNotLogFile: digest files, CloudTrail Insights files, anything else in the bucket.
+	ErrNotLogFile = errors.New("not a CloudTrail log file")
+	// ErrOutsideTrail: a log file outside the trail's URL prefix, key prefix or organization.
+	ErrOutsideTrail = errors.New("not under the configured trail's layout")
+)
+
+// NotifiedFile maps an object a notification names (bucket and full key, as ParseNotification
+// returns them) to the trail's log file, or says why it is not one: another bucket, outside the
+// bucket URL's prefix, not under the trail's AWSLogs/[organization/]<account>/CloudTrail/ layout,
+// or not a log file's name (digest files, CloudTrail Insights, anything else). Size and Version
+// are unknown until the file is read (ReadLogFile returns them).
+func (t *Trail) NotifiedFile(bucket, key string) (LogFile, error) {
+	if t.BucketName != "" && bucket != t.BucketName {
+		return LogFile{}, fmt.Errorf("object %s is in bucket %q, not the trail's bucket %q", key, bucket, t.BucketName)
+	}
+	rel := key
+	if pre := strings.Trim(t.BucketPrefix, "/"); pre != "" {
+		var ok bool
+		if rel, ok = strings.CutPrefix(key, pre+"/"); !ok {
+			return LogFile{}, fmt.Errorf("object %s: %w (outside the URL prefix %q)", key, ErrOutsideTrail, pre+"/")
+		}
+	}
+	f, ok := parseLogFileKey(rel)
+	if !ok {
+		return LogFile{}, fmt.Errorf("object %s: %w", key, ErrNotLogFile)
+	}
+	if want := t.accountPrefix(f.AccountID) + f.Region + "/" + f.DeliveredAt.Format("2006/01/02") + "/"; path.Dir(rel)+"/" != want {
+		return LogFile{}, fmt.Errorf("object %s: %w (account %s's log files are under %s)", key, ErrOutsideTrail, f.AccountID, want)
+	}
+	return f, nil
 }
 
 func parseLogFileKey(key string) (LogFile, bool) {
@@ -168,12 +210,14 @@ func parseLogFileKey(key string) (LogFile, bool) {
 // the name: stores can hand back inflated bytes) or plain JSON. It returns how many records were
 // passed to fn; raw is only valid during the call (see ReadRecords). An empty, truncated or
 // non-{"Records":[…]} object is an error naming the key; records already passed to fn stay passed
-// (the caller decides whether to keep them).
-func (t *Trail) ReadLogFile(ctx context.Context, key string, fn func(raw []byte) error) (n int, err error) {
+// (the caller decides whether to keep them). It also returns the object's size and version as
+// listing reports them, for files a notification named.
+func (t *Trail) ReadLogFile(ctx context.Context, key string, fn func(raw []byte) error) (n int, size int64, version string, err error) {
 	r, err := t.Bucket.NewReader(ctx, key, nil)
 	if err != nil {
-		return 0, fmt.Errorf("open %s: %w", key, err)
+		return 0, 0, "", fmt.Errorf("open %s: %w", key, err)
 	}
+	size, version = r.Size(), readerVersion(r)
 	defer func() {
 		if cerr := r.Close(); cerr != nil && err == nil {
 			err = fmt.Errorf("close %s: %w", key, cerr)
@@ -181,9 +225,23 @@ func (t *Trail) ReadLogFile(ctx context.Context, key string, fn func(raw []byte)
 	}()
 	n, err = ReadRecords(r, fn)
 	if err != nil {
-		return n, fmt.Errorf("read %s: %w", key, err)
+		return n, size, version, fmt.Errorf("read %s: %w", key, err)
 	}
-	return n, nil
+	return n, size, version, nil
+}
+
+// readerVersion is objectVersion for an object being read: S3 reports the MD5 as the ETag of an
+// object not uploaded in parts, which is what gocloud's listing reports as MD5.
+func readerVersion(r *blob.Reader) string {
+	var out s3.GetObjectOutput
+	if r.As(&out) && out.ETag != nil {
+		if etag := strings.Trim(*out.ETag, `"`); len(etag) == 32 {
+			if md5, err := hex.DecodeString(etag); err == nil {
+				return objectVersion(md5, r.Size(), r.ModTime())
+			}
+		}
+	}
+	return objectVersion(nil, r.Size(), r.ModTime())
 }
 
 // ReadRecords decodes a CloudTrail log body ({"Records":[…]}, gzip or not) from r, calling fn for

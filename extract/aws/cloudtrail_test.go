@@ -102,10 +102,10 @@ func TestListLogFiles(t *testing.T) {
 		t.Errorf("files = %s\nwant %s", strings.Join(got, ","), want)
 	}
 	var n int
-	if _, err := tr.ReadLogFile(ctx, files[0].Key, func([]byte) error { n++; return nil }); err != nil {
+	if _, _, _, err := tr.ReadLogFile(ctx, files[0].Key, func([]byte) error { n++; return nil }); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tr.ReadLogFile(ctx, "missing.json.gz", func([]byte) error { return nil }); err == nil || !strings.Contains(err.Error(), "missing.json.gz") {
+	if _, _, _, err := tr.ReadLogFile(ctx, "missing.json.gz", func([]byte) error { return nil }); err == nil || !strings.Contains(err.Error(), "missing.json.gz") {
 		t.Errorf("missing object: err = %v, want one naming the key", err)
 	}
 

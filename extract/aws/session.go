@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/s3blob"
@@ -29,6 +30,7 @@ type Hop struct {
 type Endpoints struct {
 	S3          string
 	STS         string
+	SQS         string
 	S3PathStyle bool // MinIO and most S3-compatible stores want path-style addressing
 }
 
@@ -90,14 +92,36 @@ func AssumeChain(cfg sdkaws.Config, hops []Hop, ep Endpoints) (sdkaws.Config, er
 	return cfg, nil
 }
 
+// NewSQSClient returns an SQS client with cfg's credentials in region (cfg's own when empty).
+func NewSQSClient(cfg sdkaws.Config, region string, ep Endpoints) *sqs.Client {
+	return sqs.NewFromConfig(cfg, func(o *sqs.Options) {
+		if region != "" {
+			o.Region = region
+		}
+		if ep.SQS != "" {
+			o.BaseEndpoint = sdkaws.String(ep.SQS)
+		}
+	})
+}
+
+// SplitS3URL splits s3://name/prefix/ into the bucket's name and key prefix (without slashes at
+// either end); both are empty for any other URL.
+func SplitS3URL(raw string) (name, prefix string) {
+	rest, ok := strings.CutPrefix(raw, "s3://")
+	if !ok {
+		return "", ""
+	}
+	name, prefix, _ = strings.Cut(rest, "/")
+	return name, strings.Trim(prefix, "/")
+}
+
 // OpenS3Bucket opens an S3 bucket ("s3://bucket" or "s3://bucket/prefix/") with cfg's
 // credentials through gocloud.dev/blob, so the trail reader works on it unchanged.
 func OpenS3Bucket(ctx context.Context, cfg sdkaws.Config, rawURL string, ep Endpoints) (*blob.Bucket, error) {
-	rest, ok := strings.CutPrefix(rawURL, "s3://")
-	if !ok || rest == "" {
+	name, prefix := SplitS3URL(rawURL)
+	if name == "" {
 		return nil, fmt.Errorf("%q is not an s3://bucket URL", rawURL)
 	}
-	name, prefix, _ := strings.Cut(rest, "/")
 	client := s3.NewFromConfig(cfg, func(o *s3.Options) {
 		if ep.S3 != "" {
 			o.BaseEndpoint = sdkaws.String(ep.S3)
@@ -111,7 +135,7 @@ func OpenS3Bucket(ctx context.Context, cfg sdkaws.Config, rawURL string, ep Endp
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", rawURL, err)
 	}
-	if prefix = strings.Trim(prefix, "/"); prefix != "" {
+	if prefix != "" {
 		b = blob.PrefixedBucket(b, prefix+"/")
 	}
 	return b, nil

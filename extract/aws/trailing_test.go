@@ -53,7 +53,7 @@ func TestReadLogFileTrailingContent(t *testing.T) {
 			}
 			tr := &Trail{Bucket: b}
 			got := 0
-			n, err := tr.ReadLogFile(ctx, key, func([]byte) error { got++; return nil })
+			n, _, _, err := tr.ReadLogFile(ctx, key, func([]byte) error { got++; return nil })
 			if tc.wantErr == "" {
 				if err != nil {
 					t.Fatalf("err = %v, want none", err)

@@ -1,0 +1,94 @@
+package awstest
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	sdkaws "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+)
+
+// SQS is a running moto server (github.com/getmoto/moto, the AWS service emulator the botocore
+// project's own tests use) serving SQS and SNS on 127.0.0.1. It speaks SQS's AWS JSON 1.0
+// protocol, which the aws-sdk-go-v2 SQS client permlake ships uses (goaws 0.4, the other
+// candidate, only speaks the older query protocol), and delivers SNS publications to subscribed
+// queues with or without raw message delivery, as SNS does.
+type SQS struct {
+	Endpoint string
+}
+
+// SQSBinary finds moto's server: $PERMLAKE_MOTO, then moto_server on PATH. `make tools` installs
+// it (Debian's python3-moto) when the machine has none.
+func SQSBinary() (string, error) {
+	if p := os.Getenv("PERMLAKE_MOTO"); p != "" {
+		return p, nil
+	}
+	p, err := exec.LookPath("moto_server")
+	if err != nil {
+		return "", fmt.Errorf("moto_server not found (run `make tools`, or set PERMLAKE_MOTO): %w", err)
+	}
+	return p, nil
+}
+
+// StartSQS starts a moto server on 127.0.0.1 and stops it when the test ends. A missing server
+// fails the test.
+func StartSQS(t *testing.T) *SQS {
+	t.Helper()
+	bin, err := SQSBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := freePort(t)
+	s := &SQS{Endpoint: fmt.Sprintf("http://127.0.0.1:%d", port)}
+	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
+	logf, err := os.Create(filepath.Join(t.TempDir(), "moto.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start moto: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		logf.Close()
+	})
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get(s.Endpoint + "/moto-api/data.json")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return s
+			}
+		}
+		if time.Now().After(deadline) {
+			b, _ := os.ReadFile(logf.Name())
+			t.Fatalf("moto did not answer at %s: %v\n%s", s.Endpoint, err, b)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// Config is an SDK configuration whose static test credentials moto accepts (it checks none).
+func (s *SQS) Config() sdkaws.Config {
+	return sdkaws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("permlaketest", "permlaketest-secret", "")}
+}
+
+// Client is an SQS client for setting up fixtures.
+func (s *SQS) Client() *sqs.Client {
+	return sqs.NewFromConfig(s.Config(), func(o *sqs.Options) { o.BaseEndpoint = sdkaws.String(s.Endpoint) })
+}
+
+// SNS is an SNS client for setting up fixtures.
+func (s *SQS) SNS() *sns.Client {
+	return sns.NewFromConfig(s.Config(), func(o *sns.Options) { o.BaseEndpoint = sdkaws.String(s.Endpoint) })
+}
