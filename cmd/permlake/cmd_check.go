@@ -82,6 +82,13 @@ func runChecks(ctx context.Context, c *Config, accounts []string) ([]aws.Check, 
 		defer b.Close()
 		trail = &aws.Trail{Bucket: b, Prefix: c.AWS.Trail.Prefix, OrganizationID: c.AWS.Trail.OrganizationID}
 	}
+	if qc := c.AWS.Trail.Queue; qc.URL != "" {
+		q, topics, err := openQueue(ctx, c)
+		if err != nil {
+			return nil, withCode(exitUsage, fmt.Errorf("aws.trail.queue: %w", err))
+		}
+		checks = append(checks, q.Check(ctx, "queue", topics, qc.TopicARN)...)
+	}
 	var api *aws.IAMAPI
 	if c.AWS.IAMSnapshots.URL == "" && c.AWS.MemberRole.Name != "" {
 		api = memberIAM(c)

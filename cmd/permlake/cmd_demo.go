@@ -230,13 +230,13 @@ func writeDemoConfig(path string, c *Config) error {
 		b = fmt.Appendf(b, "  member_role:\n    name: %q\n    external_id: %q\n    session_name: %q\n    duration: %s\n", r.Name, r.ExternalID, r.SessionName, r.Duration)
 	}
 	if e := c.AWS.Endpoints; e != (EndpointsConfig{}) {
-		b = fmt.Appendf(b, "  endpoints:\n    iam: %q\n    organizations: %q\n    s3: %q\n    sts: %q\n    sqs: %q\n    s3_path_style: %t\n", e.IAM, e.Organizations, e.S3, e.STS, e.SQS, e.S3PathStyle)
+		b = fmt.Appendf(b, "  endpoints:\n    iam: %q\n    organizations: %q\n    s3: %q\n    sts: %q\n    sqs: %q\n    sns: %q\n    s3_path_style: %t\n", e.IAM, e.Organizations, e.S3, e.STS, e.SQS, e.SNS, e.S3PathStyle)
 	}
 	b = fmt.Appendf(b, "  trail:\n    url: %q\n    prefix: %q\n    organization_id: %q\n", c.AWS.Trail.URL, c.AWS.Trail.Prefix, c.AWS.Trail.OrganizationID)
 	b = appendRole(b, c.AWS.Trail.Role)
 	b = fmt.Appendf(b, "    # data-event classes the trail logs (s3, lambda, dynamodb, sqs, sns, kinesis): none in the demo\n    data_events: [%s]\n", strings.Join(c.AWS.Trail.DataEvents, ", "))
 	if q := c.AWS.Trail.Queue; q.URL != "" {
-		b = fmt.Appendf(b, "    queue:\n      url: %q\n      max_messages: %d\n      max_duration: %s\n      visibility_timeout: %s\n      wait: %s\n", q.URL, q.MaxMessages, q.MaxDuration, q.VisibilityTimeout, q.Wait)
+		b = fmt.Appendf(b, "    queue:\n      url: %q\n      topic_arn: %q\n      max_messages: %d\n      max_duration: %s\n      visibility_timeout: %s\n      wait: %s\n", q.URL, q.TopicARN, q.MaxMessages, q.MaxDuration, q.VisibilityTimeout, q.Wait)
 	}
 	b = fmt.Appendf(b, "  iam_snapshots:\n    url: %q\n", c.AWS.IAMSnapshots.URL)
 	b = appendRole(b, c.AWS.IAMSnapshots.Role)

@@ -336,7 +336,7 @@ func (a *app) runPipeline(ctx context.Context, c *Config, command string, accoun
 		}
 	}
 	if p.trail != nil && c.AWS.Trail.Queue.URL != "" && !a.listTrail && len(accounts) > 0 {
-		q, err := openQueue(ctx, c)
+		q, _, err := openQueue(ctx, c)
 		if err != nil {
 			return withCode(exitUsage, fmt.Errorf("aws.trail.queue: %w", err))
 		}

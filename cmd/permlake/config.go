@@ -95,6 +95,7 @@ type EndpointsConfig struct {
 	S3            string `mapstructure:"s3"`
 	STS           string `mapstructure:"sts"`
 	SQS           string `mapstructure:"sqs"`
+	SNS           string `mapstructure:"sns"`
 	S3PathStyle   bool   `mapstructure:"s3_path_style"`
 }
 
@@ -142,6 +143,9 @@ type QueueConfig struct {
 	Region string `mapstructure:"region"` // default: the region in the URL's host, else aws.region
 	// Role reads the queue; default aws.trail.role (the log-archive account's reader role).
 	Role RoleConfig `mapstructure:"role"`
+	// TopicARN is the SNS topic the trail publishes to, when the queue is subscribed to one:
+	// `permlake check` verifies the subscription (with sns:ListSubscriptionsByTopic).
+	TopicARN string `mapstructure:"topic_arn"`
 	// MaxMessages and MaxDuration bound one run's draining (defaults 20000 and 10m); what is left
 	// waits for the next run.
 	MaxMessages int           `mapstructure:"max_messages"`
@@ -163,7 +167,7 @@ type StoreConfig struct {
 
 // sdk is the endpoints as the aws package takes them.
 func (e EndpointsConfig) sdk() aws.Endpoints {
-	return aws.Endpoints{S3: e.S3, STS: e.STS, SQS: e.SQS, S3PathStyle: e.S3PathStyle}
+	return aws.Endpoints{S3: e.S3, STS: e.STS, SQS: e.SQS, SNS: e.SNS, S3PathStyle: e.S3PathStyle}
 }
 
 // configDefaults are also the list of keys the environment can set (viper only maps environment
@@ -296,6 +300,8 @@ func (c *Config) validate() error {
 	return validateNames("aws.trail.excluded_services", c.AWS.Trail.ExcludedServices)
 }
 
+var topicARNPattern = regexp.MustCompile(`^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$`)
+
 func (q *QueueConfig) validate(trailURL string) error {
 	if q.URL == "" {
 		return nil
@@ -306,6 +312,9 @@ func (q *QueueConfig) validate(trailURL string) error {
 	}
 	if q.Region == "" {
 		q.Region = region
+	}
+	if q.TopicARN != "" && !topicARNPattern.MatchString(q.TopicARN) {
+		return fmt.Errorf("aws.trail.queue.topic_arn: invalid SNS topic ARN %q", q.TopicARN)
 	}
 	if !strings.HasPrefix(trailURL, "s3://") {
 		return fmt.Errorf("aws.trail.queue needs an s3:// aws.trail.url (the bucket the notifications name), got %q", trailURL)

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -244,21 +245,32 @@ func (b *queueBatch) settle(ctx context.Context, done map[string]bool) {
 // filesFor returns the account's notified files (nil: none).
 func (b *queueBatch) filesFor(accountID string) []aws.LogFile { return b.files[accountID] }
 
-// openQueue builds the queue reader from the configuration: its role defaults to the trail's.
-func openQueue(ctx context.Context, c *Config) (*aws.Queue, error) {
+// openQueue builds the queue reader from the configuration (its role defaults to the trail's),
+// and an SNS client with the same credentials for check.
+func openQueue(ctx context.Context, c *Config) (*aws.Queue, aws.SNSAPI, error) {
 	qc := c.AWS.Trail.Queue
 	cfg, err := aws.BaseConfig(ctx, c.AWS.Region)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	role := qc.Role
 	if role.ARN == "" {
 		role = c.AWS.Trail.Role
 	}
+	ep := c.AWS.Endpoints.sdk()
 	if role.ARN != "" {
-		if cfg, err = aws.AssumeChain(cfg, c.AWS.hops(role), c.AWS.Endpoints.sdk()); err != nil {
-			return nil, err
+		if cfg, err = aws.AssumeChain(cfg, c.AWS.hops(role), ep); err != nil {
+			return nil, nil, err
 		}
 	}
-	return &aws.Queue{Client: aws.NewSQSClient(cfg, qc.Region, c.AWS.Endpoints.sdk()), URL: qc.URL, Visibility: qc.VisibilityTimeout, Wait: qc.Wait}, nil
+	q := &aws.Queue{Client: aws.NewSQSClient(cfg, qc.Region, ep), URL: qc.URL, Visibility: qc.VisibilityTimeout, Wait: qc.Wait}
+	return q, aws.NewSNSClient(cfg, topicRegion(qc.TopicARN), ep), nil
+}
+
+// topicRegion is the region in an SNS topic's ARN (arn:<partition>:sns:<region>:<account>:<name>).
+func topicRegion(arn string) string {
+	if parts := strings.Split(arn, ":"); len(parts) == 6 {
+		return parts[3]
+	}
+	return ""
 }

@@ -73,13 +73,19 @@ func newQueueFixture(t *testing.T, eventsPerHour int) *queueFixture {
 // at queueURL when it is set.
 func (f *queueFixture) config(t *testing.T, name, queueURL string, visibility time.Duration) string {
 	t.Helper()
+	return f.configTopic(t, name, queueURL, "", visibility)
+}
+
+// configTopic is config with the queue's SNS topic named, for check.
+func (f *queueFixture) configTopic(t *testing.T, name, queueURL, topicARN string, visibility time.Duration) string {
+	t.Helper()
 	c := readLocal(testConfig(f.dir, name), f.org, f.src, nil)
 	c.AWS.Region = "us-east-1"
-	c.AWS.Endpoints = EndpointsConfig{S3: f.m.Endpoint, STS: f.m.Endpoint, SQS: f.sqs.Endpoint, S3PathStyle: true}
+	c.AWS.Endpoints = EndpointsConfig{S3: f.m.Endpoint, STS: f.m.Endpoint, SQS: f.sqs.Endpoint, SNS: f.sqs.Endpoint, S3PathStyle: true}
 	c.AWS.Trail.URL = "s3://" + f.org.TrailBucket
 	c.AWS.Trail.Role = RoleConfig{ARN: "arn:aws:iam::" + f.org.LogArchiveAccountID + ":role/PermlakeLogReader", SessionName: "permlake"}
 	if queueURL != "" {
-		c.AWS.Trail.Queue = QueueConfig{URL: queueURL, MaxMessages: 100000, MaxDuration: 5 * time.Minute, VisibilityTimeout: visibility, Wait: time.Second}
+		c.AWS.Trail.Queue = QueueConfig{URL: queueURL, TopicARN: topicARN, MaxMessages: 100000, MaxDuration: 5 * time.Minute, VisibilityTimeout: visibility, Wait: time.Second}
 	}
 	return saveConfig(t, c, f.dir, name)
 }
@@ -89,11 +95,19 @@ func (f *queueFixture) config(t *testing.T, name, queueURL string, visibility ti
 func (f *queueFixture) newQueue(t *testing.T, name string) (queueURL, topicARN string) {
 	t.Helper()
 	ctx := context.Background()
-	q, err := f.sqs.Client().CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: sdkaws.String(name)})
+	arnOf := func(url *string) string {
+		attrs, err := f.sqs.Client().GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: url, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return attrs.Attributes[string(sqstypes.QueueAttributeNameQueueArn)]
+	}
+	dlq, err := f.sqs.Client().CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: sdkaws.String(name + "-dlq")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	attrs, err := f.sqs.Client().GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: q.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
+	q, err := f.sqs.Client().CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: sdkaws.String(name), Attributes: map[string]string{
+		"RedrivePolicy": `{"deadLetterTargetArn":"` + arnOf(dlq.QueueUrl) + `","maxReceiveCount":"20"}`}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +116,7 @@ func (f *queueFixture) newQueue(t *testing.T, name string) (queueURL, topicARN s
 		t.Fatal(err)
 	}
 	if _, err := f.sqs.SNS().Subscribe(ctx, &sns.SubscribeInput{TopicArn: topic.TopicArn, Protocol: sdkaws.String("sqs"),
-		Endpoint: sdkaws.String(attrs.Attributes[string(sqstypes.QueueAttributeNameQueueArn)])}); err != nil {
+		Endpoint: sdkaws.String(arnOf(q.QueueUrl))}); err != nil {
 		t.Fatal(err)
 	}
 	return *q.QueueUrl, *topic.TopicArn
@@ -237,7 +251,22 @@ func TestQueueIngestEqualsListing(t *testing.T) {
 	f.send(t, queueURL, `{"Service":"Amazon S3","Event":"s3:TestEvent","Time":"2026-12-07T04:00:00.000Z","Bucket":"`+f.org.TrailBucket+`","RequestId":"5582815E1AEA5ADF","HostId":"8cLeGAmw098X5cv4Zkwcmo8vvZa3eH3eKxsPzbB9wrR+YstdA6Knx4Ip8EXAMPLE"}`)
 	malformed := f.send(t, queueURL, `{"s3Bucket": "`+f.org.TrailBucket+`", "s3ObjectKey": "AWSLogs/not-a-list.json.gz"}`)
 
-	code, _, stderr := runCLIAt(t, ctx, now, "run", "--config", queued, "--hour", hourArg(first), "--no-models")
+	// check reaches the queue as a run does and finds the subscription, consuming nothing.
+	depth := f.queueDepth(t, queueURL)
+	code, out, stderr := runCLIAt(t, ctx, now, "check", "--config", f.configTopic(t, "checked", queueURL, topic, 30*time.Second), "--accounts", f.org.Accounts[0].ID)
+	if code != exitOK {
+		t.Fatalf("check: exit %d\n%s%s", code, out, stderr)
+	}
+	for _, what := range []string{"sqs:GetQueueAttributes", "dead-letter queue", "sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sns:ListSubscriptionsByTopic"} {
+		if !strings.Contains(out, what) {
+			t.Errorf("check does not try %s:\n%s", what, out)
+		}
+	}
+	if n := f.queueDepth(t, queueURL); n != depth {
+		t.Errorf("check changed the queue's depth from %d to %d", depth, n)
+	}
+
+	code, _, stderr = runCLIAt(t, ctx, now, "run", "--config", queued, "--hour", hourArg(first), "--no-models")
 	if code != exitOK {
 		t.Fatalf("first queue run: exit %d\n%s", code, stderr)
 	}

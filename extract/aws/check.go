@@ -114,11 +114,13 @@ func (o *Organization) Check(ctx context.Context) []Check {
 
 // RequiredActions lists the IAM actions the code calls, by the role that needs them: the member
 // reader role (IAMAPI), the trail bucket's reader role (Trail; kms:Decrypt only for an encrypted
-// trail) and the management account's organization reader role (Organization). deploy/aws's
+// trail), the notification queue's reader (Queue; sns:ListSubscriptionsByTopic only for check) and the management account's organization reader role (Organization). deploy/aws's
 // templates are tested against it: keep it in step with the calls.
 var RequiredActions = map[string][]string{
 	"member": {"iam:GetAccountAuthorizationDetails", "iam:GenerateCredentialReport", "iam:GetCredentialReport"},
 	"trail":  {"s3:ListBucket", "s3:GetObject", "kms:Decrypt"},
+	// The trail's notification queue (Queue), read by the trail's role unless another is set.
+	"queue": {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes", "sns:ListSubscriptionsByTopic"},
 	"organization": {"organizations:DescribeOrganization", "organizations:ListAccounts", "organizations:ListParents",
 		"organizations:DescribeOrganizationalUnit", "organizations:ListPolicies", "organizations:DescribePolicy",
 		"organizations:ListTargetsForPolicy"},

@@ -11,8 +11,10 @@ import (
 	"time"
 
 	sdkaws "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/aws/smithy-go"
 )
 
 // SQSAPI is the part of the SQS client a Queue uses (the SDK's *sqs.Client).
@@ -139,6 +141,80 @@ func (q *Queue) batches(msgs []Message, fn func([]Message) ([]types.BatchResultE
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// SNSAPI is the part of the SNS client Check uses.
+type SNSAPI interface {
+	ListSubscriptionsByTopic(context.Context, *sns.ListSubscriptionsByTopicInput, ...func(*sns.Options)) (*sns.ListSubscriptionsByTopicOutput, error)
+}
+
+// Check tries what a run does with the queue without consuming a message: read its attributes
+// (its ARN and whether a dead-letter queue takes what keeps failing), receive with a zero
+// visibility timeout (a message received stays visible to the next run), change a message's
+// visibility and delete one (with the received message's handle, handing it straight back, or
+// with a handle SQS refuses as invalid, which it says only once the caller is authorized), and,
+// when topic is set (topicClient may then not be nil), that the topic has a subscription
+// delivering to the queue. Checks are named by who (the log-archive account).
+func (q *Queue) Check(ctx context.Context, who string, topicClient SNSAPI, topic string) []Check {
+	attrs, err := q.Client.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: &q.URL,
+		AttributeNames: []types.QueueAttributeName{types.QueueAttributeNameQueueArn, types.QueueAttributeNameRedrivePolicy}})
+	out := []Check{checkOf(who, "sqs:GetQueueAttributes on "+q.URL, err)}
+	if err != nil {
+		return out
+	}
+	arn := attrs.Attributes[string(types.QueueAttributeNameQueueArn)]
+	if attrs.Attributes[string(types.QueueAttributeNameRedrivePolicy)] == "" {
+		out = append(out, Check{AccountID: who, What: "dead-letter queue of " + arn, Detail: "no redrive policy: a message that can never be processed is received again forever"})
+	} else {
+		out = append(out, Check{AccountID: who, What: "dead-letter queue of " + arn, OK: true})
+	}
+	got, err := q.Client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: &q.URL, MaxNumberOfMessages: 1, VisibilityTimeout: 0, WaitTimeSeconds: 0})
+	out = append(out, checkOf(who, "sqs:ReceiveMessage", err))
+	handle, received := "permlake-check-invalid-handle", false
+	if err == nil && len(got.Messages) > 0 {
+		handle, received = sdkaws.ToString(got.Messages[0].ReceiptHandle), true
+	}
+	_, err = q.Client.ChangeMessageVisibilityBatch(ctx, &sqs.ChangeMessageVisibilityBatchInput{QueueUrl: &q.URL,
+		Entries: []types.ChangeMessageVisibilityBatchRequestEntry{{Id: sdkaws.String("0"), ReceiptHandle: &handle, VisibilityTimeout: 0}}})
+	out = append(out, checkOf(who, "sqs:ChangeMessageVisibility", err))
+	if received {
+		// Deleting a real message would lose it: a handle SQS refuses tests the permission alone.
+		handle = "permlake-check-invalid-handle"
+	}
+	_, err = q.Client.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: &q.URL, ReceiptHandle: &handle})
+	if isInvalidHandle(err) {
+		err = nil
+	}
+	out = append(out, checkOf(who, "sqs:DeleteMessage", err))
+	if topic == "" {
+		return out
+	}
+	what := "sns:ListSubscriptionsByTopic: " + topic + " delivers to " + arn
+	var next *string
+	for {
+		page, err := topicClient.ListSubscriptionsByTopic(ctx, &sns.ListSubscriptionsByTopicInput{TopicArn: &topic, NextToken: next})
+		if err != nil {
+			return append(out, checkOf(who, what, err))
+		}
+		for _, s := range page.Subscriptions {
+			if sdkaws.ToString(s.Protocol) == "sqs" && sdkaws.ToString(s.Endpoint) == arn {
+				if sa := sdkaws.ToString(s.SubscriptionArn); sa == "PendingConfirmation" {
+					return append(out, Check{AccountID: who, What: what, Detail: "the subscription is pending confirmation"})
+				}
+				return append(out, Check{AccountID: who, What: what, OK: true})
+			}
+		}
+		if next = page.NextToken; next == nil {
+			return append(out, Check{AccountID: who, What: what, Detail: "no subscription of the topic delivers to the queue"})
+		}
+	}
+}
+
+// isInvalidHandle tells SQS's refusal of a receipt handle, which it gives only to an authorized
+// caller.
+func isInvalidHandle(err error) bool {
+	var api smithy.APIError
+	return errors.As(err, &api) && strings.Contains(api.ErrorCode(), "ReceiptHandleIsInvalid")
 }
 
 func seconds(d time.Duration) int32 { return int32((d + time.Second - 1) / time.Second) }

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"gocloud.dev/blob"
@@ -31,6 +32,7 @@ type Endpoints struct {
 	S3          string
 	STS         string
 	SQS         string
+	SNS         string
 	S3PathStyle bool // MinIO and most S3-compatible stores want path-style addressing
 }
 
@@ -113,6 +115,18 @@ func SplitS3URL(raw string) (name, prefix string) {
 	}
 	name, prefix, _ = strings.Cut(rest, "/")
 	return name, strings.Trim(prefix, "/")
+}
+
+// NewSNSClient returns an SNS client with cfg's credentials in region (cfg's own when empty).
+func NewSNSClient(cfg sdkaws.Config, region string, ep Endpoints) *sns.Client {
+	return sns.NewFromConfig(cfg, func(o *sns.Options) {
+		if region != "" {
+			o.Region = region
+		}
+		if ep.SNS != "" {
+			o.BaseEndpoint = sdkaws.String(ep.SNS)
+		}
+	})
 }
 
 // OpenS3Bucket opens an S3 bucket ("s3://bucket" or "s3://bucket/prefix/") with cfg's
