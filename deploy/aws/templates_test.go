@@ -5,6 +5,7 @@ package deploy_test
 
 import (
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -108,5 +109,67 @@ func TestTemplates(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestQueueTemplate checks the trail notification queue: a dead-letter queue behind it, SNS
+// allowed to send only from the trail's topic, the topic subscribed, and the reader role granted
+// every action the queue reader calls (aws.RequiredActions["queue"]) on the queue and topic alone.
+func TestQueueTemplate(t *testing.T) {
+	b, err := os.ReadFile("trail-queue.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tpl struct {
+		Resources map[string]struct {
+			Type       string         `yaml:"Type"`
+			Properties map[string]any `yaml:"Properties"`
+		} `yaml:"Resources"`
+	}
+	if err := yaml.Unmarshal(b, &tpl); err != nil {
+		t.Fatal(err)
+	}
+	byType := map[string][]map[string]any{}
+	for _, r := range tpl.Resources {
+		byType[r.Type] = append(byType[r.Type], r.Properties)
+	}
+	if len(byType["AWS::SQS::Queue"]) != 2 || len(byType["AWS::SQS::QueuePolicy"]) != 1 || len(byType["AWS::SNS::Subscription"]) != 1 || len(byType["AWS::IAM::Policy"]) != 1 {
+		t.Fatalf("resources: %v", byType)
+	}
+	redrives := 0
+	for _, q := range byType["AWS::SQS::Queue"] {
+		if rp, ok := q["RedrivePolicy"].(map[string]any); ok {
+			redrives++
+			if rp["deadLetterTargetArn"] == nil || rp["maxReceiveCount"] == nil {
+				t.Errorf("redrive policy %v", rp)
+			}
+		}
+	}
+	if redrives != 1 {
+		t.Errorf("%d queues with a redrive policy, want the notification queue", redrives)
+	}
+	qp := byType["AWS::SQS::QueuePolicy"][0]["PolicyDocument"].(map[string]any)["Statement"].([]any)
+	for _, s := range qp {
+		st := s.(map[string]any)
+		cond, _ := st["Condition"].(map[string]any)
+		if st["Action"] != "sqs:SendMessage" || cond["ArnEquals"] == nil {
+			t.Errorf("queue policy statement %v: SNS may only SendMessage, from the trail's topic", st)
+		}
+	}
+	sub := byType["AWS::SNS::Subscription"][0]
+	if sub["Protocol"] != "sqs" || sub["TopicArn"] == nil || sub["Endpoint"] == nil {
+		t.Errorf("subscription %v", sub)
+	}
+	got := map[string]bool{}
+	actions(byType["AWS::IAM::Policy"][0]["PolicyDocument"], got)
+	for _, a := range aws.RequiredActions["queue"] {
+		if !got[a] {
+			t.Errorf("the queue reader calls %s but the template does not grant it", a)
+		}
+	}
+	for a := range got {
+		if !slices.Contains(aws.RequiredActions["queue"], a) {
+			t.Errorf("the template grants %s, which the queue reader never calls", a)
+		}
 	}
 }
