@@ -37,7 +37,12 @@ than delivery_delay (default 5m) ago, is refused with exit 2: its files are stil
 
 Safe to retry: files already ingested are skipped, partitions are merged on event ID, and a killed
 run leaves the lake as it was or as the next run will finish it. Files delivered late for earlier
-hours are found within late_margin (default 2h) before the first hour.` + exitStatusHelp,
+hours are found within late_margin (default 2h) before the first hour.
+
+With aws.trail.queue set, an hourly run (no --from/--to, --accounts, --reprocess) takes the log
+files to read from the trail's SNS/SQS notifications instead of listing the bucket, and deletes a
+message once its files are committed; --reconcile lists the window and ingests what the queue
+missed, counting it.` + exitStatusHelp,
 		Example: `  permlake run --hour 2026-11-22T07
   permlake run --from 2026-11-01T00 --to 2026-11-21T23 --accounts 111111111111,012345678901
   permlake run --hour 2026-11-22T07 --accounts 8c2f4d1e-3a5b-4c7d-9e0f-1a2b3c4d5e6f`,
@@ -400,6 +405,13 @@ func (a *app) runPipeline(ctx context.Context, c *Config, command string, accoun
 		results = append(results, p.azureRun(ctx, w)...)
 	}
 	settleQueue(results)
+	if p.reconcile {
+		missed := 0
+		for _, r := range results {
+			missed += r.newFiles
+		}
+		p.log.Info("reconcile done: CloudTrail files the queue had not delivered, now ingested", "files", missed)
+	}
 	m, code := runManifest(p.runID, command, started, a.now(), w, results)
 	killpoint("before-manifest")
 	if err := lake.WriteRunManifest(context.WithoutCancel(ctx), m); err != nil {

@@ -5,6 +5,7 @@ package awstest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"go/build"
 	"net"
@@ -18,6 +19,7 @@ import (
 	sdkaws "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"golang.org/x/sync/errgroup"
 )
 
 // MinIO is a running test server. AccessKey/SecretKey are its root credentials: the tests' stand-in
@@ -48,55 +50,80 @@ func MinIOBinary() (string, error) {
 	return p, nil
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
+func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		return 0, err
 	}
 	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // StartMinIO starts a MinIO server on 127.0.0.1 with a fresh data directory and stops it when the
 // test ends.
 func StartMinIO(t *testing.T) *MinIO {
 	t.Helper()
-	bin, err := MinIOBinary()
+	m, stop, err := RunMinIO(t.TempDir(), filepath.Join(t.TempDir(), "minio.log"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	port, console := freePort(t), freePort(t)
+	t.Cleanup(stop)
+	return m
+}
+
+// RunMinIO starts a MinIO server on 127.0.0.1 storing into dataDir, logging to logPath, for
+// programs other than tests (the benchmark); stop ends it.
+func RunMinIO(dataDir, logPath string) (_ *MinIO, stop func(), _ error) {
+	bin, err := MinIOBinary()
+	if err != nil {
+		return nil, nil, err
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, nil, err
+	}
+	console, err := freePort()
+	if err != nil {
+		return nil, nil, err
+	}
 	m := &MinIO{Endpoint: fmt.Sprintf("http://127.0.0.1:%d", port), AccessKey: "permlaketest", SecretKey: "permlaketest-secret-key"}
 	cmd := exec.Command(bin, "server", "--quiet", "--address", fmt.Sprintf("127.0.0.1:%d", port),
-		"--console-address", fmt.Sprintf("127.0.0.1:%d", console), t.TempDir())
+		"--console-address", fmt.Sprintf("127.0.0.1:%d", console), dataDir)
 	cmd.Env = append(os.Environ(), "MINIO_ROOT_USER="+m.AccessKey, "MINIO_ROOT_PASSWORD="+m.SecretKey,
 		"MINIO_BROWSER=off", "MINIO_UPDATE=off")
-	logf, err := os.Create(filepath.Join(t.TempDir(), "minio.log"))
+	stop, err = startServer(cmd, logPath, m.Endpoint+"/minio/health/live", "minio")
+	return m, stop, err
+}
+
+// startServer starts cmd logging to logPath and waits up to a minute until health answers 200.
+func startServer(cmd *exec.Cmd, logPath, health, name string) (stop func(), err error) {
+	logf, err := os.Create(logPath)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("start minio: %v", err)
+		logf.Close()
+		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	t.Cleanup(func() {
+	stop = func() {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 		logf.Close()
-	})
+	}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		resp, err := http.Get(m.Endpoint + "/minio/health/live")
+		resp, err := http.Get(health)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return m
+				return stop, nil
 			}
 		}
 		if time.Now().After(deadline) {
-			b, _ := os.ReadFile(logf.Name())
-			t.Fatalf("minio did not become healthy at %s: %v\n%s", m.Endpoint, err, b)
+			stop()
+			b, _ := os.ReadFile(logPath)
+			return nil, fmt.Errorf("%s did not answer at %s: %v\n%s", name, health, err, b)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -112,27 +139,41 @@ func (m *MinIO) Client() *s3.Client {
 // relative to dir.
 func (m *MinIO) Upload(ctx context.Context, t *testing.T, bucket, dir string) int {
 	t.Helper()
+	n, err := m.UploadDir(ctx, bucket, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// UploadDir is Upload for programs other than tests, eight objects at a time.
+func (m *MinIO) UploadDir(ctx context.Context, bucket, dir string) (int, error) {
 	c := m.Client()
 	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: sdkaws.String(bucket)}); err != nil {
-		t.Fatalf("create bucket %s: %v", bucket, err)
+		return 0, fmt.Errorf("create bucket %s: %w", bucket, err)
 	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
 	n := 0
 	err := filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
-		if err != nil || info.IsDir() {
+		if err != nil || info.IsDir() || gctx.Err() != nil {
 			return err
 		}
 		rel, _ := filepath.Rel(dir, p)
-		f, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		_, err = c.PutObject(ctx, &s3.PutObjectInput{Bucket: sdkaws.String(bucket), Key: sdkaws.String(filepath.ToSlash(rel)), Body: f})
 		n++
-		return err
+		g.Go(func() error {
+			f, err := os.Open(p)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			_, err = c.PutObject(gctx, &s3.PutObjectInput{Bucket: sdkaws.String(bucket), Key: sdkaws.String(filepath.ToSlash(rel)), Body: f})
+			return err
+		})
+		return nil
 	})
-	if err != nil {
-		t.Fatalf("upload %s: %v", dir, err)
+	if err = errors.Join(err, g.Wait()); err != nil {
+		return n, fmt.Errorf("upload %s: %w", dir, err)
 	}
-	return n
+	return n, nil
 }

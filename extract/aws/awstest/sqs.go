@@ -2,12 +2,10 @@ package awstest
 
 import (
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
-	"time"
 
 	sdkaws "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -41,41 +39,28 @@ func SQSBinary() (string, error) {
 // fails the test.
 func StartSQS(t *testing.T) *SQS {
 	t.Helper()
+	s, stop, err := RunSQS(filepath.Join(t.TempDir(), "moto.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	return s
+}
+
+// RunSQS starts a moto server on 127.0.0.1 logging to logPath, for programs other than tests
+// (the benchmark); stop ends it.
+func RunSQS(logPath string) (_ *SQS, stop func(), _ error) {
 	bin, err := SQSBinary()
 	if err != nil {
-		t.Fatal(err)
+		return nil, nil, err
 	}
-	port := freePort(t)
-	s := &SQS{Endpoint: fmt.Sprintf("http://127.0.0.1:%d", port)}
-	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
-	logf, err := os.Create(filepath.Join(t.TempDir(), "moto.log"))
+	port, err := freePort()
 	if err != nil {
-		t.Fatal(err)
+		return nil, nil, err
 	}
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start moto: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		logf.Close()
-	})
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		resp, err := http.Get(s.Endpoint + "/moto-api/data.json")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return s
-			}
-		}
-		if time.Now().After(deadline) {
-			b, _ := os.ReadFile(logf.Name())
-			t.Fatalf("moto did not answer at %s: %v\n%s", s.Endpoint, err, b)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	s := &SQS{Endpoint: fmt.Sprintf("http://127.0.0.1:%d", port)}
+	stop, err = startServer(exec.Command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port)), logPath, s.Endpoint+"/moto-api/data.json", "moto")
+	return s, stop, err
 }
 
 // Config is an SDK configuration whose static test credentials moto accepts (it checks none).
