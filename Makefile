@@ -80,10 +80,13 @@ $(VULNDB_DIR)/index/db.json:
 # Then the organization-scale benchmark: per-account model builds over 1,000 accounts with a day
 # of history (full, over 4 shards, nothing new, hourly with 1 % of the IAM exports changed) and the
 # demo's nothing-new build, each beside its target (a missed target is printed, not a failure;
-# `go run ./bench -orgscale-only -org-members 20` tries it small). Long: tens of minutes at least.
+# `go run ./bench -orgscale-only -org-members 20` tries it small). Then the requests one hourly run
+# of 200 accounts in 4 regions makes, listing the trail bucket vs reading its notification queue
+# (counted through proxies in front of MinIO and moto; `-queue-requests-only`). Long: tens of
+# minutes at least.
 # Appends the results to bench/results.md. `go run ./bench -quick` tries the comparison on a small set.
-bench:
-	$(GO) run ./bench -check-rss 512 -incremental -orgscale
+bench: tools
+	PERMLAKE_MINIO=$(GOBIN)/minio PERMLAKE_MOTO=$(MOTO) $(GO) run ./bench -check-rss 512 -incremental -orgscale -queue-requests
 
 vet:
 	$(GO) vet $(PKGS)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -38,7 +37,7 @@ type queueBatch struct {
 	ignored []aws.Message     // test events, digests, other accounts: deleted
 	stop    func()            // stops keepHidden
 
-	// Counts for the run's log and the manifest.
+	// Counts for the run's log.
 	Received, Malformed, Ignored, Deleted, Deferred int
 }
 
@@ -77,14 +76,8 @@ func drainQueue(ctx context.Context, q *aws.Queue, trail *aws.Trail, accounts ma
 		b.mu.Unlock()
 	}
 	killpoint("queue-after-receive")
-	for acct := range b.files {
-		sort.Slice(b.files[acct], func(i, j int) bool {
-			fi, fj := b.files[acct][i], b.files[acct][j]
-			if !fi.DeliveredAt.Equal(fj.DeliveredAt) {
-				return fi.DeliveredAt.Before(fj.DeliveredAt)
-			}
-			return fi.Key < fj.Key
-		})
+	for _, files := range b.files {
+		aws.SortLogFiles(files)
 	}
 	return b, nil
 }
@@ -111,8 +104,10 @@ func (b *queueBatch) sort(m aws.Message, trail *aws.Trail, accounts map[string]b
 				// wrong: listing would not find it either).
 				b.log.Warn("queue message names a log file outside the configured trail: ignored", "message_id", m.ID, "error", ferr)
 				continue
-			case ferr != nil:
-				err = ferr
+			case ferr != nil: // another bucket: the queue is wired to something else
+				b.log.Error("queue message not processed: left to the queue's redrive policy", "message_id", m.ID, "receives", m.Receives, "error", ferr)
+				b.bad = append(b.bad, m)
+				return
 			case !f.DeliveredAt.Before(w.DeliveredTo):
 				// Delivered for an hour after the run's: the next run's. The whole message waits.
 				b.log.Debug("queue message for a later hour: handed back", "message_id", m.ID, "key", f.Key, "delivered_at", f.DeliveredAt)

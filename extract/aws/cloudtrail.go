@@ -16,7 +16,7 @@ import (
 	"io"
 	"path"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -141,13 +141,19 @@ func (t *Trail) ListLogFiles(ctx context.Context, accountID string, from, to tim
 			}
 		}
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].DeliveredAt.Equal(out[j].DeliveredAt) {
-			return out[i].DeliveredAt.Before(out[j].DeliveredAt)
-		}
-		return out[i].Key < out[j].Key
-	})
+	SortLogFiles(out)
 	return out, nil
+}
+
+// SortLogFiles sorts files by delivery time, then key: the order an account's files are ingested
+// in, whether listed or notified.
+func SortLogFiles(files []LogFile) {
+	slices.SortFunc(files, func(a, b LogFile) int {
+		if c := a.DeliveredAt.Compare(b.DeliveredAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Key, b.Key)
+	})
 }
 
 // objectVersion identifies one version of an object in the ledger: its MD5 hex when the store
