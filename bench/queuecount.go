@@ -20,6 +20,7 @@ import (
 
 	sdkaws "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/permlake/permlake/extract/aws/awstest"
 	"github.com/permlake/permlake/extract/demo"
@@ -28,8 +29,8 @@ import (
 // The queue-requests benchmark counts (it does not time) the requests one hourly run makes to
 // S3 (and STS) and SQS, listing the trail bucket and reading the trail's notification queue, on
 // a generated organization: real MinIO and moto servers behind counting proxies. Both modes run
-// the hour before first (uncounted), so the counted run is the steady state: the ledger holds
-// what earlier hours read, the queue holds the notifications delivered since.
+// the hour before first (uncounted, listing), so the counted run is the steady state: the ledger
+// holds what earlier hours read, the queue holds the notifications delivered since.
 
 // queueSize is the organization: 200 accounts (198 members), 4 regions, one day.
 var queueSize = struct {
@@ -169,25 +170,23 @@ func queueRequests(ctx context.Context, o options, root, permlakeBin, cmdline st
 		if err != nil {
 			return err
 		}
+		// The hour before, uncounted, as a backfill (listing) in both modes: its ledger is the
+		// steady state of hourly runs. Then the counted hour; the queue holds the notifications
+		// delivered since, as SNS would have delivered them.
 		for i, h := range []time.Time{hour.Add(-time.Hour), hour} {
-			if mode == "queue" {
-				// The notifications SNS delivered since the previous run; before the first, those
-				// of the files its listing counterpart reads.
-				from := h.Add(-lateMargin)
-				if i == 1 {
-					from = deliveredBefore(hour.Add(-time.Hour))
-				}
-				n, err := notifyDelivered(ctx, moto, queueURL, org.TrailBucket, logs, from, deliveredBefore(h))
+			args := []string{"--config", cfg, "run", "--hour", h.Format(hourLayout), "--no-models"}
+			if i == 0 {
+				args = []string{"--config", cfg, "run", "--from", h.Format(hourLayout), "--to", h.Format(hourLayout), "--no-models"}
+			} else if mode == "queue" {
+				n, err := notifyDelivered(ctx, moto, queueURL, org.TrailBucket, logs, deliveredBefore(hour.Add(-time.Hour)), deliveredBefore(hour))
 				if err != nil {
 					return err
 				}
-				if i == 1 {
-					newFiles[mode] = n
-				}
+				newFiles[mode] = n
 			}
 			s3Count.take()
 			sqsCount.take()
-			cmd := exec.CommandContext(ctx, permlakeBin, "--config", cfg, "run", "--hour", h.Format(hourLayout), "--no-models")
+			cmd := exec.CommandContext(ctx, permlakeBin, args...)
 			cmd.Env = env
 			if out, err := cmd.CombinedOutput(); err != nil {
 				return fmt.Errorf("%s run at %s: %w\n%s", mode, h.Format(hourLayout), err, tailString(string(out), 4000))
@@ -264,21 +263,36 @@ func logFiles(root string) ([]logFile, error) {
 }
 
 // notifyDelivered sends CloudTrail's notification (raw message delivery) for every log file
-// delivered in [from, to), straight to moto (uncounted), and returns how many.
+// delivered in [from, to), ten per call straight to moto (uncounted), and returns how many.
 func notifyDelivered(ctx context.Context, moto *awstest.SQS, queueURL, bucket string, logs []logFile, from, to time.Time) (int, error) {
 	client := moto.Client()
+	var batch []sqstypes.SendMessageBatchRequestEntry
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		out, err := client.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: &queueURL, Entries: batch})
+		if err == nil && len(out.Failed) > 0 {
+			err = fmt.Errorf("send notifications: %d failed: %s", len(out.Failed), sdkaws.ToString(out.Failed[0].Message))
+		}
+		batch = batch[:0]
+		return err
+	}
 	n := 0
 	for _, f := range logs {
 		if f.deliveredAt.Before(from) || !f.deliveredAt.Before(to) {
 			continue
 		}
 		body, _ := json.Marshal(map[string]any{"s3Bucket": bucket, "s3ObjectKey": []string{f.key}})
-		if _, err := client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &queueURL, MessageBody: sdkaws.String(string(body))}); err != nil {
-			return n, err
-		}
+		batch = append(batch, sqstypes.SendMessageBatchRequestEntry{Id: sdkaws.String(fmt.Sprint(len(batch))), MessageBody: sdkaws.String(string(body))})
 		n++
+		if len(batch) == 10 {
+			if err := flush(); err != nil {
+				return n, err
+			}
+		}
 	}
-	return n, nil
+	return n, flush()
 }
 
 func writeQueueBenchConfig(dir string, org *demo.Org, s3URL, sqsURL, queueURL string, queue bool, lateMargin time.Duration) (string, error) {

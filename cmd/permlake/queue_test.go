@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io/fs"
 	"net/url"
 	"path/filepath"
@@ -196,15 +195,11 @@ func (f *queueFixture) deliveredFrom(t time.Time) int {
 // queueDepth is how many messages the queue holds, visible or not.
 func (f *queueFixture) queueDepth(t *testing.T, queueURL string) int {
 	t.Helper()
-	out, err := f.sqs.Client().GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{QueueUrl: &queueURL, AttributeNames: []sqstypes.QueueAttributeName{
-		sqstypes.QueueAttributeNameApproximateNumberOfMessages, sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible}})
+	n, err := f.sqs.Depth(context.Background(), queueURL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var n, m int
-	fmt.Sscan(out.Attributes[string(sqstypes.QueueAttributeNameApproximateNumberOfMessages)], &n)
-	fmt.Sscan(out.Attributes[string(sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible)], &m)
-	return n + m
+	return n
 }
 
 // TestQueueIngestEqualsListing delivers a multi-account day of trail through the queue in every

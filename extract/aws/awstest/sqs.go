@@ -1,16 +1,19 @@
 package awstest
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	sdkaws "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 )
 
 // SQS is a running moto server (github.com/getmoto/moto, the AWS service emulator the botocore
@@ -76,4 +79,22 @@ func (s *SQS) Client() *sqs.Client {
 // SNS is an SNS client for setting up fixtures.
 func (s *SQS) SNS() *sns.Client {
 	return sns.NewFromConfig(s.Config(), func(o *sns.Options) { o.BaseEndpoint = sdkaws.String(s.Endpoint) })
+}
+
+// Depth is how many messages the queue holds, visible or not.
+func (s *SQS) Depth(ctx context.Context, queueURL string) (int, error) {
+	out, err := s.Client().GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: &queueURL, AttributeNames: []sqstypes.QueueAttributeName{
+		sqstypes.QueueAttributeNameApproximateNumberOfMessages, sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible}})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, v := range out.Attributes {
+		k, err := strconv.Atoi(v)
+		if err != nil {
+			return 0, fmt.Errorf("queue attribute %q: %w", v, err)
+		}
+		n += k
+	}
+	return n, nil
 }
