@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/permlake/permlake/extract/aws"
 	"github.com/permlake/permlake/extract/aws/awstest"
 	"github.com/permlake/permlake/extract/demo"
 )
@@ -234,29 +235,17 @@ func cachedOrg(ctx context.Context, dir string, stderr io.Writer) (*demo.Org, er
 	return org, readJSONFile(path, org)
 }
 
-// logFile is a trail log file's key and delivery time (from its name).
-type logFile struct {
-	key         string
-	deliveredAt time.Time
-}
-
 // logFiles lists the log files (not digests) under the bucket folder root.
-func logFiles(root string) ([]logFile, error) {
-	var out []logFile
+func logFiles(root string) ([]aws.LogFile, error) {
+	var out []aws.LogFile
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || strings.Contains(p, "CloudTrail-Digest") {
+		if err != nil || d.IsDir() {
 			return err
 		}
-		parts := strings.Split(d.Name(), "_")
-		if len(parts) < 5 {
-			return nil
-		}
-		at, err := time.Parse("20060102T1504Z", parts[3])
-		if err != nil {
-			return nil
-		}
 		rel, _ := filepath.Rel(root, p)
-		out = append(out, logFile{key: filepath.ToSlash(rel), deliveredAt: at})
+		if f, ok := aws.ParseLogFileKey(filepath.ToSlash(rel)); ok {
+			out = append(out, f)
+		}
 		return nil
 	})
 	return out, err
@@ -264,7 +253,7 @@ func logFiles(root string) ([]logFile, error) {
 
 // notifyDelivered sends CloudTrail's notification (raw message delivery) for every log file
 // delivered in [from, to), ten per call straight to moto (uncounted), and returns how many.
-func notifyDelivered(ctx context.Context, moto *awstest.SQS, queueURL, bucket string, logs []logFile, from, to time.Time) (int, error) {
+func notifyDelivered(ctx context.Context, moto *awstest.SQS, queueURL, bucket string, logs []aws.LogFile, from, to time.Time) (int, error) {
 	client := moto.Client()
 	var batch []sqstypes.SendMessageBatchRequestEntry
 	flush := func() error {
@@ -280,10 +269,10 @@ func notifyDelivered(ctx context.Context, moto *awstest.SQS, queueURL, bucket st
 	}
 	n := 0
 	for _, f := range logs {
-		if f.deliveredAt.Before(from) || !f.deliveredAt.Before(to) {
+		if f.DeliveredAt.Before(from) || !f.DeliveredAt.Before(to) {
 			continue
 		}
-		body, _ := json.Marshal(map[string]any{"s3Bucket": bucket, "s3ObjectKey": []string{f.key}})
+		body, _ := json.Marshal(map[string]any{"s3Bucket": bucket, "s3ObjectKey": []string{f.Key}})
 		batch = append(batch, sqstypes.SendMessageBatchRequestEntry{Id: sdkaws.String(fmt.Sprint(len(batch))), MessageBody: sdkaws.String(string(body))})
 		n++
 		if len(batch) == 10 {

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/permlake/permlake/extract/aws"
 	"github.com/permlake/permlake/extract/aws/awstest"
 	"github.com/permlake/permlake/extract/demo"
 	"github.com/permlake/permlake/load/laketest"
@@ -184,8 +185,7 @@ func (f *queueFixture) send(t *testing.T, queueURL, body string) string {
 func (f *queueFixture) deliveredFrom(t time.Time) int {
 	n := 0
 	for _, key := range f.logs {
-		parts := strings.Split(filepath.Base(key), "_")
-		if at, err := time.Parse("20060102T1504Z", parts[3]); err == nil && !at.Before(t) {
+		if lf, ok := aws.ParseLogFileKey(key); ok && !lf.DeliveredAt.Before(t) {
 			n++
 		}
 	}

@@ -132,7 +132,7 @@ func (t *Trail) ListLogFiles(ctx context.Context, accountID string, from, to tim
 				if err != nil {
 					return nil, fmt.Errorf("list %s: %w", prefix, err)
 				}
-				f, ok := parseLogFileKey(obj.Key)
+				f, ok := ParseLogFileKey(obj.Key)
 				if !ok || f.AccountID != accountID || f.DeliveredAt.Before(from) || !f.DeliveredAt.Before(to) {
 					continue
 				}
@@ -189,7 +189,7 @@ func (t *Trail) NotifiedFile(bucket, key string) (LogFile, error) {
 			return LogFile{}, fmt.Errorf("object %s: %w (outside the URL prefix %q)", key, ErrOutsideTrail, pre+"/")
 		}
 	}
-	f, ok := parseLogFileKey(rel)
+	f, ok := ParseLogFileKey(rel)
 	if !ok {
 		return LogFile{}, fmt.Errorf("object %s: %w", key, ErrNotLogFile)
 	}
@@ -199,7 +199,9 @@ func (t *Trail) NotifiedFile(bucket, key string) (LogFile, error) {
 	return f, nil
 }
 
-func parseLogFileKey(key string) (LogFile, bool) {
+// ParseLogFileKey reads a log file's account, region and delivery time from its name
+// (FORMATS.md §1.2); ok is false for any other object (digests included).
+func ParseLogFileKey(key string) (LogFile, bool) {
 	m := logFileName.FindStringSubmatch(path.Base(key))
 	if m == nil {
 		return LogFile{}, false
