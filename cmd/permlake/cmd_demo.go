@@ -331,7 +331,7 @@ func demoSummary(ctx context.Context, w io.Writer, warehouse, out string) error 
 	q := `select
 	  (select count(*) from int_trail__coverage),
 	  (select coalesce(sum(events), 0) from int_trail__coverage),
-	  (select count(distinct subscription_id) from src_azure_role_assignments),
+	  (select count(distinct account_id) from creep_scores where cloud = 'azure'),
 	  (select count(*) from stg_azure__activity_events),
 	  (select count(distinct principal_arn) from permission_usage),
 	  (select count(*) from permission_usage where status = 'used'),
@@ -343,25 +343,27 @@ func demoSummary(ctx context.Context, w io.Writer, warehouse, out string) error 
 	}
 	fmt.Fprintf(w, "permlake demo: %d accounts, %d CloudTrail events in the look-back window; %d Azure subscriptions, %d Activity Log records; %d principals\n", accounts, events, subs, azEvents, principals)
 	fmt.Fprintf(w, "permissions: %d used, %d granted but unused, %d unknown (not observable); %d inactive identities\n", used, unused, unknown, inactive)
-	rows, err := db.QueryContext(ctx, `select principal_arn, score, band, unused_count, unused_high_risk_count
-	  from creep_scores order by score desc, principal_arn limit 5`)
+	rows, err := db.QueryContext(ctx, `select priority_rank, priority, display_name, account_name, score, band, coalesce(first_step, '')
+	  from identity_priority order by priority_rank limit 5`)
 	if err != nil {
 		return fmt.Errorf("summary: %w", err)
 	}
 	defer rows.Close()
-	fmt.Fprintln(w, "top permission creep:")
+	fmt.Fprintln(w, "fix these first (identity_priority; creep score in brackets):")
 	for rows.Next() {
-		var arn, band string
-		var score, unusedN, risky int64
-		if err := rows.Scan(&arn, &score, &band, &unusedN, &risky); err != nil {
+		var rank int64
+		var priority float64
+		var name, account, band, step string
+		var score int64
+		if err := rows.Scan(&rank, &priority, &name, &account, &score, &band, &step); err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "  %3d %-6s %s (%d unused, %d high-risk unused)\n", score, band, arn, unusedN, risky)
+		fmt.Fprintf(w, "  %d. %6.1f  %s in %s [%d %s]: %s\n", rank, priority, name, account, score, band, step)
 	}
 	if err := rows.Err(); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "wrote %s/{lake/, warehouse.duckdb, report.html, ground-truth.json, permlake.yaml}\n", out)
-	fmt.Fprintf(w, "try: permlake sql --warehouse %s/warehouse.duckdb -c \"select * from creep_scores order by score desc limit 10\"\n", out)
+	fmt.Fprintf(w, "try: permlake sql --warehouse %s/warehouse.duckdb -c \"select priority_rank, priority, display_name, account_name, priority_reason from identity_priority order by priority_rank limit 10\"\n", out)
 	return nil
 }

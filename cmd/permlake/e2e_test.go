@@ -154,7 +154,7 @@ func TestDemoEndToEnd(t *testing.T) {
 	if r.code != exitOK {
 		t.Fatalf("permlake demo exit %d\nstderr:\n%s", r.code, r.stderr)
 	}
-	for _, want := range []string{"accounts", "CloudTrail events", "principals", "top permission creep"} {
+	for _, want := range []string{"accounts", "CloudTrail events", "principals", "fix these first"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("summary lacks %q:\n%s", want, stdout)
 		}
@@ -180,6 +180,9 @@ func TestDemoEndToEnd(t *testing.T) {
 
 	wh := openDuck(t, filepath.Join(out, "warehouse.duckdb")+"?access_mode=read_only")
 	lake := filepath.Join(out, "lake")
+
+	t.Run("the top ten priorities are strict and explained", func(t *testing.T) { checkPriorities(t, wh) })
+	t.Run("remediation of the top ten keeps every used action", func(t *testing.T) { checkRemediation(t, out, wh) })
 
 	t.Run("used actions equal the ground truth", func(t *testing.T) {
 		var want []string

@@ -71,7 +71,7 @@ import (
 )
 
 // PerAccount are the marts built per unit and stored per account.
-var PerAccount = []string{"permission_usage", "evidence_windows", "service_usage", "unused_high_risk", "creep_scores", "least_privilege_policies", "inactive_identities"}
+var PerAccount = []string{"permission_usage", "evidence_windows", "service_usage", "unused_high_risk", "creep_scores", "least_privilege_policies", "inactive_identities", "identity_exposure", "remediation_actions"}
 
 // martSource is where a per-account mart's rows are in a build session, and how a partition's
 // rows are split into objects (split: a SQL expression naming each row's object; "" → data).

@@ -18,6 +18,7 @@ final as (
         s.is_service_linked,
         s.is_sso,
         s.permissions_boundary_arn,
+        s.assume_role_policy_document as trust_policy,
         s.snapshot_at
     from source as s
     inner join latest as l on s.account_id = l.account_id and s.snapshot_at = l.snapshot_at
