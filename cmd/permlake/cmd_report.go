@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 
 	"github.com/spf13/cobra"
+
+	"github.com/permlake/permlake/sql/report"
 )
 
 func newReportCmd(a *app) *cobra.Command {
@@ -56,7 +58,7 @@ func (a *app) writeReportFile(ctx context.Context, warehouse, out string) (err e
 			os.Remove(f.Name())
 		}
 	}()
-	if err := writeReport(ctx, db, f, a.now().UTC()); err != nil {
+	if err := report.Write(ctx, db, f, a.now().UTC()); err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
 	if err := f.Close(); err != nil {
