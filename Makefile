@@ -27,7 +27,7 @@ GOVULNCHECK_VERSION := v1.9.0
 VULNDB_VERSION      := v0.0.0-20261105234957-e22db6528018
 VULNDB_DIR          := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/permlake/vulndb-$(VULNDB_VERSION)
 
-.PHONY: all build demo test vet fmt-check catalog clean tools moto bench vulncheck vulncheck-tools
+.PHONY: all build demo test vet fmt-check catalog clean tools moto chromium bench vulncheck vulncheck-tools
 
 all: build
 
@@ -44,11 +44,20 @@ demo: build
 # (cmd/permlake) 551 s of it; before the shared zstd encoder it took ~24 min under load: the
 # timeout stays well above both.
 test: fmt-check vet tools
-	PERMLAKE_MINIO=$(GOBIN)/minio PERMLAKE_AZURITE=$(AZURITE) PERMLAKE_MOTO=$(MOTO) $(GO) test -race -count=1 -vet=off -timeout 45m $(PKGS)
+	PERMLAKE_MINIO=$(GOBIN)/minio PERMLAKE_AZURITE=$(AZURITE) PERMLAKE_MOTO=$(MOTO) PERMLAKE_CHROMIUM=$$(command -v chromium) \
+	PERMLAKE_ARTIFACTS=$(CURDIR)/test-artifacts $(GO) test -race -count=1 -vet=off -timeout 45m $(PKGS)
 
 # Test servers, built once and cached outside the clone ($(go env GOPATH)/bin); about 7 minutes
 # the first time.
-tools: $(GOBIN)/minio $(AZURITE) moto
+tools: $(GOBIN)/minio $(AZURITE) moto chromium
+
+# Headless Chromium renders the report in the end-to-end test (screenshots land in
+# test-artifacts/): Debian's package, installed when missing (a minute or two, once per machine).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the report's browser test"; \
+	  sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	  $$sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q chromium; }
 
 moto:
 	@test -n "$(MOTO)" && "$(MOTO)" --help >/dev/null 2>&1 || { echo "moto_server not found: the SQS tests need moto 5 with its server extras (pip package moto[server]); set PERMLAKE_MOTO to its moto_server" >&2; exit 1; }

@@ -183,6 +183,9 @@ func TestDemoEndToEnd(t *testing.T) {
 
 	t.Run("the top ten priorities are strict and explained", func(t *testing.T) { checkPriorities(t, wh) })
 	t.Run("remediation of the top ten keeps every used action", func(t *testing.T) { checkRemediation(t, out, wh) })
+	t.Run("the report renders in Chromium", func(t *testing.T) {
+		checkReportInChromium(t, filepath.Join(out, "report.html"), artifactsDir(t))
+	})
 
 	t.Run("used actions equal the ground truth", func(t *testing.T) {
 		var want []string
