@@ -4,6 +4,10 @@ GO      ?= go
 # and ignores go.mod's version unless GOTOOLCHAIN names one; the go command fetches it from the
 # module proxy once. 1.27.3 fixes standard-library advisories reachable from permlake (make vulncheck).
 export GOTOOLCHAIN := go1.27.3
+# duckdb-go compiles its Arrow interface only with this tag; `permlake serve` streams DuckDB's
+# Arrow batches through it. Exported, so the go commands that tests and the bench start inherit
+# it; a plain `go build` without it makes a permlake whose serve command says it lacks Arrow.
+export GOFLAGS := -tags=duckdb_arrow
 BIN     := bin/permlake
 PKGS    := ./...
 GOBIN   := $(shell $(GO) env GOPATH)/bin
