@@ -124,7 +124,9 @@ func (s *Server) stringRows(ctx context.Context, sc *arrow.Schema, q string, arg
 	return b.NewRecordBatch(), nil
 }
 
-const catalogFilter = `catalog_name <> 'system' and schema_name not in ('information_schema', 'pg_catalog')`
+// catalogFilter leaves out DuckDB's internal catalog and the in-memory database the warehouse is
+// attached to (warehouse.go).
+const catalogFilter = `catalog_name not in ('system', 'memory') and schema_name not in ('information_schema', 'pg_catalog')`
 
 // GetFlightInfoCatalogs returns the ticket for DoGetCatalogs.
 func (s *Server) GetFlightInfoCatalogs(_ context.Context, desc *flight.FlightDescriptor) (*flight.FlightInfo, error) {
@@ -173,7 +175,7 @@ select * from (
 	select table_catalog as catalog_name, table_schema as db_schema_name, table_name,
 		case when table_type = 'VIEW' then 'VIEW' else 'TABLE' end as table_type
 	from information_schema.tables
-	where table_catalog <> 'system' and table_schema not in ('information_schema', 'pg_catalog')
+	where table_catalog not in ('system', 'memory') and table_schema not in ('information_schema', 'pg_catalog')
 )
 where (?::varchar is null or catalog_name = ?::varchar)
 	and (?::varchar is null or db_schema_name like ?::varchar)

@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -33,7 +34,7 @@ type prepared struct {
 // serializes SELECT statements only, so it answers both questions at once.
 func readOnly(ctx context.Context, conn *sql.Conn, query string) error {
 	var out string
-	if err := conn.QueryRowContext(ctx, "select json_serialize_sql(?::varchar)", query).Scan(&out); err != nil {
+	if err := conn.QueryRowContext(ctx, "select json_serialize_sql(?::varchar)::varchar", query).Scan(&out); err != nil {
 		return status.Errorf(codes.Internal, "parse the query: %v", err)
 	}
 	var parsed struct {
@@ -365,10 +366,11 @@ func goValue(a arrow.Array, i int) (any, error) {
 		return nil, nil
 	}
 	switch a := a.(type) {
+	// Strings and bytes are copied: Value aliases the record's buffers, released after DoPut.
 	case *array.String:
-		return a.Value(i), nil
+		return strings.Clone(a.Value(i)), nil
 	case *array.LargeString:
-		return a.Value(i), nil
+		return strings.Clone(a.Value(i)), nil
 	case *array.Boolean:
 		return a.Value(i), nil
 	case *array.Int8:
@@ -392,7 +394,7 @@ func goValue(a arrow.Array, i int) (any, error) {
 	case *array.Float64:
 		return a.Value(i), nil
 	case *array.Binary:
-		return a.Value(i), nil
+		return bytes.Clone(a.Value(i)), nil
 	case *array.Timestamp:
 		unit := a.DataType().(*arrow.TimestampType).Unit
 		return a.Value(i).ToTime(unit).UTC(), nil

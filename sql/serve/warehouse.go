@@ -3,13 +3,19 @@ package serve
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
+
+	duckdb "github.com/duckdb/duckdb-go/v2"
 
 	"github.com/permlake/permlake/sql/runner"
 )
@@ -26,6 +32,7 @@ type warehouse struct {
 	openMu sync.Mutex // one open of a new file at a time
 	mu     sync.Mutex // guards cur and every handle's refs and retired
 	cur    *handle
+	live   atomic.Int32 // handles open (the current one and replaced ones still in use)
 }
 
 // handle is one opened warehouse file: a DuckDB database with its own connection pool.
@@ -98,6 +105,7 @@ func (w *warehouse) acquire(ctx context.Context) (*handle, error) {
 		}
 		return nil, err
 	}
+	w.live.Add(1)
 	old := w.cur
 	idle := false
 	if old != nil {
@@ -109,7 +117,7 @@ func (w *warehouse) acquire(ctx context.Context) (*handle, error) {
 	h.refs++
 	w.mu.Unlock()
 	if idle {
-		old.close(w.logger)
+		w.closeHandle(old)
 	}
 	return h, nil
 }
@@ -121,7 +129,7 @@ func (w *warehouse) release(h *handle) {
 	last := h.retired && h.refs == 0
 	w.mu.Unlock()
 	if last {
-		h.close(w.logger)
+		w.closeHandle(h)
 	}
 }
 
@@ -138,16 +146,34 @@ func (w *warehouse) close() {
 	}
 	w.mu.Unlock()
 	if last {
-		h.close(w.logger)
+		w.closeHandle(h)
 	}
 }
 
 func openHandle(ctx context.Context, path string, id fileID, logger *slog.Logger) (*handle, error) {
-	// access_mode=read_only: DuckDB refuses every write to the file (and takes only a shared
-	// lock, so `permlake sql` and other readers open it too).
-	db, err := sql.Open("duckdb", path+"?access_mode=read_only")
+	// The warehouse is attached READ_ONLY to an in-memory database, not opened as the main
+	// database: duckdb-go keeps one database instance per path (its instance cache), so opening
+	// the path again after a swap would hand back the replaced build while it is still open.
+	// READ_ONLY makes DuckDB refuse every write to the file and take only a shared lock, so
+	// `permlake sql` and other readers open it too. USE is per connection, hence the init
+	// function, which every new pooled connection runs.
+	name := catalogName(path)
+	attach := "attach if not exists " + sqlQuote(path) + " as " + quoteIdent(name) + " (read_only)"
+	connector, err := duckdb.NewConnector("", func(ex driver.ExecerContext) error {
+		for _, q := range []string{attach, "use " + quoteIdent(name)} {
+			// Not ctx: the pool opens connections for later queries with this function too.
+			if _, err := ex.ExecContext(context.Background(), q, nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("open warehouse %s: %w", path, err)
+	}
+	db := sql.OpenDB(connector)
+	if err := db.PingContext(ctx); err != nil {
+		return nil, errors.Join(fmt.Errorf("open warehouse %s: %w", path, err), db.Close())
 	}
 	h := &handle{db: db, id: id, inited: map[any]bool{}}
 	var lake sql.NullString
@@ -158,12 +184,21 @@ func openHandle(ctx context.Context, path string, id fileID, logger *slog.Logger
 	} else {
 		h.lake = lake.String
 	}
-	if err := db.PingContext(ctx); err != nil {
-		return nil, errors.Join(fmt.Errorf("open warehouse %s: %w", path, err), db.Close())
-	}
-	logger.Info("warehouse opened", "path", path, "lake", h.lake)
+	logger.Info("warehouse opened", "path", path, "catalog", name, "lake", h.lake)
 	return h, nil
 }
+
+// catalogName is the name queries and catalog browsing see the warehouse under: its file name
+// without extension, as `permlake sql` (which opens the file as its main database) sees it.
+func catalogName(path string) string {
+	name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+	if name == "" || name == "memory" || name == "temp" || name == "system" {
+		return "warehouse"
+	}
+	return name
+}
+
+func sqlQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 // conn is a connection of h with the lake's raw tables as src_* views. The views are
 // temporary (the file is read-only), so each pooled connection gets them once.
@@ -194,8 +229,9 @@ func (h *handle) conn(ctx context.Context) (*sql.Conn, error) {
 	return c, nil
 }
 
-func (h *handle) close(logger *slog.Logger) {
+func (w *warehouse) closeHandle(h *handle) {
+	w.live.Add(-1)
 	if err := h.db.Close(); err != nil {
-		logger.Warn("close a previous warehouse build", "error", err)
+		w.logger.Warn("close a warehouse build", "path", w.path, "error", err)
 	}
 }
