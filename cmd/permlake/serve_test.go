@@ -335,3 +335,31 @@ func head(s string) string {
 	lines := strings.SplitN(s, "\n", 6)
 	return strings.Join(lines[:min(5, len(lines))], "\n")
 }
+
+// TestServeRefuses: serve exits 2, listening on nothing, when it would serve unauthenticated
+// beyond loopback or with half a TLS configuration.
+func TestServeRefuses(t *testing.T) {
+	dir := t.TempDir()
+	wh := filepath.Join(dir, "w.duckdb")
+	for _, tc := range []struct {
+		name, token string
+		args        []string
+		want        string
+	}{
+		{"all interfaces without a token", "", []string{"--addr", "0.0.0.0:0"}, "not a loopback address"},
+		{"empty host without a token", "", []string{"--addr", ":0"}, "not a loopback address"},
+		{"a certificate without its key", "t", []string{"--addr", "127.0.0.1:0", "--tls-cert", filepath.Join(dir, "c.pem")}, "both a certificate and a key"},
+		{"an unreadable certificate", "t", []string{"--addr", "127.0.0.1:0", "--tls-cert", filepath.Join(dir, "c.pem"), "--tls-key", filepath.Join(dir, "k.pem")}, "tls certificate"},
+		{"negative max rows", "", []string{"--addr", "127.0.0.1:0", "--max-rows", "-1"}, "must not be negative"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv(serveTokenEnv, tc.token)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			code, _, stderr := runCLI(t, ctx, append([]string{"serve", "--warehouse", wh}, tc.args...)...)
+			if code != exitUsage || !strings.Contains(stderr, tc.want) {
+				t.Errorf("exit %d, want %d with %q:\n%s", code, exitUsage, tc.want, stderr)
+			}
+		})
+	}
+}
