@@ -396,6 +396,28 @@ func TestReadOnly(t *testing.T) {
 			}
 		})
 	}
+	// Files outside the lake are not readable, whatever the table function.
+	secret := filepath.Join(dir, "secret.csv")
+	if err := os.WriteFile(secret, []byte("a,b\n1,2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		"select * from read_csv(" + sqlQuote(secret) + ")",
+		"select * from read_text(" + sqlQuote(secret) + ")",
+		"select * from glob(" + sqlQuote(filepath.Join(dir, "*")) + ")",
+		"select * from read_parquet(" + sqlQuote(filepath.Join(dir, "*.parquet")) + ")",
+	} {
+		t.Run(q, func(t *testing.T) {
+			info, err := cl.Execute(ctx, q)
+			var rows [][]string
+			if err == nil {
+				_, rows, _, err = fetch(ctx, cl, info)
+			}
+			if err == nil || !strings.Contains(err.Error(), "Permission") {
+				t.Errorf("%s: %v rows, error %v: want a permission error", q, rows, err)
+			}
+		})
+	}
 	for _, f := range []string{out, filepath.Join(dir, "export"), filepath.Join(dir, "other.duckdb")} {
 		if _, err := os.Stat(f); err == nil {
 			t.Errorf("%s was written", f)

@@ -156,36 +156,69 @@ func openHandle(ctx context.Context, path string, id fileID, logger *slog.Logger
 	// the path again after a swap would hand back the replaced build while it is still open.
 	// READ_ONLY makes DuckDB refuse every write to the file and take only a shared lock, so
 	// `permlake sql` and other readers open it too. USE is per connection, hence the init
-	// function, which every new pooled connection runs.
+	// function, which every new pooled connection runs; the first one attaches.
 	name := catalogName(path)
-	attach := "attach if not exists " + sqlQuote(path) + " as " + quoteIdent(name) + " (read_only)"
+	var mu sync.Mutex
+	attached := false
 	connector, err := duckdb.NewConnector("", func(ex driver.ExecerContext) error {
-		for _, q := range []string{attach, "use " + quoteIdent(name)} {
+		mu.Lock()
+		defer mu.Unlock()
+		qs := []string{"use " + quoteIdent(name)}
+		if !attached {
+			qs = append([]string{"attach " + sqlQuote(path) + " as " + quoteIdent(name) + " (read_only)"}, qs...)
+		}
+		for _, q := range qs {
 			// Not ctx: the pool opens connections for later queries with this function too.
 			if _, err := ex.ExecContext(context.Background(), q, nil); err != nil {
 				return err
 			}
 		}
+		attached = true
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open warehouse %s: %w", path, err)
 	}
 	db := sql.OpenDB(connector)
-	if err := db.PingContext(ctx); err != nil {
-		return nil, errors.Join(fmt.Errorf("open warehouse %s: %w", path, err), db.Close())
-	}
 	h := &handle{db: db, id: id, inited: map[any]bool{}}
 	var lake sql.NullString
 	if err := db.QueryRowContext(ctx, "select lake from build_info").Scan(&lake); err != nil {
+		if ctx.Err() != nil || !strings.Contains(err.Error(), "build_info") {
+			return nil, errors.Join(fmt.Errorf("open warehouse %s: %w", path, err), db.Close())
+		}
 		logger.Warn("the warehouse names no lake: the src_* views are not available", "path", path, "error", err)
 	} else if _, err := os.Stat(lake.String); lake.String == "" || err != nil {
 		logger.Warn("the warehouse's lake is not there: the src_* views are not available", "path", path, "lake", lake.String)
 	} else {
 		h.lake = lake.String
 	}
-	logger.Info("warehouse opened", "path", path, "catalog", name, "lake", h.lake)
+	if err := confine(ctx, db, h.lake); err != nil {
+		return nil, errors.Join(fmt.Errorf("open warehouse %s: %w", path, err), db.Close())
+	}
+	logger.Info("warehouse opened", "path", path, "catalog", name, "lake", h.lake, "files_readable", h.lake != "")
 	return h, nil
+}
+
+// confine keeps queries from reading any file but the lake's: a SELECT may call read_csv,
+// read_text or glob on any path the server's user can read, and the server answers over the
+// network. The per-account marts are views over the lake's mart partitions (or their copies
+// under the models' cache, which is then the lake the warehouse names), and the src_* views
+// read the lake, so the lake directory is the one DuckDB may still read (allowed_directories,
+// a prefix). lock_configuration keeps a client from setting it back (SET is refused before
+// that anyway: readOnly). A warehouse naming no lake reads no file at all.
+func confine(ctx context.Context, db *sql.DB, lake string) error {
+	var qs []string
+	if lake != "" {
+		dir := strings.TrimSuffix(lake, string(filepath.Separator)) + string(filepath.Separator)
+		qs = append(qs, "set allowed_directories = ["+sqlQuote(dir)+"]")
+	}
+	qs = append(qs, "set enable_external_access = false", "set lock_configuration = true")
+	for _, q := range qs {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("%s: %w", q, err)
+		}
+	}
+	return nil
 }
 
 // catalogName is the name queries and catalog browsing see the warehouse under: its file name
