@@ -33,6 +33,7 @@ func flightThroughput(ctx context.Context, o options, root, permlakeBin, cmdline
 	if err != nil {
 		return err
 	}
+	loadBefore := loadAvg()
 	cfg := filepath.Join(dir, "permlake.yaml")
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -103,7 +104,7 @@ func flightThroughput(ctx context.Context, o options, root, permlakeBin, cmdline
 	mach := describeMachine()
 	fmt.Fprintf(&md, "\n## %s — Flight SQL vs `permlake sql --format csv`\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
 	fmt.Fprintf(&md, "Command: `%s` (from the module root)\n\n", cmdline)
-	fmt.Fprintf(&md, "- Machine: %s; load average %s after.\n", mach, loadAvg())
+	fmt.Fprintf(&md, "- Machine: %s; shared: load average %s before, %s after.\n", mach.text(), loadBefore, loadAvg())
 	fmt.Fprintf(&md, "- Data: the default demo's warehouse (%s); `%s`: **%d rows**.\n", dir, flightQuery, warm)
 	fmt.Fprintf(&md, "- Flight SQL: `permlake serve` (child process, loopback, bearer token, no TLS) → the Arrow Go Flight SQL client in the bench process counting each batch's rows; warmed by one unmeasured query. CSV: `permlake sql -c … --format csv`, a child process whose output is counted and dropped (its time includes starting and opening the warehouse). Alternating, %d repetitions each; wall time.\n\n", o.reps)
 	fmt.Fprintf(&md, "| side | median wall s | rows/s | runs (s) |\n|---|---:|---:|---|\n")
