@@ -20,6 +20,10 @@ import (
 	"google.golang.org/grpc/status"
 )
 
+// maxPrepared bounds the prepared statements kept: a client that never closes its statements
+// (some BI tools prepare every query) must not grow the server without end.
+var maxPrepared = 10000
+
 // prepared is a prepared statement: its text and the parameters last bound. It is re-prepared
 // on the warehouse build current at each execution, so it outlives a warehouse swap.
 type prepared struct {
@@ -162,8 +166,11 @@ func (s *Server) CreatePreparedStatement(ctx context.Context, req flightsql.Acti
 	isUpdate := false
 	res.IsUpdate = &isUpdate
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.prepared) >= maxPrepared {
+		return res, status.Errorf(codes.ResourceExhausted, "%d prepared statements open: close some", len(s.prepared))
+	}
 	s.prepared[string(res.Handle)] = &prepared{query: query}
-	s.mu.Unlock()
 	return res, nil
 }
 

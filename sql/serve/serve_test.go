@@ -711,3 +711,41 @@ func TestCheckAddr(t *testing.T) {
 		}
 	}
 }
+
+// TestPreparedLimit: prepared statements a client leaves open are bounded; closing frees a place.
+func TestPreparedLimit(t *testing.T) {
+	defer func(n int) { maxPrepared = n }(maxPrepared)
+	maxPrepared = 2
+	dir := t.TempDir()
+	wh := filepath.Join(dir, "warehouse.duckdb")
+	writeWarehouse(t, wh, t.TempDir(), 1, 10)
+	_, addr := startServer(t, Options{Warehouse: wh})
+	cl := newClient(t, addr)
+	ctx := context.Background()
+	var open []*flightsql.PreparedStatement
+	for range 2 {
+		p, err := cl.Prepare(ctx, "select count(*) from permission_usage")
+		if err != nil {
+			t.Fatal(err)
+		}
+		open = append(open, p)
+	}
+	if _, err := cl.Prepare(ctx, "select 1"); status.Code(err) != codes.ResourceExhausted {
+		t.Errorf("a third prepared statement: %v, want ResourceExhausted", err)
+	}
+	if err := open[0].Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	p, err := cl.Prepare(ctx, "select 1")
+	if err != nil {
+		t.Fatalf("after a close: %v", err)
+	}
+	defer p.Close(ctx)
+	info, err := open[1].Execute(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, rows, _, err := fetch(ctx, cl, info); err != nil || fmt.Sprint(rows) != "[[10]]" {
+		t.Errorf("the statement still open: %v %v", rows, err)
+	}
+}
