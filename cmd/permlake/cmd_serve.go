@@ -23,7 +23,7 @@ func newServeCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the warehouse's marts and the lake's raw tables read-only over Arrow Flight SQL",
-		Long: `serve answers Arrow Flight SQL clients (Grafana, Superset, DBeaver, ADBC, the Go driver)
+		Long: `serve answers Arrow Flight SQL clients (Grafana, Superset, DBeaver, the Go client and driver)
 with read-only SQL over the warehouse: the marts, the models and the lake's raw tables (src_*).
 A model build may replace the warehouse while it serves: running queries finish on the build they
 started on, new queries read the new one.
