@@ -4,6 +4,10 @@ GO      ?= go
 # and ignores go.mod's version unless GOTOOLCHAIN names one; the go command fetches it from the
 # module proxy once. 1.27.3 fixes standard-library advisories reachable from permlake (make vulncheck).
 export GOTOOLCHAIN := go1.27.3
+# duckdb-go compiles its Arrow interface only with this tag; `permlake serve` streams DuckDB's
+# Arrow batches through it. Exported, so the go commands that tests and the bench start inherit
+# it; a plain `go build` without it makes a permlake whose serve command says it lacks Arrow.
+export GOFLAGS := -tags=duckdb_arrow
 BIN     := bin/permlake
 PKGS    := ./...
 GOBIN   := $(shell $(GO) env GOPATH)/bin
@@ -92,10 +96,11 @@ $(VULNDB_DIR)/index/db.json:
 # `go run ./bench -orgscale-only -org-members 20` tries it small). Then the requests one hourly run
 # of 200 accounts in 4 regions makes, listing the trail bucket vs reading its notification queue
 # (counted through proxies in front of MinIO and moto; `-queue-requests-only`). Long: tens of
-# minutes at least.
+# minutes at least. Last, rows/s of `select * from permission_usage` on the default demo streamed by
+# `permlake serve` over Flight SQL vs `permlake sql --format csv` (`-flight-only`).
 # Appends the results to bench/results.md. `go run ./bench -quick` tries the comparison on a small set.
 bench: tools
-	PERMLAKE_MINIO=$(GOBIN)/minio PERMLAKE_MOTO=$(MOTO) $(GO) run ./bench -check-rss 512 -incremental -orgscale -queue-requests
+	PERMLAKE_MINIO=$(GOBIN)/minio PERMLAKE_MOTO=$(MOTO) $(GO) run ./bench -check-rss 512 -incremental -orgscale -queue-requests -flight
 
 vet:
 	$(GO) vet $(PKGS)

@@ -78,7 +78,9 @@ type options struct {
 	orgscaleOnly bool // run only that
 	// queueRequests counts an hourly run's requests, listing vs the notification queue.
 	queueRequests, queueRequestsOnly bool
-	org                              orgOptions
+	// flight measures rows/s streamed by permlake serve vs permlake sql --format csv (flight.go).
+	flight, flightOnly bool
+	org                orgOptions
 }
 
 func main() {
@@ -109,6 +111,8 @@ func main() {
 	flag.BoolVar(&o.orgscale, "orgscale", false, "also run the organization-scale benchmark: per-account model builds (full, sharded, nothing new, hourly) over ~1,000 accounts, and the default demo with nothing new")
 	flag.BoolVar(&o.queueRequests, "queue-requests", false, "also count the S3, STS and SQS requests of an hourly run over 200 accounts in 4 regions, listing the trail bucket and reading its notification queue (MinIO and moto behind counting proxies)")
 	flag.BoolVar(&o.queueRequestsOnly, "queue-requests-only", false, "run only the queue-requests count (with other -…-only flags: those too)")
+	flag.BoolVar(&o.flight, "flight", false, "also measure rows/s of `select * from permission_usage` on the default demo streamed over Flight SQL (permlake serve) vs permlake sql --format csv")
+	flag.BoolVar(&o.flightOnly, "flight-only", false, "run only the Flight SQL throughput measurement (with other -…-only flags: those too)")
 	flag.BoolVar(&o.orgscaleOnly, "orgscale-only", false, "run only the organization-scale benchmark (with -incremental-only: those two)")
 	flag.IntVar(&o.org.members, "org-members", orgDefault.members, "organization-scale benchmark: demo member accounts (the organization adds 2; the demo allows at most 999)")
 	flag.IntVar(&o.org.eventsPerHour, "org-events-per-hour", orgDefault.eventsPerHour, "organization-scale benchmark: demo EventsPerHour per account")
@@ -121,8 +125,8 @@ func main() {
 	flag.Parse()
 	// An -…-only flag runs only the parts named by such flags; without one, the comparison and
 	// the parts asked for.
-	if o.incrementalOnly || o.orgscaleOnly || o.queueRequestsOnly {
-		o.incremental, o.orgscale, o.queueRequests = o.incrementalOnly, o.orgscaleOnly, o.queueRequestsOnly
+	if o.incrementalOnly || o.orgscaleOnly || o.queueRequestsOnly || o.flightOnly {
+		o.incremental, o.orgscale, o.queueRequests, o.flight = o.incrementalOnly, o.orgscaleOnly, o.queueRequestsOnly, o.flightOnly
 	}
 	base := fullSize
 	if *quick {
@@ -317,7 +321,7 @@ func run(ctx context.Context, o options, cmdline string, stdout, stderr io.Write
 		return err
 	}
 	var cmpErr error
-	if !o.incrementalOnly && !o.orgscaleOnly && !o.queueRequestsOnly {
+	if !o.incrementalOnly && !o.orgscaleOnly && !o.queueRequestsOnly && !o.flightOnly {
 		if err := goBuild(ctx, root, baselineBin, "./bench/baseline", stderr); err != nil {
 			return err
 		}
@@ -348,13 +352,20 @@ func run(ctx context.Context, o options, cmdline string, stdout, stderr io.Write
 	}
 	if o.queueRequests {
 		cmpErr = errors.Join(cmpErr, queueRequests(ctx, o, root, permlakeBin, cmdline, stdout, stderr))
+		if ctx.Err() != nil {
+			return cmpErr
+		}
+	}
+	if o.flight {
+		cmpErr = errors.Join(cmpErr, flightThroughput(ctx, o, root, permlakeBin, cmdline, stdout, stderr))
 	}
 	return cmpErr
 }
 
-// goBuild builds pkg (relative to the module root) into out.
+// goBuild builds pkg (relative to the module root) into out, with duckdb-go's Arrow interface
+// (permlake serve needs it; the Makefile sets the same tag).
 func goBuild(ctx context.Context, root, out, pkg string, stderr io.Writer) error {
-	build := exec.CommandContext(ctx, "go", "build", "-o", out, pkg)
+	build := exec.CommandContext(ctx, "go", "build", "-tags", "duckdb_arrow", "-o", out, pkg)
 	build.Dir, build.Stdout, build.Stderr = root, stderr, stderr
 	if err := build.Run(); err != nil {
 		return fmt.Errorf("go build %s: %w", pkg, err)

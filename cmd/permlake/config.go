@@ -60,6 +60,18 @@ type Config struct {
 	// marts/<mart>/data.parquet at the final step (default true); the per-account marts are always
 	// there, as marts/<mart>/cloud=…/account_id=…/*.parquet (orgbuild).
 	PublishMarts bool `mapstructure:"publish_marts"`
+	// Serve configures `permlake serve`; its flags override it. The bearer token is never a
+	// key: it comes from PERMLAKE_SERVE_TOKEN only.
+	Serve ServeConfig `mapstructure:"serve"`
+}
+
+// ServeConfig is the Arrow Flight SQL server's configuration.
+type ServeConfig struct {
+	Addr         string        `mapstructure:"addr"`          // host:port, loopback unless a token is set
+	TLSCert      string        `mapstructure:"tls_cert"`      // PEM certificate file: TLS when set with tls_key
+	TLSKey       string        `mapstructure:"tls_key"`       // PEM private key file
+	QueryTimeout time.Duration `mapstructure:"query_timeout"` // per query, 0 for none
+	MaxRows      int64         `mapstructure:"max_rows"`      // a result is cut after so many rows, 0 for no limit
 }
 
 // AWSConfig says where AWS data comes from.
@@ -202,6 +214,11 @@ var configDefaults = map[string]any{
 	"models_batch_accounts":              25,
 	"catalog":                            "",
 	"publish_marts":                      true,
+	"serve.addr":                         "127.0.0.1:8815",
+	"serve.tls_cert":                     "",
+	"serve.tls_key":                      "",
+	"serve.query_timeout":                "5m",
+	"serve.max_rows":                     1000000,
 	"lake_role.arn":                      "",
 	"lake_azure.url":                     "",
 	"lake_azure.shared_key_env":          "",
@@ -271,6 +288,9 @@ func (c *Config) validate() error {
 	}
 	if c.Concurrency <= 0 {
 		return fmt.Errorf("concurrency must be positive, got %d", c.Concurrency)
+	}
+	if c.Serve.QueryTimeout < 0 || c.Serve.MaxRows < 0 {
+		return fmt.Errorf("serve.query_timeout (%s) and serve.max_rows (%d) must not be negative", c.Serve.QueryTimeout, c.Serve.MaxRows)
 	}
 	if c.ModelsBatchAccounts < 0 || c.ModelsBatchAccounts > 1000 { // 0: the default
 		return fmt.Errorf("models_batch_accounts must be between 1 and 1000, got %d", c.ModelsBatchAccounts)
