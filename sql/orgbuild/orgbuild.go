@@ -197,7 +197,7 @@ type Options struct {
 	// Progress, when set, is told how many of the units to build are published, after each
 	// batch (and once before the first, with none built). The per-account step reports units,
 	// not models: at organization scale a line per model of each batch would be thousands; the
-	// runner's Progress (Runner.Progress) is heard by Finalize only.
+	// runner's Progress (Runner.Progress) hears Finalize's build of the organization-level marts.
 	Progress func(UnitsProgress)
 
 	// failBatch, when set (by tests), is asked after a batch's models are built and before
@@ -244,7 +244,6 @@ func BuildAccounts(ctx context.Context, db *sql.DB, opts Options) (*Result, erro
 		opts.Runner.Logger = slog.New(slog.DiscardHandler)
 	}
 	log := opts.Runner.Logger
-	opts.Runner.Progress = nil // units are reported, not each batch's models (Options.Progress)
 	s, err := runner.Open(ctx, db, opts.Runner)
 	if err != nil {
 		return nil, err

@@ -75,9 +75,10 @@ type Options struct {
 	// run for the models built (not the provided ones).
 	Targets []string
 
-	// Progress, when set, is told of each model built or loaded and each data test run, as it
-	// happens, from the goroutine calling Build (the CLI renders them; the runner prints
-	// nothing). It must not block for long: the build waits for it.
+	// Progress, when set, is told of each model built or loaded and each data test run by
+	// Build (Plan.Progress for a Session's builds), as it happens, from the goroutine calling
+	// Build (the CLI renders them; the runner prints nothing). It must not block for long: the
+	// build waits for it.
 	Progress func(Event)
 
 	batchFiles int // files per statement of a full rollup build; 0: fullBatchFiles (tests set it)
@@ -374,7 +375,7 @@ func Build(ctx context.Context, db *sql.DB, opts Options) (*Result, error) {
 		return nil, err
 	}
 	defer s.Close()
-	res, err := s.Build(ctx, Plan{Scope: opts.Scope, Targets: opts.Targets, Provided: opts.Provided})
+	res, err := s.Build(ctx, Plan{Scope: opts.Scope, Targets: opts.Targets, Provided: opts.Provided, Progress: opts.Progress})
 	if res != nil {
 		res.Rollups = s.Rollups
 	}
@@ -573,6 +574,9 @@ type Plan struct {
 	// Untested are models built without their data tests: views over rows tested where they
 	// were built (the warehouse's view of the per-account marts).
 	Untested []string
+	// Progress hears this build's models and data tests (see Options.Progress); nil: nothing.
+	// A session's caller sets it on the builds it reports (not on its preparatory ones).
+	Progress func(Event)
 	// SourcesNeeded reads only the lake tables that the models to build read (Model.Sources):
 	// a batch's first step (the keys its principals called) reads no entitlement table, an AWS
 	// batch no Azure one. Otherwise every table's src_ is created, which the warehouse keeps
@@ -631,8 +635,8 @@ func (s *Session) Build(ctx context.Context, p Plan) (*Result, error) {
 		s.loaded[t.Name] = true
 	}
 	report := func(e Event) {
-		if opts.Progress != nil {
-			opts.Progress(e)
+		if p.Progress != nil {
+			p.Progress(e)
 		}
 	}
 	total := 0
