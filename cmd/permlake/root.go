@@ -134,7 +134,7 @@ Configuration: permlake.yaml (or --config), PERMLAKE_* environment variables, fl
 	root.PersistentFlags().StringVar(&a.configPath, "config", "", "config file (default ./permlake.yaml when present)")
 	root.PersistentFlags().BoolVarP(&a.verbose, "verbose", "v", false, "debug logging")
 	root.AddCommand(newRunCmd(a), newModelsCmd(a), newStatusCmd(a), newSQLCmd(a), newReportCmd(a), newDemoCmd(a), newDocsCmd(a),
-		newCheckCmd(a), newAccountsCmd(a), newVersionCmd(a), newQuarantineCmd(a))
+		newCheckCmd(a), newAccountsCmd(a), newVersionCmd(a), newQuarantineCmd(a), newInitCmd(a))
 	root.Version = buildVersion(debug.ReadBuildInfo).String()
 	root.SetVersionTemplate("permlake {{.Version}}\n")
 	// Usage errors exit 2: a flag that is unknown or has an invalid value, arguments a command
