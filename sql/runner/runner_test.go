@@ -449,3 +449,32 @@ func TestProgressEvents(t *testing.T) {
 		t.Errorf("events\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestProgressModelFailed: a model whose query fails is reported as failed, numbered like the
+// others, with the error; the build stops there.
+func TestProgressModelFailed(t *testing.T) {
+	t.Parallel()
+	doc := []byte("description: d\ngrain: one row\ncolumns:\n  - name: x\n    description: c\n")
+	fsys := fstest.MapFS{
+		"staging/stg_a.sql":      {Data: []byte("select 1 as x")},
+		"staging/stg_a.yml":      {Data: doc},
+		"intermediate/int_b.sql": {Data: []byte("select no_such_column as x from stg_a")},
+		"intermediate/int_b.yml": {Data: doc},
+		"marts/mart_c.sql":       {Data: []byte("select x from int_b")},
+		"marts/mart_c.yml":       {Data: doc},
+	}
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var got []Event
+	_, err = Build(context.Background(), db, Options{Lake: t.TempDir(), Now: now, FS: fsys, Progress: func(e Event) { got = append(got, e) }})
+	if err == nil || !strings.Contains(err.Error(), "int_b") {
+		t.Fatalf("err = %v, want int_b's failure", err)
+	}
+	if len(got) != 2 || got[0].Kind != ModelDone || got[1].Kind != ModelFailed || got[1].Name != "int_b" ||
+		got[1].Index != 2 || got[1].Total != 3 || got[1].Err == nil || !strings.Contains(got[1].Err.Error(), "no_such_column") {
+		t.Errorf("events %+v", got)
+	}
+}
