@@ -205,6 +205,7 @@ func (p *pipeline) azureRun(ctx context.Context, w window) []accountResult {
 		log.Error("azure subscriptions failed", "error", err)
 		return []accountResult{{outcome: load.AccountOutcome{AccountID: "azure", Cloud: "azure", Status: "failed", Error: "subscriptions: " + err.Error()}}}
 	}
+	p.progress.expectAzure(len(subs))
 	results := make([]accountResult, len(subs))
 	principals := make([][]string, len(subs))
 	g := new(errgroup.Group)

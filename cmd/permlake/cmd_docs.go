@@ -1,35 +1,41 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
-	"io"
-	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/permlake/permlake/schemas"
+	sqlfiles "github.com/permlake/permlake/sql"
+	"github.com/permlake/permlake/sql/docs"
 )
 
 func newDocsCmd(a *app) *cobra.Command {
-	return &cobra.Command{
+	var format string
+	cmd := &cobra.Command{
 		Use:   "docs",
-		Short: "Print the lake tables' documentation (columns, types, grain, partitions) as Markdown",
-		Args:  cobra.NoArgs,
+		Short: "Print the documentation of the marts, the models and the lake tables (Markdown or JSON)",
+		Long: `docs documents what analysts and dashboards read: every mart and model from its YAML
+(description, grain, columns, tests, formula) with its lineage (the models and lake tables it
+reads, and the models that read it), then the lake's tables (columns, types, grain, partitions).
+--format json writes the same as one object: {"marts": […], "models": […], "tables": […]}.` + exitStatusHelp,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return writeTableDocs(a.stdout)
+			c, err := docs.Build(sqlfiles.FS)
+			if err != nil {
+				return err
+			}
+			switch format {
+			case "markdown", "md":
+				return c.WriteMarkdown(a.stdout)
+			case "json":
+				enc := json.NewEncoder(a.stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(c)
+			}
+			return withCode(exitUsage, fmt.Errorf("--format %q: want markdown or json", format))
 		},
 	}
-}
-
-func writeTableDocs(w io.Writer) error {
-	var b strings.Builder
-	b.WriteString("# permlake lake tables\n\nPartitioned by `account_id=<12 digits>/date=YYYY-MM-DD/hour=HH` (read with `hive_types` so account_id stays text).\n")
-	for _, t := range schemas.All {
-		fmt.Fprintf(&b, "\n## %s\n\n%s\n\nGrain: %s.\n\n| column | type | description |\n|---|---|---|\n", t.Name, t.Doc, t.Grain)
-		for _, c := range append(t.PartitionColumns(), t.Columns...) {
-			fmt.Fprintf(&b, "| %s | %s | %s |\n", c.Name, c.Type, strings.ReplaceAll(c.Doc, "|", `\|`))
-		}
-	}
-	_, err := io.WriteString(w, b.String())
-	return err
+	cmd.Flags().StringVar(&format, "format", "markdown", "output format: markdown or json")
+	return cmd
 }

@@ -432,6 +432,9 @@ func (a *app) runPipeline(ctx context.Context, c *Config, command string, accoun
 		p.log.Info("orphaned temporary files removed", "files", n)
 	}
 	runErr := failedAccounts(results)
+	// The run ends with its summary, after the models' output: on the display, or logged.
+	p.progress.finish()
+	defer a.summarize(c, results)
 	if code == exitFailed {
 		return withCode(exitFailed, fmt.Errorf("nothing published: %w", runErr))
 	}

@@ -1,271 +1,169 @@
 package main
 
 import (
-	"bufio"
-	"context"
 	"database/sql"
-	"encoding/csv"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
-	"strings"
-	"text/tabwriter"
-	"time"
+	"os/signal"
+	"syscall"
 
-	json "github.com/goccy/go-json"
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
-	"github.com/permlake/permlake/sql/runner"
+	"github.com/permlake/permlake/sql/shell"
 )
 
+// memoryWarehouse is the --warehouse value that queries the lake without a warehouse file.
+const memoryWarehouse = ":memory:"
+
 func newSQLCmd(a *app) *cobra.Command {
-	var warehouse, query, format string
+	var warehouse, command, format, history string
 	cmd := &cobra.Command{
 		Use:   "sql",
 		Short: "Query the warehouse (marts, models and the lake's raw tables as src_*) with DuckDB SQL",
-		Long: `sql runs one query (-c) or, without -c, reads statements ending in ';' from standard input.
-The warehouse is opened read-only; results go to stdout as an aligned table, CSV or JSON.` + exitStatusHelp,
+		Long: `sql runs the statements of -c (every result is printed) or, without -c, reads statements
+ending in ';' from standard input: on a terminal with line editing and history (Ctrl-C clears
+the line or cancels the running query, Ctrl-D leaves), otherwise as a script. Dot commands
+(.tables, .schema T, .mode, .timer, .output FILE, .help, .quit) start a line.
+
+The warehouse is opened read-only. With --warehouse :memory:, or when the configured warehouse
+file is not there yet, an in-memory database reads a local lake directly: every lake table as
+src_<table> (all partitions) and the marts published in the lake (marts/_manifest.json).
+
+Results go to stdout as an aligned table (cut to the terminal's width), CSV, JSON (keys in the
+columns' order) or Markdown. The history is kept in --history (default
+$XDG_STATE_HOME/permlake/sql_history, or ~/.local/state/permlake/sql_history; "" keeps none).` + exitStatusHelp,
 		Example: `  permlake sql --warehouse demo-out/warehouse.duckdb -c "select * from permission_usage limit 5" --format csv
+  permlake sql -c "select 1 as a; select 2 as b"
+  permlake sql --warehouse :memory: -c ".tables"
   echo "select band, count(*) from creep_scores group by 1;" | permlake sql`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			switch format {
-			case "table", "csv", "json":
-			default:
-				return withCode(exitUsage, fmt.Errorf("--format %q: want table, csv or json", format))
-			}
-			if warehouse == "" {
-				c, err := a.config()
-				if err != nil {
-					return err
-				}
-				warehouse = c.Warehouse
-			}
-			path, err := localPath(warehouse)
+			mode, err := shell.ParseMode(format)
 			if err != nil {
-				return withCode(exitUsage, err)
+				return withCode(exitUsage, fmt.Errorf("--format: %w", err))
 			}
-			if _, err := os.Stat(path); err != nil {
-				return withCode(exitUsage, fmt.Errorf("warehouse %s: %w (run `permlake models` or `permlake demo` first)", path, err))
-			}
-			db, err := sql.Open("duckdb", path+"?access_mode=read_only")
+			db, conn, err := a.openSQL(cmd, warehouse)
 			if err != nil {
-				return fmt.Errorf("open warehouse %s: %w", path, err)
-			}
-			defer db.Close()
-			conn, err := db.Conn(cmd.Context()) // the raw-table views are temporary: one connection
-			if err != nil {
-				return fmt.Errorf("open warehouse %s: %w", path, err)
-			}
-			defer conn.Close()
-			if err := rawViews(cmd.Context(), conn, a); err != nil {
 				return err
 			}
-			if query != "" {
-				return runQuery(cmd.Context(), conn, query, format, a.stdout)
+			defer db.Close()
+			defer conn.Close()
+			sh := shell.New(conn, a.stdout, a.stderr, shell.Options{Mode: mode, Width: terminalWidth(a.stdout)})
+			defer sh.Close()
+			ctx := cmd.Context()
+			if cmd.Flags().Changed("command") {
+				return sh.Exec(ctx, command)
 			}
-			return repl(cmd.Context(), conn, format, a.stdin, a.stdout, a.stderr)
+			in, ok := a.stdin.(*os.File)
+			if !ok || !isTerminal(in) {
+				return sh.Script(ctx, a.stdin)
+			}
+			// The process's signal handling cancels ctx on the first SIGINT; the shell asks for
+			// its own copy of the signals to cancel one statement at a time.
+			sigs := make(chan os.Signal, 4)
+			signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+			defer signal.Stop(sigs)
+			if !cmd.Flags().Changed("history") {
+				history = shell.DefaultHistoryFile()
+			}
+			return sh.Interactive(ctx, shell.Terminal{Stdin: in, Prompt: a.stderr, HistoryFile: history, Interrupts: sigs})
 		},
 	}
-	cmd.Flags().StringVar(&warehouse, "warehouse", "", "warehouse DuckDB file (default: the config's warehouse)")
-	cmd.Flags().StringVarP(&query, "command", "c", "", "query to run")
-	cmd.Flags().StringVar(&format, "format", "table", "output format: table, csv or json")
+	cmd.Flags().StringVar(&warehouse, "warehouse", "", "warehouse DuckDB file (default: the config's warehouse), or :memory: to query the lake without one")
+	cmd.Flags().StringVarP(&command, "command", "c", "", "statements (and dot commands) to run; every result is printed")
+	cmd.Flags().StringVar(&format, "format", "table", "output format: table, csv, json or markdown")
+	cmd.Flags().StringVar(&history, "history", "", "history file of the interactive shell (default under $XDG_STATE_HOME/permlake)")
 	return cmd
 }
 
-// queryer is a *sql.DB or *sql.Conn.
-type queryer interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}
-
-// rawViews makes the raw tables the warehouse does not copy (the CloudTrail events, read by the
-// models through rollups) queryable as src_* views over the lake directory the warehouse was
-// built from, when that directory is still there; a warehouse from before build_info, or whose
-// lake is gone, simply lacks them (logged).
-func rawViews(ctx context.Context, conn *sql.Conn, a *app) error {
-	var lake sql.NullString
-	err := conn.QueryRowContext(ctx, "select lake from build_info").Scan(&lake)
-	if err != nil || !lake.Valid || lake.String == "" {
-		a.logger.Warn("the warehouse names no lake: src_aws_cloudtrail_events is not available", "error", err)
-		return nil
-	}
-	if _, err := os.Stat(lake.String); err != nil {
-		a.logger.Warn("the warehouse's lake is not there: src_aws_cloudtrail_events is not available", "lake", lake.String)
-		return nil
-	}
-	if err := runner.SourceViews(ctx, conn, lake.String); err != nil {
-		return fmt.Errorf("raw tables of %s: %w", lake.String, err)
-	}
-	return nil
-}
-
-// repl reads ';'-terminated statements from in; an error in one statement is printed and the next
-// one runs. It returns an error (exit 1) when any statement failed, so scripts notice.
-func repl(ctx context.Context, db queryer, format string, in io.Reader, out, errw io.Writer) error {
-	interactive := false
-	if f, ok := in.(*os.File); ok && isTerminal(f) {
-		interactive = true
-	}
-	sc := bufio.NewScanner(in)
-	sc.Buffer(make([]byte, 64<<10), 16<<20)
-	var stmt strings.Builder
-	failed := 0
-	prompt := func() {
-		if interactive {
-			if stmt.Len() == 0 {
-				fmt.Fprint(errw, "permlake> ")
-			} else {
-				fmt.Fprint(errw, "      ..> ")
-			}
+// openSQL opens the database the shell queries, on one connection (the lake's views are
+// temporary): the warehouse read-only with the raw tables it names, or an in-memory database
+// over the lake's tables and published marts. A warehouse named with --warehouse must exist;
+// the config's may not be built yet.
+func (a *app) openSQL(cmd *cobra.Command, warehouse string) (*sql.DB, *sql.Conn, error) {
+	ctx := cmd.Context()
+	var c *Config
+	if warehouse == "" || warehouse == memoryWarehouse {
+		var err error
+		if c, err = a.config(); err != nil {
+			return nil, nil, err
 		}
 	}
-	prompt()
-	for sc.Scan() {
-		stmt.WriteString(sc.Text())
-		stmt.WriteString("\n")
-		if q := strings.TrimSpace(stmt.String()); strings.HasSuffix(q, ";") {
-			if err := runQuery(ctx, db, q, format, out); err != nil {
-				fmt.Fprintf(errw, "error: %v\n", err)
-				failed++
-			}
-			stmt.Reset()
-		}
-		prompt()
+	explicit := warehouse != ""
+	if warehouse == "" {
+		warehouse = c.Warehouse
 	}
-	if err := sc.Err(); err != nil {
-		return err
-	}
-	if q := strings.TrimSpace(stmt.String()); q != "" {
-		if err := runQuery(ctx, db, q, format, out); err != nil {
-			fmt.Fprintf(errw, "error: %v\n", err)
-			failed++
-		}
-	}
-	if failed > 0 {
-		return fmt.Errorf("%d statement(s) failed", failed)
-	}
-	return nil
-}
-
-func runQuery(ctx context.Context, db queryer, q, format string, out io.Writer) error {
-	rows, err := db.QueryContext(ctx, q)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		return err
-	}
-	var records [][]any
-	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			return err
-		}
-		records = append(records, vals)
-	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	return writeResult(out, format, cols, records)
-}
-
-func writeResult(out io.Writer, format string, cols []string, records [][]any) error {
-	switch format {
-	case "csv":
-		w := csv.NewWriter(out)
-		if err := w.Write(cols); err != nil {
-			return err
-		}
-		for _, r := range records {
-			line := make([]string, len(r))
-			for i, v := range r {
-				line[i] = cellText(v)
-			}
-			if err := w.Write(line); err != nil {
-				return err
-			}
-		}
-		w.Flush()
-		return w.Error()
-	case "json":
-		objs := make([]map[string]any, 0, len(records))
-		for _, r := range records {
-			o := make(map[string]any, len(cols))
-			for i, c := range cols {
-				o[c] = jsonValue(r[i])
-			}
-			objs = append(objs, o)
-		}
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(objs)
-	default:
-		tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, strings.Join(cols, "\t"))
-		for _, r := range records {
-			line := make([]string, len(r))
-			for i, v := range r {
-				line[i] = strings.ReplaceAll(cellText(v), "\t", " ")
-				if v == nil {
-					line[i] = "NULL"
-				}
-			}
-			fmt.Fprintln(tw, strings.Join(line, "\t"))
-		}
-		if err := tw.Flush(); err != nil {
-			return err
-		}
-		_, err := fmt.Fprintf(out, "(%d rows)\n", len(records))
-		return err
-	}
-}
-
-func cellText(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return x
-	case []byte:
-		return string(x)
-	case time.Time:
-		return x.UTC().Format(time.RFC3339Nano)
-	case []any, map[string]any:
-		b, err := json.Marshal(jsonValue(x))
+	path := ""
+	if warehouse != memoryWarehouse {
+		p, err := localPath(warehouse)
 		if err != nil {
-			return fmt.Sprint(x)
+			return nil, nil, withCode(exitUsage, err)
 		}
-		return string(b)
-	default:
-		return fmt.Sprint(x)
+		_, err = os.Stat(p)
+		switch {
+		case err == nil:
+			path = p
+		case explicit:
+			return nil, nil, withCode(exitUsage, fmt.Errorf("warehouse %s: %w (run `permlake models` or `permlake demo` first, or use --warehouse :memory:)", p, err))
+		case errors.Is(err, fs.ErrNotExist):
+			a.logger.Info("no warehouse yet: querying the lake's tables and published marts", "warehouse", p)
+		default:
+			return nil, nil, fmt.Errorf("warehouse %s: %w", p, err)
+		}
 	}
+	dsn := ""
+	if path != "" {
+		dsn = path + "?access_mode=read_only"
+	}
+	db, err := sql.Open("duckdb", dsn)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open warehouse %s: %w", path, err)
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		db.Close()
+		return nil, nil, fmt.Errorf("open warehouse %s: %w", path, err)
+	}
+	fail := func(err error) (*sql.DB, *sql.Conn, error) {
+		conn.Close()
+		db.Close()
+		return nil, nil, err
+	}
+	if path != "" {
+		if err := shell.WarehouseViews(ctx, conn, a.logger); err != nil {
+			return fail(err)
+		}
+		return db, conn, nil
+	}
+	lake, err := localPath(c.Lake)
+	if err != nil {
+		a.logger.Warn("the lake is not a local directory: no lake tables to query", "lake", c.Lake, "error", err)
+		return db, conn, nil
+	}
+	views, err := shell.LakeViews(ctx, conn, lake)
+	if err != nil {
+		return fail(err)
+	}
+	a.logger.Debug("lake views", "lake", lake, "views", len(views))
+	return db, conn, nil
 }
 
-func jsonValue(v any) any {
-	switch x := v.(type) {
-	case []byte:
-		return string(x)
-	case time.Time:
-		return x.UTC().Format(time.RFC3339Nano)
-	case []any:
-		out := make([]any, len(x))
-		for i := range x {
-			out[i] = jsonValue(x[i])
+// terminalWidth reports w's width in columns when w is a terminal (asked each time: the
+// terminal may be resized), else nil: a pipe or a file gets whole cells.
+func terminalWidth(w io.Writer) func() int {
+	f, ok := w.(*os.File)
+	if !ok || !isTerminal(f) {
+		return nil
+	}
+	return func() int {
+		width, _, err := term.GetSize(int(f.Fd()))
+		if err != nil {
+			return 0
 		}
-		return out
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			out[k] = jsonValue(e)
-		}
-		return out
-	default:
-		return x
+		return width
 	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -154,24 +153,5 @@ func TestLoadConfig(t *testing.T) {
 	}
 	if _, err := loadConfig(newViper(), filepath.Join(dir, "missing.yaml")); err == nil {
 		t.Error("missing config file accepted")
-	}
-}
-
-func TestWriteResult(t *testing.T) {
-	t.Parallel()
-	cols := []string{"a", "b", "c"}
-	rows := [][]any{{"x", nil, []any{"p", "q"}}, {"y,z", int64(3), time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}}
-	for format, want := range map[string]string{
-		"csv":   "a,b,c\nx,,\"[\"\"p\"\",\"\"q\"\"]\"\n\"y,z\",3,2026-01-02T03:04:05Z\n",
-		"table": "a    b     c\nx    NULL  [\"p\",\"q\"]\ny,z  3     2026-01-02T03:04:05Z\n(2 rows)\n",
-		"json":  "[\n  {\n    \"a\": \"x\",\n    \"b\": null,\n    \"c\": [\n      \"p\",\n      \"q\"\n    ]\n  },\n  {\n    \"a\": \"y,z\",\n    \"b\": 3,\n    \"c\": \"2026-01-02T03:04:05Z\"\n  }\n]\n",
-	} {
-		var b bytes.Buffer
-		if err := writeResult(&b, format, cols, rows); err != nil {
-			t.Fatal(err)
-		}
-		if b.String() != want {
-			t.Errorf("%s:\n%s\nwant\n%s", format, b.String(), want)
-		}
 	}
 }

@@ -356,6 +356,25 @@ func TestDemoEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("sql without a warehouse reads the lake's marts", func(t *testing.T) {
+		cfg := filepath.Join(out, "permlake.yaml")
+		for _, mart := range []string{"permission_usage", "creep_scores", "evidence_windows", "inactive_identities", "unused_high_risk"} {
+			q := "select count(*) as n, count(distinct account_id) as accounts from " + mart
+			code, mem, stderr := runCLI(t, ctx, "sql", "--config", cfg, "--warehouse", ":memory:", "--format", "csv", "-c", q)
+			if code != exitOK {
+				t.Fatalf("%s in memory: exit %d: %s", mart, code, stderr)
+			}
+			_, whOut, _ := runCLI(t, ctx, "sql", "--config", cfg, "--format", "csv", "-c", q)
+			if mem != whOut || mem == "n,accounts\n0,0\n" {
+				t.Errorf("%s: in memory %q, warehouse %q", mart, mem, whOut)
+			}
+		}
+		code, mem, stderr := runCLI(t, ctx, "sql", "--config", cfg, "--warehouse", ":memory:", "--format", "csv", "-c", "select count(*) as n from src_aws_cloudtrail_events")
+		if want := fmt.Sprintf("n\n%d\n", queryInt(t, openDuck(t, ""), `select count(*) from `+lakeEvents(lake))); code != exitOK || mem != want {
+			t.Errorf("src_aws_cloudtrail_events in memory: exit %d, %q, want %q: %s", code, mem, want, stderr)
+		}
+	})
+
 	t.Run("re-running the same hours changes nothing", func(t *testing.T) {
 		db := openDuck(t, "")
 		before := queryInt(t, db, `select count(*) from `+lakeEvents(lake))

@@ -134,7 +134,7 @@ Configuration: permlake.yaml (or --config), PERMLAKE_* environment variables, fl
 	root.PersistentFlags().StringVar(&a.configPath, "config", "", "config file (default ./permlake.yaml when present)")
 	root.PersistentFlags().BoolVarP(&a.verbose, "verbose", "v", false, "debug logging")
 	root.AddCommand(newRunCmd(a), newModelsCmd(a), newStatusCmd(a), newSQLCmd(a), newReportCmd(a), newDemoCmd(a), newDocsCmd(a),
-		newCheckCmd(a), newAccountsCmd(a), newVersionCmd(a), newQuarantineCmd(a), newServeCmd(a))
+		newCheckCmd(a), newAccountsCmd(a), newVersionCmd(a), newQuarantineCmd(a), newInitCmd(a), newServeCmd(a))
 	root.Version = buildVersion(debug.ReadBuildInfo).String()
 	root.SetVersionTemplate("permlake {{.Version}}\n")
 	// Usage errors exit 2: a flag that is unknown or has an invalid value, arguments a command
@@ -201,14 +201,42 @@ func writesTerminal(w io.Writer) bool {
 	return ok && isTerminal(f)
 }
 
-// lockedWriter serializes writes to w.
+// lockedWriter serializes writes to w, and keeps a status line (the progress display) below
+// what is written: each write clears the line first and draws it again after, so a log record
+// never runs into it. Writes are whole lines (slog writes a record at a time).
 type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
+	mu     sync.Mutex
+	w      io.Writer
+	status string // the status line shown ("" none)
 }
+
+// clearLine returns the cursor to the start of the line and erases it (ANSI).
+const clearLine = "\r\033[K"
 
 func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.w.Write(p)
+	if l.status == "" {
+		return l.w.Write(p)
+	}
+	if _, err := io.WriteString(l.w, clearLine); err != nil {
+		return 0, err
+	}
+	n, err := l.w.Write(p)
+	if err != nil {
+		return n, err
+	}
+	_, err = io.WriteString(l.w, l.status)
+	return n, err
+}
+
+// setStatus shows s as the status line, or takes the line away when s is "".
+func (l *lockedWriter) setStatus(s string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if s == "" && l.status == "" {
+		return
+	}
+	_, _ = io.WriteString(l.w, clearLine+s) // a terminal's display: nothing to do on an error
+	l.status = s
 }

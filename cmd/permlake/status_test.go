@@ -84,8 +84,9 @@ func TestSuccessMarkersAndStatus(t *testing.T) {
 	}
 }
 
-// TestProgressDisplay: with the display on (a terminal, or PERMLAKE_PROGRESS=1) the run rewrites
-// one line per finished account; off (PERMLAKE_PROGRESS=0, or not a terminal) there is none.
+// TestProgressDisplay: with the display on (a terminal, or PERMLAKE_PROGRESS=1) the run redraws
+// its status line as accounts finish and ends with a summary; off (PERMLAKE_PROGRESS=0, or not a
+// terminal) there is no display and the summary is logged.
 func TestProgressDisplay(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -98,11 +99,13 @@ func TestProgressDisplay(t *testing.T) {
 	h := org.WindowEnd.Add(-time.Hour).Format("2006-01-02T15")
 	t.Setenv("PERMLAKE_PROGRESS", "1")
 	code, _, stderr := runCLI(t, ctx, "run", "--config", cfg, "--hour", h, "--no-models")
-	if code != exitOK || strings.Count(stderr, "\r\033[Kpermlake: ") != 2 || !strings.Contains(stderr, "2 done (of 2 AWS accounts, then Azure), 0 failed") {
+	if code != exitOK || !strings.Contains(stderr, "\r\033[Kpermlake: AWS accounts 1/2; ") || !strings.Contains(stderr, "\r\033[Kpermlake: AWS accounts 2/2; 0 failed") ||
+		!strings.Contains(stderr, "Run done: 2 AWS accounts, 0 Azure subscriptions and tenants; ") {
 		t.Errorf("progress on: exit %d\n%q", code, stderr)
 	}
 	t.Setenv("PERMLAKE_PROGRESS", "0")
-	if code, _, stderr := runCLI(t, ctx, "run", "--config", cfg, "--hour", h, "--no-models"); code != exitOK || strings.Contains(stderr, "\r") {
+	if code, _, stderr := runCLI(t, ctx, "run", "--config", cfg, "--hour", h, "--no-models"); code != exitOK || strings.Contains(stderr, "\r") ||
+		!strings.Contains(stderr, `"msg":"run summary","accounts":2,`) {
 		t.Errorf("progress off: exit %d\n%q", code, stderr)
 	}
 }

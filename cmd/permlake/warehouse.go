@@ -132,14 +132,16 @@ func (a *app) buildModels(ctx context.Context, c *Config, lake *load.Lake, now t
 	if state, err = localPath(state); err != nil {
 		return withCode(exitUsage, fmt.Errorf("state_file: %w", err))
 	}
+	out := a.newBuildOutput(c)
+	defer out.done()
 	opts := orgbuild.Options{
 		Runner: runner.Options{
 			Lake: lakeRoot, Now: now.UTC(), LookbackDays: c.LookbackDays, Seeds: seeds, Logger: a.logger,
 			State: state, LakeID: lake.URL() + "#" + instance, Changes: commitFeed(lake), Full: plan.full,
-			MemoryLimit: c.ModelsMemoryLimit, CatalogVersion: cat.Version(),
+			MemoryLimit: c.ModelsMemoryLimit, CatalogVersion: cat.Version(), Progress: out.event,
 		},
 		Lake: lake, CacheDir: filepath.Join(cache, "models"), Units: plan.units, Shard: plan.shard, Rebuild: plan.full,
-		PublishOrgMarts: c.PublishMarts, BatchSize: c.ModelsBatchAccounts,
+		PublishOrgMarts: c.PublishMarts, BatchSize: c.ModelsBatchAccounts, Progress: out.unitsProgress,
 	}
 	var testErr error
 	if plan.accounts {
@@ -149,6 +151,7 @@ func (a *app) buildModels(ctx context.Context, c *Config, lake *load.Lake, now t
 			return fmt.Errorf("build models: %w", err)
 		}
 		testErr = err
+		out.unitTests(res.Tests)
 		a.logger.Info("per-account marts up to date", "units", res.Units, "built", len(res.Built), "grants_cached", res.Cached,
 			"removed", len(res.Removed), "shard", plan.shard.String(), "duration", time.Since(start).String())
 		// The rollups are brought up to date once: the final step finds nothing new.

@@ -139,7 +139,7 @@ func Finalize(ctx context.Context, db *sql.DB, opts Options) (*runner.Result, er
 	}
 	targets = append(targets, finalExtras...)
 	res, berr := s.Build(ctx, runner.Plan{Scope: &runner.Scope{AllActivity: true}, Targets: targets, Provided: provided,
-		ProvidedViews: true, Untested: []string{"permission_usage", "unused_high_risk"}})
+		ProvidedViews: true, Untested: []string{"permission_usage", "unused_high_risk"}, Progress: opts.Runner.Progress})
 	if berr != nil && !errors.Is(berr, runner.ErrDataTest) {
 		return res, berr
 	}

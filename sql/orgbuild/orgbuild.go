@@ -194,9 +194,22 @@ type Options struct {
 	// marts/<mart>/data.parquet (the per-account ones are always there).
 	PublishOrgMarts bool
 
+	// Progress, when set, is told how many of the units to build are published, after each
+	// batch (and once before the first, with none built). The per-account step reports units,
+	// not models: at organization scale a line per model of each batch would be thousands; the
+	// runner's Progress (Runner.Progress) hears Finalize's build of the organization-level marts.
+	Progress func(UnitsProgress)
+
 	// failBatch, when set (by tests), is asked after a batch's models are built and before
 	// anything of it is cached or published; an error it returns is the batch's.
 	failBatch func(units []Unit) error
+}
+
+// UnitsProgress is where BuildAccounts is: Built of ToBuild units published (Units selected, the
+// rest up to date), Elapsed since the units were compared.
+type UnitsProgress struct {
+	Units, ToBuild, Built int
+	Elapsed               time.Duration
 }
 
 // Result is what BuildAccounts did.
@@ -290,6 +303,13 @@ func BuildAccounts(ctx context.Context, db *sql.DB, opts Options) (*Result, erro
 	}
 	log.Info("per-account models", "units", len(selected), "shard", opts.Shard.String(), "to_build", len(work),
 		"up_to_date", len(selected)-len(work))
+	compared := time.Now()
+	report := func() {
+		if opts.Progress != nil {
+			opts.Progress(UnitsProgress{Units: len(selected), ToBuild: len(work), Built: len(res.Built), Elapsed: time.Since(compared)})
+		}
+	}
+	report()
 	if len(work) == 0 {
 		return res, nil
 	}
@@ -351,6 +371,7 @@ func BuildAccounts(ctx context.Context, db *sql.DB, opts Options) (*Result, erro
 		if err := b.buildSplitting(ctx, batch, res, &testErr); err != nil {
 			return res, err
 		}
+		report()
 	}
 	return res, testErr
 }

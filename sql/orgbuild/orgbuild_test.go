@@ -137,12 +137,33 @@ func TestShardsThenFinalize(t *testing.T) {
 				t.Errorf("Finalize before shard %d/4: %v, want ErrStale naming %s", i, err, shards[last][0])
 			}
 		}
+		var heard []UnitsProgress
+		o.Progress = func(p UnitsProgress) { heard = append(heard, p) }
+		o.Runner.Progress = func(ev runner.Event) { t.Errorf("the per-account step reported model %s: it reports units", ev.Name) }
 		res := e.buildAccounts(o)
 		if got := sortedUnits(res.Built); !slices.Equal(got, shards[i]) || res.Units != len(shards[i]) {
 			t.Errorf("shard %d/4 built %v of %d units, want %v", i, got, res.Units, shards[i])
 		}
+		if n := len(heard); n < 2 || heard[0].Built != 0 || heard[n-1].Built != len(shards[i]) || heard[n-1].ToBuild != len(shards[i]) {
+			t.Errorf("shard %d/4: progress %+v, want from 0 to %d built", i, heard, len(shards[i]))
+		}
+		for j := 1; j < len(heard); j++ {
+			if heard[j].Built < heard[j-1].Built || heard[j].Built > heard[j].ToBuild {
+				t.Errorf("shard %d/4: progress goes back or beyond its total: %+v", i, heard)
+			}
+		}
 	}
-	sameMarts(t, "4 shards", e.finalize(e.opts(testNow)), want)
+	o := e.opts(testNow)
+	models := 0
+	o.Runner.Progress = func(ev runner.Event) {
+		if ev.Kind == runner.ModelDone {
+			models++
+		}
+	}
+	sameMarts(t, "4 shards", e.finalize(o), want)
+	if models == 0 {
+		t.Error("Finalize reported no model built")
+	}
 }
 
 // TestIncrementalBuilds changes the inputs step by step; each step rebuilds only the units whose

@@ -75,7 +75,35 @@ type Options struct {
 	// run for the models built (not the provided ones).
 	Targets []string
 
+	// Progress, when set, is told of each model built or loaded and each data test run by
+	// Build (Plan.Progress for a Session's builds), as it happens, from the goroutine calling
+	// Build (the CLI renders them; the runner prints nothing). It must not block for long: the
+	// build waits for it.
+	Progress func(Event)
+
 	batchFiles int // files per statement of a full rollup build; 0: fullBatchFiles (tests set it)
+}
+
+// EventKind is what an Event reports.
+type EventKind int
+
+// The events of a build (Options.Progress).
+const (
+	ModelDone   EventKind = iota // a model was materialised (or loaded from provided files)
+	ModelFailed                  // a model's query failed: the build stops, Err says why
+	TestPassed                   // a data test found no failing rows
+	TestFailed                   // a data test found Rows failing rows
+)
+
+// Event is one step of a Build: a model built or failed, a data test passed or failed. Index is
+// the step's 1-based position among Total models (or tests) of the Build call.
+type Event struct {
+	Kind         EventKind
+	Name         string
+	Index, Total int
+	Rows         int64 // the model's rows, or the test's failing rows
+	Duration     time.Duration
+	Err          error // ModelFailed
 }
 
 // Scope is the part of the organization a build computes: the AWS accounts AWS (their
@@ -347,7 +375,7 @@ func Build(ctx context.Context, db *sql.DB, opts Options) (*Result, error) {
 		return nil, err
 	}
 	defer s.Close()
-	res, err := s.Build(ctx, Plan{Scope: opts.Scope, Targets: opts.Targets, Provided: opts.Provided})
+	res, err := s.Build(ctx, Plan{Scope: opts.Scope, Targets: opts.Targets, Provided: opts.Provided, Progress: opts.Progress})
 	if res != nil {
 		res.Rollups = s.Rollups
 	}
@@ -546,6 +574,9 @@ type Plan struct {
 	// Untested are models built without their data tests: views over rows tested where they
 	// were built (the warehouse's view of the per-account marts).
 	Untested []string
+	// Progress hears this build's models and data tests (see Options.Progress); nil: nothing.
+	// A session's caller sets it on the builds it reports (not on its preparatory ones).
+	Progress func(Event)
 	// SourcesNeeded reads only the lake tables that the models to build read (Model.Sources):
 	// a batch's first step (the keys its principals called) reads no entitlement table, an AWS
 	// batch no Azure one. Otherwise every table's src_ is created, which the warehouse keeps
@@ -603,6 +634,17 @@ func (s *Session) Build(ctx context.Context, p Plan) (*Result, error) {
 		}
 		s.loaded[t.Name] = true
 	}
+	report := func(e Event) {
+		if p.Progress != nil {
+			p.Progress(e)
+		}
+	}
+	total := 0
+	for _, m := range models {
+		if m.Layer != "rollups" && needed[m.Name] && !present[m.Name] {
+			total++
+		}
+	}
 	var built []Model
 	for _, m := range models {
 		if m.Layer == "rollups" || !needed[m.Name] {
@@ -612,30 +654,36 @@ func (s *Session) Build(ctx context.Context, p Plan) (*Result, error) {
 		if present[m.Name] {
 			continue
 		}
+		step := len(res.Models) + 1
+		failed := func(err error) (*Result, error) {
+			report(Event{Kind: ModelFailed, Name: m.Name, Index: step, Total: total, Duration: time.Since(start), Err: err})
+			return res, err
+		}
 		if files, ok := provided[m.Name]; ok {
 			if err := loadProvided(ctx, conn, m, files, p.ProvidedViews); err != nil {
-				return res, fmt.Errorf("model %s: provided rows: %w", m.Name, err)
+				return failed(fmt.Errorf("model %s: provided rows: %w", m.Name, err))
 			}
 		} else {
 			if err := materialize(ctx, conn, m); err != nil {
-				return res, fmt.Errorf("model %s (%s/%s.sql): %w", m.Name, m.Layer, m.Name, err)
+				return failed(fmt.Errorf("model %s (%s/%s.sql): %w", m.Name, m.Layer, m.Name, err))
 			}
 			built = append(built, m)
 		}
 		var n int64
 		if err := conn.QueryRowContext(ctx, "select count(*) from "+m.Name).Scan(&n); err != nil {
-			return res, err
+			return failed(err)
 		}
 		res.Models = append(res.Models, ModelResult{Name: m.Name, Rows: n, Duration: time.Since(start)})
 		ReleaseMemory() // what the model's query freed, before the next one runs
 		opts.Logger.Debug("model built", "table", m.Name, "rows", n, "duration", time.Since(start).String())
+		report(Event{Kind: ModelDone, Name: m.Name, Index: step, Total: total, Rows: n, Duration: time.Since(start)})
 	}
 	built = slices.DeleteFunc(built, func(m Model) bool { return slices.Contains(p.Untested, m.Name) })
 	tests, err := dataTests(ctx, conn, built, models, opts.FS, needed)
 	if err != nil {
 		return res, err
 	}
-	for _, t := range tests {
+	for i, t := range tests {
 		start := time.Now()
 		var n int64
 		if err := conn.QueryRowContext(ctx, "select count(*) from ("+t.sql+")").Scan(&n); err != nil {
@@ -646,6 +694,11 @@ func (s *Session) Build(ctx context.Context, p Plan) (*Result, error) {
 			opts.Logger.Error("data test failed", "test", t.name, "rows", n)
 		}
 		opts.Logger.Debug("data test run", "test", t.name, "failures", n, "duration", time.Since(start).String())
+		e := Event{Kind: TestPassed, Name: t.name, Index: i + 1, Total: len(tests), Rows: n, Duration: time.Since(start)}
+		if n > 0 {
+			e.Kind = TestFailed
+		}
+		report(e)
 	}
 	if failed := res.Failed(); len(failed) > 0 {
 		var names []string

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -405,5 +406,75 @@ func TestBatchedModelEqualsWhole(t *testing.T) {
 	}
 	if digests["batches of one account"] != digests["one statement"] || !strings.HasPrefix(digests["one statement"], "3 ") {
 		t.Errorf("batched %q, whole %q (want 3 accounts' grants)", digests["batches of one account"], digests["one statement"])
+	}
+}
+
+// TestProgressEvents: Options.Progress hears every model built, in order, numbered of the
+// models to build, then every data test with its outcome.
+func TestProgressEvents(t *testing.T) {
+	t.Parallel()
+	doc := func(col, tests string) []byte {
+		return []byte("description: d\ngrain: one row\ncolumns:\n  - name: " + col + "\n    description: c\n" + tests)
+	}
+	fsys := fstest.MapFS{
+		"staging/stg_a.sql":        {Data: []byte("select 1 as x union all select 2")},
+		"staging/stg_a.yml":        {Data: doc("x", "    tests: [not_null]\n")},
+		"intermediate/int_b.sql":   {Data: []byte("select x from stg_a")},
+		"intermediate/int_b.yml":   {Data: doc("x", "")},
+		"marts/mart_c.sql":         {Data: []byte("select x from int_b where x > 1")},
+		"marts/mart_c.yml":         {Data: doc("x", "")},
+		"tests/assert_no_rows.sql": {Data: []byte("select * from mart_c where x = 2")},
+	}
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var got []string
+	progress := func(e Event) {
+		got = append(got, fmt.Sprintf("%d %s %d/%d rows=%d", e.Kind, e.Name, e.Index, e.Total, e.Rows))
+	}
+	_, err = Build(context.Background(), db, Options{Lake: t.TempDir(), Now: now, FS: fsys, Progress: progress})
+	if !errors.Is(err, ErrDataTest) {
+		t.Errorf("err = %v, want the failing test", err)
+	}
+	want := []string{
+		fmt.Sprintf("%d stg_a 1/3 rows=2", ModelDone),
+		fmt.Sprintf("%d int_b 2/3 rows=2", ModelDone),
+		fmt.Sprintf("%d mart_c 3/3 rows=1", ModelDone),
+		fmt.Sprintf("%d stg_a.x.not_null 1/2 rows=0", TestPassed),
+		fmt.Sprintf("%d assert_no_rows 2/2 rows=1", TestFailed),
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("events\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestProgressModelFailed: a model whose query fails is reported as failed, numbered like the
+// others, with the error; the build stops there.
+func TestProgressModelFailed(t *testing.T) {
+	t.Parallel()
+	doc := []byte("description: d\ngrain: one row\ncolumns:\n  - name: x\n    description: c\n")
+	fsys := fstest.MapFS{
+		"staging/stg_a.sql":      {Data: []byte("select 1 as x")},
+		"staging/stg_a.yml":      {Data: doc},
+		"intermediate/int_b.sql": {Data: []byte("select no_such_column as x from stg_a")},
+		"intermediate/int_b.yml": {Data: doc},
+		"marts/mart_c.sql":       {Data: []byte("select x from int_b")},
+		"marts/mart_c.yml":       {Data: doc},
+	}
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var got []Event
+	_, err = Build(context.Background(), db, Options{Lake: t.TempDir(), Now: now, FS: fsys, Progress: func(e Event) { got = append(got, e) }})
+	if err == nil || !strings.Contains(err.Error(), "int_b") {
+		t.Fatalf("err = %v, want int_b's failure", err)
+	}
+	if len(got) != 2 || got[0].Kind != ModelDone || got[1].Kind != ModelFailed || got[1].Name != "int_b" ||
+		got[1].Index != 2 || got[1].Total != 3 || got[1].Err == nil || !strings.Contains(got[1].Err.Error(), "no_such_column") {
+		t.Errorf("events %+v", got)
 	}
 }
