@@ -9,6 +9,7 @@
 package runner
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/csv"
@@ -267,8 +268,12 @@ func Models(fsys fs.FS) ([]Model, error) {
 			if err != nil {
 				return nil, fmt.Errorf("model %s has no %s/%s.yml: %w", name, layer, name, err)
 			}
-			if err := yaml.Unmarshal(y, &m.Doc); err != nil {
-				return nil, fmt.Errorf("%s/%s.yml: %w", layer, name, err)
+			// Unknown keys are errors: in a flow mapping ({name: x, description: a, b}) an
+			// unquoted comma ends the description and makes the rest keys of their own.
+			dec := yaml.NewDecoder(bytes.NewReader(y))
+			dec.KnownFields(true)
+			if err := dec.Decode(&m.Doc); err != nil {
+				return nil, fmt.Errorf("%s/%s.yml: %w (quote a description that holds a comma)", layer, name, err)
 			}
 			if m.Doc.Description == "" || m.Doc.Grain == "" {
 				return nil, fmt.Errorf("%s/%s.yml: description and grain are required", layer, name)

@@ -58,6 +58,12 @@ func TestModelsRejectsCyclesAndMissingDocs(t *testing.T) {
 	if _, err := Models(nodoc); err == nil || !strings.Contains(err.Error(), "c.yml") {
 		t.Errorf("missing yml: err = %v", err)
 	}
+	// An unquoted comma in a flow mapping cuts the description short: refused, not read as "a".
+	comma := fstest.MapFS{"marts/d.sql": {Data: []byte("select 1 as n")},
+		"marts/d.yml": {Data: []byte("description: x\ngrain: x\ncolumns:\n  - {name: n, description: a, b}\n")}}
+	if _, err := Models(comma); err == nil || !strings.Contains(err.Error(), "d.yml") || !strings.Contains(err.Error(), "quote") {
+		t.Errorf("unquoted comma: err = %v", err)
+	}
 }
 
 const acct, acct2 = "012345678901", "333344445555"
