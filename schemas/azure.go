@@ -197,6 +197,27 @@ var AzureRoleAssignments = newTableBy(BySubscriptionHour, "azure_role_assignment
 		"created_at":         "createdOn.",
 	}))
 
+// AzureSubscription is one row of azure_subscriptions: what discovery (Subscriptions - List)
+// said of the subscription when its RBAC snapshot was taken.
+type AzureSubscription struct {
+	SubscriptionName *string   `parquet:"subscription_name,optional"`
+	TenantID         *string   `parquet:"tenant_id,optional"`
+	State            *string   `parquet:"state,optional"`
+	SnapshotAt       time.Time `parquet:"snapshot_at,timestamp(microsecond:local)"`
+	RunID            string    `parquet:"_run_id"`
+	SourceKey        string    `parquet:"_source_key"`
+}
+
+// AzureSubscriptions is the azure_subscriptions table.
+var AzureSubscriptions = newTableBy(BySubscriptionHour, "azure_subscriptions",
+	"Azure subscriptions as discovery listed them, one row per RBAC snapshot: the names reports and marts show.",
+	// One row per partition: its source key (the subscription's ARM folder or URL) is unique in it.
+	"one row per subscription per snapshot", AzureSubscription{}, []string{"_source_key"}, snapshot(map[string]string{
+		"subscription_name": "displayName; NULL for a subscription configured by ID that discovery did not list.",
+		"tenant_id":         "The directory the subscription belongs to, lower case; NULL when unknown.",
+		"state":             "Enabled, Disabled, Warned, PastDue or Deleted, as listed; NULL when unknown.",
+	}))
+
 // AzurePrincipal is one row of azure_principals: a user, group, service principal or managed
 // identity of the tenant that a role assignment names (or, in a full inventory, every one).
 type AzurePrincipal struct {

@@ -183,7 +183,7 @@ var All = []*Table{
 	CloudTrailEvents, IAMUsers, IAMGroups, IAMRoles, IAMPolicies, IAMGroupMemberships,
 	IAMPolicyAttachments, IAMPolicyStatements, IAMCredentialReport,
 	OrgAccounts, OrgPolicies, OrgPolicyStatements,
-	AzureActivityEvents, AzureSignInEvents, AzureRoleDefinitions, AzureRoleAssignments, AzurePrincipals,
+	AzureActivityEvents, AzureSignInEvents, AzureRoleDefinitions, AzureRoleAssignments, AzureSubscriptions, AzurePrincipals,
 	AzureGroupMembers, AzureProviderOperations, AzureAuditEvents,
 }
 

@@ -331,9 +331,29 @@ func (p *pipeline) azureRBAC(ctx context.Context, sub azure.Subscription, w wind
 		func() (load.PartitionStats, error) {
 			return load.ReplacePartition(ctx, p.lake, schemas.AzureRoleAssignments, part, assigns)
 		},
+		func() (load.PartitionStats, error) {
+			return load.ReplacePartition(ctx, p.lake, schemas.AzureSubscriptions, part, []schemas.AzureSubscription{subscriptionRow(sub, rbac, meta)})
+		},
 	})
 	res.partitions = append(res.partitions, stats...)
 	return principals, err
+}
+
+// subscriptionRow is the subscription as discovery listed it, at the snapshot: the name the marts
+// and the report show.
+func subscriptionRow(sub azure.Subscription, rbac *azure.RBACSnapshot, meta transform.SnapshotMeta) schemas.AzureSubscription {
+	opt := func(s string) *string {
+		if s == "" {
+			return nil
+		}
+		return &s
+	}
+	tenant := sub.TenantID
+	if tenant == "" {
+		tenant = rbac.TenantID
+	}
+	return schemas.AzureSubscription{SubscriptionName: opt(sub.DisplayName), TenantID: opt(tenant), State: opt(sub.State),
+		SnapshotAt: meta.SnapshotAt, RunID: meta.RunID, SourceKey: meta.SourceKey}
 }
 
 // azureActivity ingests the subscription's Activity Log export.

@@ -40,6 +40,9 @@ func checkPriorities(t *testing.T, wh *sql.DB) {
 	if n := queryInt(t, wh, `select count(*) from identity_priority where cloud = 'azure' and display_name = principal_arn`); n != 0 {
 		t.Errorf("%d Azure identities named only by their object ID", n)
 	}
+	if n := queryInt(t, wh, `select count(*) from identity_priority where account_name = account_id`); n != 0 {
+		t.Errorf("%d identities whose account or subscription has no name", n)
+	}
 }
 
 // step is a row of remediation_actions.

@@ -20,6 +20,10 @@ tiers as (
     select * from account_tiers
 ),
 
+subscriptions as (
+    select * from stg_azure__subscriptions
+),
+
 -- Account weights: the management account 2 (service control policies never restrict it), else
 -- the largest weight of the account_tiers patterns its name or OU path matches, else 1.
 accounts as (
@@ -98,7 +102,7 @@ components as (
     select
         s.cloud,
         s.account_id,
-        coalesce(a.account_name, s.account_id) as account_name,
+        coalesce(a.account_name, n.subscription_name, s.account_id) as account_name,
         case when s.cloud = 'aws' then coalesce(a.account_tier, 1.0) else 1.0 end as account_tier,
         s.principal_arn,
         e.display_name,
@@ -123,6 +127,7 @@ components as (
     from scores as s
     inner join exposure as e on e.cloud = s.cloud and e.account_id = s.account_id and e.principal_arn = s.principal_arn
     left join accounts as a on s.cloud = 'aws' and a.account_id = s.account_id
+    left join subscriptions as n on s.cloud = 'azure' and n.subscription_id = s.account_id
     left join reach_totals as r on r.cloud = s.cloud and r.account_id = s.account_id and r.principal_arn = s.principal_arn
     left join outside as o on o.cloud = s.cloud and o.account_id = s.account_id and o.principal_arn = s.principal_arn
     left join first_steps as f on f.cloud = s.cloud and f.account_id = s.account_id and f.principal_arn = s.principal_arn

@@ -124,9 +124,12 @@ type Scope struct {
 
 // scopedBy reports whether table t is read only for the scope's IDs: the per-account
 // entitlement tables and per-subscription Azure tables. The organization tables (partitioned by
-// the management account) and tenant tables are read whole.
+// the management account), tenant tables and the subscriptions' names (a row per subscription
+// and snapshot, which the organization-level marts show) are read whole.
 func scopedBy(t *schemas.Table) string {
 	switch {
+	case t.Name == "azure_subscriptions":
+		return ""
 	case strings.HasPrefix(t.Name, "aws_iam_"), t.Name == "aws_cloudtrail_events":
 		return "aws"
 	case strings.HasPrefix(t.Name, "azure_"):
