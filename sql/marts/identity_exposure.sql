@@ -6,8 +6,8 @@ with scores as (
     select * from creep_scores
 ),
 
-usage as (
-    select * from permission_usage
+usage_grants as (
+    select * from int_permission_usage__grants
 ),
 
 high_risk as (
@@ -56,8 +56,8 @@ paths as (
 -- that trust it or its account.
 assumers as (
     select distinct cloud, account_id, principal_arn
-    from usage
-    where cloud = 'aws' and lower(action) = 'sts:assumerole' and status in ('used', 'unused', 'unknown')
+    from usage_grants
+    where cloud = 'aws' and has_assume_role
 ),
 
 keys as (

@@ -9,8 +9,8 @@
 --   deactivate_access_key, remove_console_password: long-term credentials unused in the window;
 --   delete_inactive_identity: a user or role with no activity in the window (inactive_identities);
 --   remove_role_assignment, remove_from_group, replace_with_custom_role: the same for Azure.
-with usage as (
-    select * from permission_usage
+with usage_grants as (
+    select * from int_permission_usage__grants
 ),
 
 attachments as (
@@ -37,17 +37,16 @@ windows as (
     select * from evidence_windows
 ),
 
--- The grants, counted by the policies and statements behind them.
+-- The grants, counted by the policies and statements behind them (idle and active rows together).
 grants as (
     select
         cloud, account_id, principal_arn, principal_type, granted_by, granting_statements,
-        count(*) filter (where status = 'used') as used,
-        count(*) filter (where status = 'unused') as unused,
-        count(*) filter (where status = 'unknown') as unknown,
-        count(*) filter (where status = 'unused' and is_high_risk) as unused_high_risk,
+        sum(used) as used,
+        sum(unused) as unused,
+        sum(unknown) as unknown,
+        sum(unused_high_risk) as unused_high_risk,
         bool_or(is_conditional) as is_conditional
-    from usage
-    where status in ('used', 'unused', 'unknown') and len(granted_by) > 0
+    from usage_grants
     group by all
 ),
 

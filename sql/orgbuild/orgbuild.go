@@ -34,7 +34,7 @@
 //
 //	marts/<mart>/cloud=<aws|azure>/account_id=<id>/data.parquet   one object per partition
 //	marts/permission_usage/cloud=…/account_id=…/{idle,active}.parquet   (and unused_high_risk)
-//	marts/_idle/int_permission_usage__counts/cloud=…/account_id=…/idle.parquet
+//	marts/_idle/int_permission_usage__counts/cloud=…/account_id=…/idle.parquet   (and __grants)
 //	marts/_units/<aws-account-id|azure>.json                      the unit's record (commit point)
 //	marts/_manifest.json                                          written by Finalize
 //
@@ -101,12 +101,14 @@ var martSources = func() []martSource {
 		out = append(out, src)
 	}
 	return append(out, martSource{mart: "_idle/int_permission_usage__counts", table: "int_permission_usage__counts",
-		split: "case when is_idle then 'idle' else 'active' end", keepable: true, idleOnly: true})
+		split: "case when is_idle then 'idle' else 'active' end", keepable: true, idleOnly: true},
+		martSource{mart: "_idle/int_permission_usage__grants", table: "int_permission_usage__grants",
+			split: "case when is_idle then 'idle' else 'active' end", keepable: true, idleOnly: true})
 }()
 
 // keptTargets are the models a batch computes before it adds the kept idle objects: the
 // keepable sources' tables, and the views over them (whose data tests then see what was computed).
-var keptTargets = []string{"permission_usage", "unused_high_risk", "int_permission_usage__counts"}
+var keptTargets = []string{"permission_usage", "unused_high_risk", "int_permission_usage__counts", "int_permission_usage__grants"}
 
 // grantModels are the models whose rows are cached per unit by grants fingerprint.
 var grantModels = map[string]string{"aws": "int_grants__resolved", "azure": "int_azure_grants__resolved"}
