@@ -149,7 +149,13 @@ final as (
                 then coalesce(date_diff('second', coalesce(j.last_activity_at, j.created_at), getvariable('now')) / 86400.0, 0)
                 else 0 end
         )), 1) as evidence_days,
-        getvariable('lookback_days') as window_days
+        getvariable('lookback_days') as window_days,
+        -- the lists as text for BI clients that cannot read LIST columns ('; ' occurs in none:
+        -- see the YAML)
+        array_to_string(j.trusted_accounts, '; ') as trusted_accounts_text,
+        array_to_string(j.trusted_principals, '; ') as trusted_principals_text,
+        array_to_string(j.trusted_federated, '; ') as trusted_federated_text,
+        array_to_string(j.trusted_services, '; ') as trusted_services_text
     from joined as j
     left join paths as ph on ph.cloud = j.cloud and ph.account_id = j.account_id and ph.principal_arn = j.principal_arn
     left join windows as w on w.cloud = j.cloud and w.account_id = j.account_id

@@ -156,7 +156,9 @@ final as (
             case when has_console_without_mfa then 'console password without MFA' end,
             'evidence ' || evidence_days || ' of ' || window_days || ' days'
                 || case when last_activity_at is null then ', never active' else ', last active ' || strftime(last_activity_at, '%Y-%m-%d') end
-        ) as priority_reason
+        ) as priority_reason,
+        -- for BI clients that cannot read LIST columns
+        array_to_string(reached_accounts, '; ') as reached_accounts_text
     from gains
 ),
 

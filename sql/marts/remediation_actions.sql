@@ -259,7 +259,9 @@ final as (
             case when s.target_label like '% at /providers/Microsoft.Management/%' then 'the assignment is at a management group: removing it affects every subscription below it' end
         ) as caveats,
         w.evidence_start,
-        w.evidence_end
+        w.evidence_end,
+        -- for BI clients that cannot read LIST columns
+        array_to_string(s.least_privilege_policy_numbers, '; ') as least_privilege_policy_numbers_text
     from steps as s
     left join windows as w on w.cloud = s.cloud and w.account_id = s.account_id
 )
