@@ -44,8 +44,8 @@ demo: build
 
 # Every test: formatting, vet, unit, SQL model, integration (real MinIO) and end-to-end tests,
 # with the race detector (go vet ran first: -vet=off skips go test's own pass). On a fresh clone
-# with the tools cached, the whole target took 592 s on a 2-core machine, the slowest package
-# (cmd/permlake) 551 s of it; before the shared zstd encoder it took ~24 min under load: the
+# with the tools cached, `.ci/run` took 777 s on a 2-core machine (2026-12-07), the slowest package
+# (cmd/permlake) 718 s of it; before the shared zstd encoder it took ~24 min under load: the
 # timeout stays well above both.
 test: fmt-check vet tools
 	PERMLAKE_MINIO=$(GOBIN)/minio PERMLAKE_AZURITE=$(AZURITE) PERMLAKE_MOTO=$(MOTO) PERMLAKE_CHROMIUM=$$(command -v chromium) \
