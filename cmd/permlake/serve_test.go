@@ -50,19 +50,7 @@ func (s *syncBuffer) String() string {
 // from the old or the new build, while `permlake models` rebuilds the warehouse.
 func TestServeDemo(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	out := filepath.Join(dir, "demo-out")
-	if code, stdout, stderr := runCLI(t, ctx, "demo", "--out", out, "--days", "1", "--member-accounts", "2", "--events-per-hour", "2"); code != exitOK {
-		t.Fatalf("permlake demo exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
-	}
-	cfg := filepath.Join(out, "permlake.yaml")
-	wh := filepath.Join(out, "warehouse.duckdb")
-	var now time.Time
-	db := openDuck(t, wh+"?access_mode=read_only")
-	if err := db.QueryRow("select now from build_info").Scan(&now); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
+	cfg, wh, now := smallDemo(t, ctx)
 
 	const token = "demo-token"
 	t.Setenv(serveTokenEnv, token)
