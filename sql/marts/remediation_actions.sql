@@ -13,12 +13,8 @@ with usage_grants as (
     select * from int_permission_usage__grants
 ),
 
-attachments as (
-    select * from int_principal_policies__resolved
-),
-
-statements as (
-    select * from stg_aws__iam_policy_statements
+aws_route_rows as (
+    select * from int_remediation__routes
 ),
 
 least_privilege as (
@@ -50,42 +46,11 @@ grants as (
     group by all
 ),
 
-denying as (
-    select distinct account_id, policy_key from statements where effect = 'Deny'
-),
-
--- AWS attachments, one route per managed policy, inline policy or group.
-aws_attachments as (
-    select
-        a.account_id, a.principal_arn, a.principal_type,
-        case
-            when a.attached_via <> 'direct' then 'remove_from_group'
-            when a.policy_type = 'managed' then 'detach_managed_policy'
-            else 'remove_inline_policy'
-        end as step_kind,
-        case when a.attached_via <> 'direct' then substr(a.attached_via, 7) else a.policy_key end as target,
-        case when a.attached_via <> 'direct' then 'group ' || substr(a.attached_via, 7) else a.policy_label end as target_label,
-        list_distinct(list(a.policy_label)) as labels,
-        bool_or(d.policy_key is not null) as has_deny
-    from attachments as a
-    left join denying as d on d.account_id = a.account_id and d.policy_key = a.policy_key
-    group by all
-),
-
--- A label granted through two routes (a policy attached directly and through a group) is removed
--- by neither alone: a route removes only the grants all of whose labels are its own.
-label_routes as (
-    select account_id, principal_arn, label, count(*) as routes
-    from (select account_id, principal_arn, unnest(labels) as label from aws_attachments)
-    group by all
-),
-
+-- AWS routes (managed policy, inline policy, group) with the labels each alone grants.
 aws_routes as (
-    select r.account_id, r.principal_arn, r.principal_type, r.step_kind, r.target, r.target_label, 'label' as key_kind,
-        coalesce(list(l.label) filter (where l.routes = 1), []) as keys, r.has_deny
-    from aws_attachments as r
-    left join label_routes as l on l.account_id = r.account_id and l.principal_arn = r.principal_arn and list_contains(r.labels, l.label)
-    group by all
+    select account_id, principal_arn, principal_type, step_kind, target, target_label, 'label' as key_kind,
+        labels as keys, has_deny
+    from aws_route_rows
 ),
 
 -- Statements of inline policies, offered one by one where the policy as a whole was used. A

@@ -110,8 +110,18 @@ var martSources = func() []martSource {
 // keepable sources' tables, and the views over them (whose data tests then see what was computed).
 var keptTargets = []string{"permission_usage", "unused_high_risk", "int_permission_usage__counts", "int_permission_usage__grants"}
 
-// grantModels are the models whose rows are cached per unit by grants fingerprint.
-var grantModels = map[string]string{"aws": "int_grants__resolved", "azure": "int_azure_grants__resolved"}
+// grantModels are the models whose rows are cached per unit by grants fingerprint, per cloud:
+// the grants, then the entitlement-side models the per-account marts read besides them (the
+// remediation routes and the roles' trust), so that a unit built from its cached grants reads no
+// attachment, statement or trust policy again. A unit's cache is used only when every one of its
+// cloud's files is there.
+var grantModels = map[string][]string{
+	"aws":   {awsGrants, "int_remediation__routes", "int_roles__trust"},
+	"azure": {"int_azure_grants__resolved"},
+}
+
+// awsGrants is the AWS grants model, the first of grantModels["aws"].
+const awsGrants = "int_grants__resolved"
 
 // AzureUnit is the ID of the unit holding every Azure subscription and tenant.
 const AzureUnit = "azure"
@@ -329,7 +339,7 @@ func BuildAccounts(ctx context.Context, db *sql.DB, opts Options) (*Result, erro
 	// all computed. Each batch checks it again (idleFingerprints) before it keeps anything.
 	cachedAWS := map[Unit]fingerprint{}
 	for _, w := range work {
-		if w.cached != "" && w.unit != AzureUnit {
+		if w.cached != nil && w.unit != AzureUnit {
 			cachedAWS[w.unit] = w.fp
 		}
 	}
@@ -342,7 +352,7 @@ func BuildAccounts(ctx context.Context, db *sql.DB, opts Options) (*Result, erro
 		switch {
 		case keeps[w.unit]:
 			return 0
-		case w.cached != "":
+		case w.cached != nil:
 			return 1
 		}
 		return 2
@@ -378,12 +388,12 @@ func BuildAccounts(ctx context.Context, db *sql.DB, opts Options) (*Result, erro
 	return res, testErr
 }
 
-// todo is a unit to build: its fingerprint, and its grants cache file ("" when the grants must
-// be built).
+// todo is a unit to build: its fingerprint, and its grants cache files (grantModels → file; nil
+// when the grants must be built).
 type todo struct {
 	unit   Unit
 	fp     fingerprint
-	cached string
+	cached map[string]string
 }
 
 // batcher builds batches of units in one session.
@@ -450,9 +460,8 @@ func (b *batcher) build(ctx context.Context, batch []todo, res *Result, testErr 
 		} else {
 			scope.AWS = append(scope.AWS, string(w.unit))
 		}
-		if w.cached != "" {
-			m := grantModels[w.unit.Cloud()]
-			provided[m] = append(provided[m], w.cached)
+		for m, f := range w.cached {
+			provided[m] = append(provided[m], f)
 		}
 	}
 	started := time.Now()
@@ -477,7 +486,7 @@ func (b *batcher) build(ctx context.Context, batch []todo, res *Result, testErr 
 	idleFiles := map[string][]string{} // table → kept idle objects
 	var activeOnly []string
 	for _, w := range batch {
-		if w.cached == "" {
+		if w.cached == nil {
 			continue // grants expanded again: every row computed
 		}
 		kept, ok := records[w.unit].idlePartitions(idle[w.unit])
@@ -497,9 +506,9 @@ func (b *batcher) build(ctx context.Context, batch []todo, res *Result, testErr 
 		activeOnly = append(activeOnly, string(w.unit))
 		// The grants of the keys it called, when the last build kept them: the rows to compute.
 		if f := cachedFile(activeGrantsPath(opts.CacheDir, w.unit, idle[w.unit])); f != "" {
-			m := grantModels["aws"]
-			provided[m] = slices.DeleteFunc(slices.Clone(provided[m]), func(p string) bool { return p == w.cached })
-			provided[m] = append(provided[m], f)
+			all := w.cached[awsGrants]
+			provided[awsGrants] = slices.DeleteFunc(slices.Clone(provided[awsGrants]), func(p string) bool { return p == all })
+			provided[awsGrants] = append(provided[awsGrants], f)
 		}
 	}
 	if err := s.SetActiveOnly(ctx, activeOnly); err != nil {
@@ -550,7 +559,7 @@ func (b *batcher) build(ctx context.Context, batch []todo, res *Result, testErr 
 	expanded := map[Unit]string{} // AWS units whose grants were expanded → grants fingerprint
 	for _, w := range batch {
 		switch {
-		case w.cached != "":
+		case w.cached != nil:
 		case w.unit == AzureUnit:
 			if err := cacheGrants(ctx, s.Conn(), opts.CacheDir, w.unit, w.fp.grants); err != nil {
 				return true, err
@@ -580,11 +589,11 @@ func (b *batcher) build(ctx context.Context, batch []todo, res *Result, testErr 
 	res.IdleKept += len(reused)
 	for _, w := range batch {
 		res.Built = append(res.Built, w.unit)
-		if w.cached != "" {
+		if w.cached != nil {
 			res.Cached++
 		}
 	}
-	log.Info("per-account marts published", "units", describe(units), "grants_cached", batch[0].cached != "",
+	log.Info("per-account marts published", "units", describe(units), "grants_cached", batch[0].cached != nil,
 		"idle_rows_kept", len(reused), "duration", time.Since(started).String())
 	return false, nil
 }
@@ -659,9 +668,19 @@ func selectUnits(found, units []Unit, shard Shard) []Unit {
 	return out
 }
 
-// cachedGrants returns the grants cache file of unit u for grants fingerprint g, or "" when
-// there is none.
-func cachedGrants(dir string, u Unit, g string) string { return cachedFile(grantsPath(dir, u, g)) }
+// cachedGrants returns the grants cache files of unit u for grants fingerprint g (grantModels of
+// its cloud → file), or nil when one of them is missing.
+func cachedGrants(dir string, u Unit, g string) map[string]string {
+	out := map[string]string{}
+	for _, m := range grantModels[u.Cloud()] {
+		f := cachedFile(grantsPath(dir, u, m, g))
+		if f == "" {
+			return nil
+		}
+		out[m] = f
+	}
+	return out
+}
 
 // cachedFile returns p when the file exists, else "".
 func cachedFile(p string) string {
@@ -675,7 +694,7 @@ func cachedFile(p string) string {
 // fingerprint fp (which covers its grants and the set of keys called): what a build that keeps
 // the account's idle rows reads instead of all its grants.
 func activeGrantsPath(dir string, u Unit, fp string) string {
-	return filepath.Join(dir, "grants-active", grantModels["aws"], "account_id="+string(u), fp+".parquet")
+	return filepath.Join(dir, "grants-active", awsGrants, "account_id="+string(u), fp+".parquet")
 }
 
 // cacheActiveGrants writes, for each AWS account of units (→ its idle fingerprint), the grants
@@ -776,52 +795,54 @@ func replaceCached(dst string) error {
 	return nil
 }
 
-// grantsPath is where unit u's grants of fingerprint g are cached: Hive-partitioned by
-// account_id for AWS (runner.PartitionColumns of int_grants__resolved).
-func grantsPath(dir string, u Unit, g string) string {
+// grantsPath is where unit u's rows of grant model m (one of grantModels) for grants
+// fingerprint g are cached: Hive-partitioned by account_id for AWS (runner.PartitionColumns).
+func grantsPath(dir string, u Unit, m, g string) string {
 	if u == AzureUnit {
-		return filepath.Join(dir, "grants", grantModels["azure"], g+".parquet")
+		return filepath.Join(dir, "grants", m, g+".parquet")
 	}
-	return filepath.Join(dir, "grants", grantModels["aws"], "account_id="+string(u), g+".parquet")
+	return filepath.Join(dir, "grants", m, "account_id="+string(u), g+".parquet")
 }
 
-// cacheGrants writes unit u's rows of its grant model from the session into the cache, replacing
-// the unit's older files (written to a temporary name, then renamed: a reader never sees a part).
+// cacheGrants writes unit u's rows of its grant models from the session into the cache,
+// replacing the unit's older files (each written to a temporary name, then renamed: a reader
+// never sees a part, and cachedGrants takes the unit as cached only once every file is there).
 func cacheGrants(ctx context.Context, conn *sql.Conn, dir string, u Unit, g string) error {
-	dst := grantsPath(dir, u, g)
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return err
+	for _, m := range grantModels[u.Cloud()] {
+		dst := grantsPath(dir, u, m, g)
+		rows := "select * from " + m
+		var args []any
+		if u != AzureUnit {
+			rows = "select * exclude (account_id) from " + m + " where account_id = ?"
+			args = append(args, string(u))
+		}
+		if err := copyRows(ctx, conn, rows, args, dst+".tmp"); err != nil {
+			return fmt.Errorf("cache the %s rows of %s: %w", m, u, err)
+		}
+		if err := replaceCached(dst); err != nil {
+			return err
+		}
 	}
-	tmp := dst + ".tmp"
-	m := grantModels[u.Cloud()]
-	rows := "select * from " + m
-	var args []any
-	if u != AzureUnit {
-		rows = "select * exclude (account_id) from " + m + " where account_id = ?"
-		args = append(args, string(u))
-	}
-	if err := copyRows(ctx, conn, rows, args, tmp); err != nil {
-		return fmt.Errorf("cache the grants of %s: %w", u, err)
-	}
-	return replaceCached(dst)
+	return nil
 }
 
-// cacheAccountGrants writes the grants of AWS accounts (→ grants fingerprint) from the session
-// into the cache, as cacheGrants does for one unit, in one statement for all: a file per account
-// (an empty one when the account is granted nothing).
+// cacheAccountGrants writes the grant models' rows of AWS accounts (→ grants fingerprint) from
+// the session into the cache, as cacheGrants does for one unit, in one statement per model for
+// all: a file per account (an empty one when the account has no row).
 func cacheAccountGrants(ctx context.Context, conn *sql.Conn, dir string, units map[Unit]string) error {
 	if len(units) == 0 {
 		return nil
 	}
-	m := grantModels["aws"]
-	dsts := map[Unit]string{}
-	for u, g := range units {
-		dsts[u] = grantsPath(dir, u, g)
-	}
-	// Constant SQL: the accounts are in orgbuild_cache_units (cacheUnits binds them).
-	rows := "select * from " + m + " where account_id in (select account_id from orgbuild_cache_units)"
-	if err := filesByAccount(ctx, conn, rows, filepath.Join(dir, "grants", m, "batch.tmp"), dsts); err != nil {
-		return fmt.Errorf("cache the grants: %w", err)
+	for _, m := range grantModels["aws"] {
+		dsts := map[Unit]string{}
+		for u, g := range units {
+			dsts[u] = grantsPath(dir, u, m, g)
+		}
+		// Constant SQL: the accounts are in orgbuild_cache_units (cacheUnits binds them).
+		rows := "select * from " + m + " where account_id in (select account_id from orgbuild_cache_units)"
+		if err := filesByAccount(ctx, conn, rows, filepath.Join(dir, "grants", m, "batch.tmp"), dsts); err != nil {
+			return fmt.Errorf("cache the %s rows: %w", m, err)
+		}
 	}
 	return nil
 }
