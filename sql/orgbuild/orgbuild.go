@@ -85,9 +85,10 @@ type martSource struct {
 	idleOnly bool
 }
 
-// martSources are PerAccount's sources, then the kept partial aggregates. permission_usage and
-// unused_high_risk are stored without their window columns (evidence_windows holds them), split
-// into the idle rows (the bulk, the same from hour to hour) and the active ones.
+// martSources are PerAccount's sources, then the kept partial aggregates. permission_usage,
+// unused_high_risk and remediation_actions are stored without their window columns
+// (evidence_windows holds them); the first two split into the idle rows (the bulk, the same from
+// hour to hour) and the active ones.
 var martSources = func() []martSource {
 	var out []martSource
 	for _, m := range PerAccount {
@@ -97,6 +98,10 @@ var martSources = func() []martSource {
 			src = martSource{mart: m, table: "int_permission_usage__rows", split: "case when uses = 0 and attempts = 0 then 'idle' else 'active' end", keepable: true}
 		case "unused_high_risk":
 			src = martSource{mart: m, table: "int_unused_high_risk__rows", split: "case when attempts = 0 then 'idle' else 'active' end", keepable: true}
+		case "remediation_actions":
+			// Without the evidence window, which moves every hour: the steps' object is left
+			// as it is while they are the same (publish).
+			src = martSource{mart: m, table: "int_remediation_actions__rows"}
 		}
 		out = append(out, src)
 	}

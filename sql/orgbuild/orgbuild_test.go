@@ -204,9 +204,46 @@ func TestIncrementalBuilds(t *testing.T) {
 
 	// (a') A later hour repeats a call already made: the account's idle rows are kept, only the
 	// called keys' rows are computed.
+	// The objects whose rows did not change (the same actions used: the same least-privilege
+	// policies) are left as they are; the others are written again.
+	objects := func() map[string]time.Time {
+		files, err := filepath.Glob(filepath.Join(e.root, "marts", "*", "cloud=aws", "account_id="+a, "*.parquet"))
+		if err != nil || len(files) == 0 {
+			t.Fatalf("objects of %s: %v (%d)", a, err, len(files))
+		}
+		out := map[string]time.Time{}
+		for _, f := range files {
+			info, err := os.Stat(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rel, _ := filepath.Rel(e.root, f)
+			out[filepath.ToSlash(rel)] = info.ModTime()
+		}
+		return out
+	}
+	stored := objects()
 	commitEvents(t, e.lake, []schemas.CloudTrailEvent{event("new-3", a, "user", "u-dev", a, "ec2:DescribeInstances", true, at.Add(2*time.Hour))})
 	if res := step("the same call again", []Unit{Unit(a)}, 1); res.IdleKept != 1 {
 		t.Errorf("the same call again: idle rows kept for %d units, want 1", res.IdleKept)
+	}
+	after := objects()
+	for _, c := range []struct {
+		key  string
+		kept bool
+	}{
+		{"marts/least_privilege_policies/cloud=aws/account_id=" + a + "/data.parquet", true},
+		{"marts/inactive_identities/cloud=aws/account_id=" + a + "/data.parquet", true},
+		{"marts/permission_usage/cloud=aws/account_id=" + a + "/active.parquet", false},
+		{"marts/evidence_windows/cloud=aws/account_id=" + a + "/data.parquet", false},
+	} {
+		b, ok1 := stored[c.key]
+		n, ok2 := after[c.key]
+		if !ok1 || !ok2 {
+			t.Errorf("the same call again: object %s missing (before %v, after %v)", c.key, ok1, ok2)
+		} else if kept := b.Equal(n); kept != c.kept {
+			t.Errorf("the same call again: object %s left as it was: %v, want %v", c.key, kept, c.kept)
+		}
 	}
 
 	// (b0) A new snapshot of one account with the same entitlements (as every hourly run takes):

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -47,6 +48,9 @@ type partition struct {
 	Rows   int64  `json:"rows"`
 	Bytes  int64  `json:"bytes"`
 	SHA256 string `json:"sha256"`
+	// Digest digests the rows and the table's columns (rowsDigest): a build whose rows for the
+	// partition have the same digest leaves its object as it is instead of writing it again.
+	Digest string `json:"digest,omitempty"`
 }
 
 // idlePartitions returns the unit's kept idle objects by source (see martSource), when they were
@@ -193,27 +197,54 @@ func publish(ctx context.Context, s *runner.Session, opts Options, batch map[Uni
 		if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 			return err
 		}
-		counts := map[string]int64{}
-		rows, err := conn.QueryContext(ctx, fmt.Sprintf("select cloud, account_id, %s as part, count(*) from %s where %s group by all", split, table, where))
+		// An idle-only source publishes only the idle rows (of the units whose idle rows were
+		// computed): its other rows are not stored.
+		rowsOf := fmt.Sprintf("select *, %s as part from %s as t where %s", split, table, where)
+		if src.idleOnly {
+			rowsOf = "select * from (" + rowsOf + ") where part = 'idle'"
+		}
+		schema, err := columnsDigest(ctx, conn, table)
+		if err != nil {
+			return fmt.Errorf("mart %s: %w", src.mart, err)
+		}
+		counts, digests := map[string]int64{}, map[string]string{}
+		rows, err := conn.QueryContext(ctx, "select cloud, account_id, part, count(*), cast(sum(hash(t)) as varchar) from ("+rowsOf+") as t group by all")
 		if err != nil {
 			return fmt.Errorf("mart %s: %w", src.mart, err)
 		}
 		for rows.Next() {
-			var cloud, id, part string
+			var cloud, id, part, sum string
 			var n int64
-			if err := rows.Scan(&cloud, &id, &part, &n); err != nil {
+			if err := rows.Scan(&cloud, &id, &part, &n, &sum); err != nil {
 				rows.Close()
 				return err
 			}
-			counts["cloud="+cloud+"/account_id="+id+"/part="+part] = n
+			p := "cloud=" + cloud + "/account_id=" + id + "/part=" + part
+			counts[p], digests[p] = n, schema+":"+strconv.FormatInt(n, 10)+":"+sum
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		if len(counts) > 0 {
-			q := fmt.Sprintf("select *, %s as part from %s where %s", split, table, where)
-			if err := copyPartitioned(ctx, conn, q, dir, "cloud, account_id, part", len(counts)); err != nil {
+		// The partitions whose rows are those of the object the unit's record names are left as
+		// they are; the others are written.
+		unchanged := map[string]partition{}
+		if _, err := conn.ExecContext(ctx, "create or replace temp table orgbuild_parts (cloud varchar, account_id varchar, part varchar)"); err != nil {
+			return err
+		}
+		for p, d := range digests {
+			cloud, id, part := partitionKeys(p)
+			if old, ok := records[unitOf(cloud, id)].partition(src.mart, path.Join("marts", src.mart, "cloud="+cloud, "account_id="+id, part+".parquet")); ok && old.Digest == d {
+				unchanged[p] = old
+				continue
+			}
+			if _, err := conn.ExecContext(ctx, "insert into orgbuild_parts values (?, ?, ?)", cloud, id, part); err != nil {
+				return err
+			}
+		}
+		if len(counts) > len(unchanged) {
+			q := "select * from (" + rowsOf + ") semi join orgbuild_parts using (cloud, account_id, part)"
+			if err := copyPartitioned(ctx, conn, q, dir, "cloud, account_id, part", len(counts)-len(unchanged)); err != nil {
 				return fmt.Errorf("export mart %s: %w", src.mart, err)
 			}
 		}
@@ -225,10 +256,7 @@ func publish(ctx context.Context, s *runner.Session, opts Options, batch map[Uni
 		sort.Strings(parts)
 		for _, p := range parts {
 			cloud, id, part := partitionKeys(p)
-			u := Unit(id)
-			if cloud == "azure" {
-				u = AzureUnit
-			}
+			u := unitOf(cloud, id)
 			rec := next[u]
 			if rec == nil {
 				return fmt.Errorf("mart %s: partition %s outside the batch", src.mart, p)
@@ -239,7 +267,8 @@ func publish(ctx context.Context, s *runner.Session, opts Options, batch map[Uni
 			if _, ok := reused[u]; ok && part == "idle" {
 				return fmt.Errorf("mart %s: account %s has idle rows computed although kept", src.mart, id)
 			}
-			if src.idleOnly && part != "idle" {
+			if old, ok := unchanged[p]; ok {
+				rec.Marts[src.mart] = append(rec.Marts[src.mart], old)
 				continue
 			}
 			file, err := onePartitionFile(ctx, conn, filepath.Join(dir, filepath.FromSlash(p)))
@@ -251,13 +280,13 @@ func publish(ctx context.Context, s *runner.Session, opts Options, batch map[Uni
 			if err != nil {
 				return err
 			}
-			rec.Marts[src.mart] = append(rec.Marts[src.mart], partition{Key: key, Rows: counts[p], Bytes: n, SHA256: sum})
+			rec.Marts[src.mart] = append(rec.Marts[src.mart], partition{Key: key, Rows: counts[p], Bytes: n, SHA256: sum, Digest: digests[p]})
 		}
 		if err := os.RemoveAll(dir); err != nil {
 			return err
 		}
-		log.Debug("mart published", "table", src.mart, "partitions", len(parts), "duration", time.Since(began).String(),
-			"exported", exported.String())
+		log.Debug("mart published", "table", src.mart, "partitions", len(parts), "unchanged", len(unchanged),
+			"duration", time.Since(began).String(), "exported", exported.String())
 	}
 	began := time.Now()
 	defer func() { log.Debug("unit records written", "units", len(next), "duration", time.Since(began).String()) }()
@@ -295,6 +324,40 @@ func publish(ctx context.Context, s *runner.Session, opts Options, batch map[Uni
 		records[u] = rec
 	}
 	return nil
+}
+
+// unitOf is the unit of a partition's cloud and account.
+func unitOf(cloud, id string) Unit {
+	if cloud == "azure" {
+		return AzureUnit
+	}
+	return Unit(id)
+}
+
+// partition returns the record's object of mart whose key is key, if any.
+func (r *record) partition(mart, key string) (partition, bool) {
+	if r == nil {
+		return partition{}, false
+	}
+	for _, p := range r.Marts[mart] {
+		if p.Key == key {
+			return p, true
+		}
+	}
+	return partition{}, false
+}
+
+// columnsDigest digests the names and types of table's columns (a temporary table or a view of
+// the session): two partitions' rows digest alike only when stored with the same columns.
+func columnsDigest(ctx context.Context, conn *sql.Conn, table string) (string, error) {
+	var cols string
+	err := conn.QueryRowContext(ctx, `select string_agg(column_name || ' ' || data_type, ', ' order by ordinal_position)
+		from information_schema.columns where table_name = ?`, table).Scan(&cols)
+	if err != nil {
+		return "", fmt.Errorf("the columns of %s: %w", table, err)
+	}
+	h := sha256.Sum256([]byte(cols))
+	return hex.EncodeToString(h[:8]), nil
 }
 
 // partitionKeys splits "cloud=<c>/account_id=<id>/part=<name>".
