@@ -106,7 +106,7 @@ func Finalize(ctx context.Context, db *sql.DB, opts Options) (*runner.Result, er
 			return nil, err
 		}
 		current[u] = f.unit
-		if r := records[u]; r == nil || r.Fingerprint != f.unit {
+		if r := records[u]; r == nil || r.Fingerprint != f.unit || r.Publishing {
 			stale = append(stale, string(u))
 		}
 	}

@@ -220,6 +220,9 @@ type Options struct {
 	// failBatch, when set (by tests), is asked after a batch's models are built and before
 	// anything of it is cached or published; an error it returns is the batch's.
 	failBatch func(units []Unit) error
+	// failPublish, when set (by tests), is asked after a batch's objects are uploaded and before
+	// its records are written: an error stands for a build killed there.
+	failPublish func() error
 }
 
 // UnitsProgress is where BuildAccounts is: Built of ToBuild units published (Units selected, the
@@ -306,7 +309,7 @@ func BuildAccounts(ctx context.Context, db *sql.DB, opts Options) (*Result, erro
 			return res, err
 		}
 		current[u] = f.unit
-		if rec, ok := records[u]; ok && rec.Fingerprint == f.unit && !opts.Rebuild {
+		if rec, ok := records[u]; ok && rec.Fingerprint == f.unit && !rec.Publishing && !opts.Rebuild {
 			continue
 		}
 		w := todo{unit: u, fp: f}

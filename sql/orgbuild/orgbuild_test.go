@@ -383,6 +383,29 @@ func TestCrashedBuildIsRedone(t *testing.T) {
 	rebuilt("stale record", u, 1)
 	sameMarts(t, "after the crashes", e.finalize(e.opts(testNow)), e.reference(testNow))
 
+	// Killed after the objects of a changed unit were replaced, before its record; then its
+	// snapshot goes back to what the record was built from. The rows digest as the record's
+	// partitions do, but the objects hold the killed build's rows: the record marked as being
+	// published makes the next build write them again.
+	back := Unit(accounts[1])
+	writeIAM(t, e.lake, accounts[1], snapHour.Add(2*time.Hour), specOf(1))
+	o := e.opts(testNow)
+	o.failPublish = func() error { return errors.New("killed") }
+	if _, err := BuildAccounts(ctx, newDB(t), o); err == nil {
+		t.Fatal("BuildAccounts with its publishing killed: no error")
+	}
+	marked, err := os.ReadFile(filepath.Join(e.root, filepath.FromSlash(recordKey(back))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := (record{}); json.Unmarshal(marked, &r) != nil || !r.Publishing {
+		t.Fatalf("the record of %s after a build killed while publishing: %s, want it marked publishing", back, marked)
+	}
+	writeIAM(t, e.lake, accounts[1], snapHour.Add(3*time.Hour), s)
+	finalizeStale("killed while publishing, snapshot back", back)
+	rebuilt("killed while publishing, snapshot back", back, 0) // the killed build cached its own grants
+	sameMarts(t, "killed while publishing, snapshot back", e.finalize(e.opts(testNow)), e.reference(testNow))
+
 	// A record that does not parse stops the build, naming it.
 	if err := os.WriteFile(recFile, []byte(`{"unit": "`), 0o644); err != nil {
 		t.Fatal(err)

@@ -40,6 +40,10 @@ type record struct {
 	IdleFingerprint string                 `json:"idle_fingerprint,omitempty"`
 	BuiltAt         time.Time              `json:"built_at"`
 	Marts           map[string][]partition `json:"marts"` // mart → its partitions of this unit
+	// Publishing marks a record whose unit's objects a build began to replace: until the unit's
+	// next record, its objects may hold rows other than those its partitions digest, so a build
+	// writes them all again and keeps no idle object.
+	Publishing bool `json:"publishing,omitempty"`
 }
 
 // partition is one published mart object.
@@ -57,7 +61,7 @@ type partition struct {
 // built for idle fingerprint fp (a source without idle rows has none): ok is false when they must
 // be computed again.
 func (r *record) idlePartitions(fp string) (kept map[string]partition, ok bool) {
-	if r == nil || fp == "" || r.IdleFingerprint != fp {
+	if r == nil || fp == "" || r.IdleFingerprint != fp || r.Publishing {
 		return nil, false
 	}
 	kept = map[string]partition{}
@@ -175,8 +179,23 @@ func publish(ctx context.Context, s *runner.Session, opts Options, batch map[Uni
 		}
 	}
 	log := opts.Runner.Logger
+	// 1. Each source's partitions and their digests: those whose rows are the rows of the object
+	// the unit's record names (a record not marked as being published) are left as they are.
+	type source struct {
+		src                martSource
+		rowsOf             string
+		counts             map[string]int64
+		digests            map[string]string
+		unchanged          map[string]partition
+		changed            []string
+		began              time.Time
+		digested, exported time.Duration
+	}
+	sources := make([]*source, 0, len(martSources))
+	dirty := map[Unit]bool{} // units with an object to write
 	for _, src := range martSources {
-		began := time.Now()
+		w := &source{src: src, counts: map[string]int64{}, digests: map[string]string{}, unchanged: map[string]partition{}, began: time.Now()}
+		sources = append(sources, w)
 		table := src.table
 		// The rows the session computed, without the kept rows ExtendWithFiles added.
 		var n int
@@ -190,25 +209,17 @@ func publish(ctx context.Context, s *runner.Session, opts Options, batch map[Uni
 		if src.split != "" {
 			split = src.split
 		}
-		dir := filepath.Join(opts.CacheDir, "publish", src.mart)
-		if err := os.RemoveAll(dir); err != nil {
-			return err
-		}
-		if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
-			return err
-		}
 		// An idle-only source publishes only the idle rows (of the units whose idle rows were
 		// computed): its other rows are not stored.
-		rowsOf := fmt.Sprintf("select *, %s as part from %s as t where %s", split, table, where)
+		w.rowsOf = fmt.Sprintf("select *, %s as part from %s as t where %s", split, table, where)
 		if src.idleOnly {
-			rowsOf = "select * from (" + rowsOf + ") where part = 'idle'"
+			w.rowsOf = "select * from (" + w.rowsOf + ") where part = 'idle'"
 		}
 		schema, err := columnsDigest(ctx, conn, table)
 		if err != nil {
 			return fmt.Errorf("mart %s: %w", src.mart, err)
 		}
-		counts, digests := map[string]int64{}, map[string]string{}
-		rows, err := conn.QueryContext(ctx, "select cloud, account_id, part, count(*), cast(sum(hash(t)) as varchar) from ("+rowsOf+") as t group by all")
+		rows, err := conn.QueryContext(ctx, "select cloud, account_id, part, count(*), cast(sum(hash(t)) as varchar) from ("+w.rowsOf+") as t group by all")
 		if err != nil {
 			return fmt.Errorf("mart %s: %w", src.mart, err)
 		}
@@ -220,57 +231,75 @@ func publish(ctx context.Context, s *runner.Session, opts Options, batch map[Uni
 				return err
 			}
 			p := "cloud=" + cloud + "/account_id=" + id + "/part=" + part
-			counts[p], digests[p] = n, schema+":"+strconv.FormatInt(n, 10)+":"+sum
+			w.counts[p], w.digests[p] = n, schema+":"+strconv.FormatInt(n, 10)+":"+sum
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		// The partitions whose rows are those of the object the unit's record names are left as
-		// they are; the others are written.
-		unchanged := map[string]partition{}
-		if _, err := conn.ExecContext(ctx, "create or replace temp table orgbuild_parts (cloud varchar, account_id varchar, part varchar)"); err != nil {
-			return err
-		}
-		for p, d := range digests {
+		for p, d := range w.digests {
 			cloud, id, part := partitionKeys(p)
-			if old, ok := records[unitOf(cloud, id)].partition(src.mart, path.Join("marts", src.mart, "cloud="+cloud, "account_id="+id, part+".parquet")); ok && old.Digest == d {
-				unchanged[p] = old
-				continue
-			}
-			if _, err := conn.ExecContext(ctx, "insert into orgbuild_parts values (?, ?, ?)", cloud, id, part); err != nil {
-				return err
-			}
-		}
-		if len(counts) > len(unchanged) {
-			q := "select * from (" + rowsOf + ") semi join orgbuild_parts using (cloud, account_id, part)"
-			if err := copyPartitioned(ctx, conn, q, dir, "cloud, account_id, part", len(counts)-len(unchanged)); err != nil {
-				return fmt.Errorf("export mart %s: %w", src.mart, err)
-			}
-		}
-		exported := time.Since(began)
-		parts := make([]string, 0, len(counts))
-		for p := range counts {
-			parts = append(parts, p)
-		}
-		sort.Strings(parts)
-		for _, p := range parts {
-			cloud, id, part := partitionKeys(p)
-			u := unitOf(cloud, id)
-			rec := next[u]
-			if rec == nil {
-				return fmt.Errorf("mart %s: partition %s outside the batch", src.mart, p)
-			}
 			if err := validPartitionID(cloud, id); err != nil {
 				return fmt.Errorf("mart %s: %w", src.mart, err)
+			}
+			u := unitOf(cloud, id)
+			if next[u] == nil {
+				return fmt.Errorf("mart %s: partition %s outside the batch", src.mart, p)
 			}
 			if _, ok := reused[u]; ok && part == "idle" {
 				return fmt.Errorf("mart %s: account %s has idle rows computed although kept", src.mart, id)
 			}
-			if old, ok := unchanged[p]; ok {
-				rec.Marts[src.mart] = append(rec.Marts[src.mart], old)
+			if old, ok := records[u].partition(src.mart, path.Join("marts", src.mart, "cloud="+cloud, "account_id="+id, part+".parquet")); ok && old.Digest == d && !records[u].Publishing {
+				w.unchanged[p] = old
 				continue
 			}
+			w.changed = append(w.changed, p)
+			dirty[u] = true
+		}
+		sort.Strings(w.changed)
+		w.digested = time.Since(w.began)
+	}
+	// 2. The records of the units whose objects are about to be replaced say so: were the build
+	// killed before their new records, the next one would not take those objects for the rows
+	// the old records digest (nor keep their idle objects).
+	if err := markPublishing(ctx, opts.Lake, records, dirty); err != nil {
+		return err
+	}
+	// 3. The changed partitions, written and uploaded; the unchanged ones named again.
+	for _, w := range sources {
+		src := w.src
+		began := time.Now()
+		dir := filepath.Join(opts.CacheDir, "publish", src.mart)
+		if err := os.RemoveAll(dir); err != nil {
+			return err
+		}
+		if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+			return err
+		}
+		if len(w.changed) > 0 {
+			if _, err := conn.ExecContext(ctx, "create or replace temp table orgbuild_parts (cloud varchar, account_id varchar, part varchar)"); err != nil {
+				return err
+			}
+			for _, p := range w.changed {
+				cloud, id, part := partitionKeys(p)
+				if _, err := conn.ExecContext(ctx, "insert into orgbuild_parts values (?, ?, ?)", cloud, id, part); err != nil {
+					return err
+				}
+			}
+			q := "select * from (" + w.rowsOf + ") semi join orgbuild_parts using (cloud, account_id, part)"
+			if err := copyPartitioned(ctx, conn, q, dir, "cloud, account_id, part", len(w.changed)); err != nil {
+				return fmt.Errorf("export mart %s: %w", src.mart, err)
+			}
+		}
+		w.exported = time.Since(began)
+		for p, old := range w.unchanged {
+			cloud, id, _ := partitionKeys(p)
+			rec := next[unitOf(cloud, id)]
+			rec.Marts[src.mart] = append(rec.Marts[src.mart], old)
+		}
+		for _, p := range w.changed {
+			cloud, id, part := partitionKeys(p)
+			rec := next[unitOf(cloud, id)]
 			file, err := onePartitionFile(ctx, conn, filepath.Join(dir, filepath.FromSlash(p)))
 			if err != nil {
 				return fmt.Errorf("mart %s partition %s: %w", src.mart, p, err)
@@ -280,13 +309,23 @@ func publish(ctx context.Context, s *runner.Session, opts Options, batch map[Uni
 			if err != nil {
 				return err
 			}
-			rec.Marts[src.mart] = append(rec.Marts[src.mart], partition{Key: key, Rows: counts[p], Bytes: n, SHA256: sum, Digest: digests[p]})
+			rec.Marts[src.mart] = append(rec.Marts[src.mart], partition{Key: key, Rows: w.counts[p], Bytes: n, SHA256: sum, Digest: w.digests[p]})
 		}
 		if err := os.RemoveAll(dir); err != nil {
 			return err
 		}
-		log.Debug("mart published", "table", src.mart, "partitions", len(parts), "unchanged", len(unchanged),
-			"duration", time.Since(began).String(), "exported", exported.String())
+		log.Debug("mart published", "table", src.mart, "partitions", len(w.counts), "unchanged", len(w.unchanged),
+			"duration", (w.digested + time.Since(began)).String(), "digested", w.digested.String(), "exported", w.exported.String())
+	}
+	for _, rec := range next {
+		for _, ps := range rec.Marts {
+			slices.SortFunc(ps, func(a, b partition) int { return strings.Compare(a.Key, b.Key) })
+		}
+	}
+	if opts.failPublish != nil {
+		if err := opts.failPublish(); err != nil {
+			return err
+		}
 	}
 	began := time.Now()
 	defer func() { log.Debug("unit records written", "units", len(next), "duration", time.Since(began).String()) }()
@@ -358,6 +397,25 @@ func columnsDigest(ctx context.Context, conn *sql.Conn, table string) (string, e
 	}
 	h := sha256.Sum256([]byte(cols))
 	return hex.EncodeToString(h[:8]), nil
+}
+
+// markPublishing rewrites the records of the dirty units that have one with Publishing set.
+func markPublishing(ctx context.Context, lake *load.Lake, records map[Unit]*record, dirty map[Unit]bool) error {
+	for u := range dirty {
+		rec := records[u]
+		if rec == nil || rec.Publishing {
+			continue
+		}
+		rec.Publishing = true
+		b, err := json.MarshalIndent(rec, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := lake.Bucket().WriteAll(ctx, recordKey(u), append(b, '\n'), &blob.WriterOptions{ContentType: "application/json"}); err != nil {
+			return fmt.Errorf("write %s: %w", recordKey(u), err)
+		}
+	}
+	return nil
 }
 
 // partitionKeys splits "cloud=<c>/account_id=<id>/part=<name>".
