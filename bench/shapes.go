@@ -25,9 +25,9 @@ import (
 var shapeNames = []string{"demo", "busy", "busy-big"}
 
 var (
-	busySize      = size{members: 2, eventsPerHour: 7000, days: 1, payloads: demo.PayloadsLarge, deliveryMinutes: 10, regions: 1}
+	busySize      = size{members: 2, eventsPerHour: 7500, days: 1, payloads: demo.PayloadsLarge, deliveryMinutes: 10, regions: 1}
 	busyQuickSize = size{members: 2, eventsPerHour: 2400, days: 1, payloads: demo.PayloadsLarge, deliveryMinutes: 30, regions: 1}
-	busyBigSize   = size{members: 8, eventsPerHour: 7000, days: 1, payloads: demo.PayloadsLarge, deliveryMinutes: 10, regions: 1}
+	busyBigSize   = size{members: 8, eventsPerHour: 7500, days: 1, payloads: demo.PayloadsLarge, deliveryMinutes: 10, regions: 1}
 )
 
 // benchRegions are the regions of a shape with size.regions set, in order.
