@@ -2,8 +2,9 @@
 // side by side with DuckDB's own read_json→COPY … PARTITION_BY on the same files, in one
 // invocation, alternating, several repetitions each (DESIGN.md §6).
 //
-// The dataset comes from the demo generator (extract/demo) and is cached outside the clone
-// ($XDG_CACHE_HOME/permlake/bench-<size>), so repeated runs reuse it. Both sides run as child
+// The datasets come from the demo generator (extract/demo), one per shape of trail (-shapes,
+// shapes.go: the demo's own and busy accounts' big files of big records), and are cached outside
+// the clone ($XDG_CACHE_HOME/permlake/bench-<size>), so repeated runs reuse them. Both sides run as child
 // processes — the real permlake CLI (`permlake run --no-models`) and bench/baseline — so that
 // wall time and peak RSS come from the OS (wait4 rusage, taken by a launcher: launch.go). After
 // the repetitions both outputs are read back with DuckDB and compared per (account, date, hour):
