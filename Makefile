@@ -98,6 +98,8 @@ $(VULNDB_DIR)/index/db.json:
 # (counted through proxies in front of MinIO and moto; `-queue-requests-only`). Long: tens of
 # minutes at least. Last, rows/s of `select * from permission_usage` on the default demo streamed by
 # `permlake serve` over Flight SQL vs `permlake sql --format csv` (`-flight-only`).
+# The comparison runs on two shapes of trail, the demo's and busy accounts' (`-shapes demo,busy`,
+# bench/shapes.go), and prints each shape's figures and ratio.
 # Appends the results to bench/results.md. `go run ./bench -quick` tries the comparison on a small set.
 bench: tools
 	PERMLAKE_MINIO=$(GOBIN)/minio PERMLAKE_MOTO=$(MOTO) $(GO) run ./bench -check-rss 512 -incremental -orgscale -queue-requests -flight

@@ -2,8 +2,9 @@
 // side by side with DuckDB's own read_json→COPY … PARTITION_BY on the same files, in one
 // invocation, alternating, several repetitions each (DESIGN.md §6).
 //
-// The dataset comes from the demo generator (extract/demo) and is cached outside the clone
-// ($XDG_CACHE_HOME/permlake/bench-<size>), so repeated runs reuse it. Both sides run as child
+// The datasets come from the demo generator (extract/demo), one per shape of trail (-shapes,
+// shapes.go: the demo's own and busy accounts' big files of big records), and are cached outside
+// the clone ($XDG_CACHE_HOME/permlake/bench-<size>), so repeated runs reuse them. Both sides run as child
 // processes — the real permlake CLI (`permlake run --no-models`) and bench/baseline — so that
 // wall time and peak RSS come from the OS (wait4 rusage, taken by a launcher: launch.go). After
 // the repetitions both outputs are read back with DuckDB and compared per (account, date, hour):
@@ -41,13 +42,28 @@ import (
 	"github.com/permlake/permlake/extract/demo"
 )
 
-// size is a dataset: the demo generator's knobs.
+// size is a dataset: the demo generator's knobs. The shape knobs (shapes.go) are zero for the
+// demo generator's defaults.
 type size struct {
 	members, eventsPerHour, days int
+
+	payloads        string // demo.Config.Payloads ("": small)
+	deliveryMinutes int    // demo.Config.DeliveryMinutes (0: 5)
+	regions         int    // the first this many of benchRegions (0: the demo's two)
 }
 
 func (s size) name() string {
-	return fmt.Sprintf("m%d-e%d-d%d", s.members, s.eventsPerHour, s.days)
+	n := fmt.Sprintf("m%d-e%d-d%d", s.members, s.eventsPerHour, s.days)
+	if s.payloads != "" {
+		n += "-p" + s.payloads
+	}
+	if s.deliveryMinutes != 0 {
+		n += fmt.Sprintf("-dl%d", s.deliveryMinutes)
+	}
+	if s.regions != 0 {
+		n += fmt.Sprintf("-r%d", s.regions)
+	}
+	return n
 }
 
 // The default size gives ~2.0M records over 10 accounts (8 members, management, log archive)
@@ -81,6 +97,8 @@ type options struct {
 	// flight measures rows/s streamed by permlake serve vs permlake sql --format csv (flight.go).
 	flight, flightOnly bool
 	org                orgOptions
+
+	shapes []shape // the comparison's datasets (shapes.go)
 }
 
 func main() {
@@ -113,6 +131,7 @@ func main() {
 	flag.BoolVar(&o.queueRequestsOnly, "queue-requests-only", false, "run only the queue-requests count (with other -…-only flags: those too)")
 	flag.BoolVar(&o.flight, "flight", false, "also measure rows/s of `select * from permission_usage` on the default demo streamed over Flight SQL (permlake serve) vs permlake sql --format csv")
 	flag.BoolVar(&o.flightOnly, "flight-only", false, "run only the Flight SQL throughput measurement (with other -…-only flags: those too)")
+	shapeList := flag.String("shapes", "demo,busy", "comma-separated shapes of trail the comparison runs on: demo (the -members/-events-per-hour/-days set), busy (big files, large payloads; small), busy-big (the same at 10 accounts)")
 	flag.BoolVar(&o.orgscaleOnly, "orgscale-only", false, "run only the organization-scale benchmark (with -incremental-only: those two)")
 	flag.IntVar(&o.org.members, "org-members", orgDefault.members, "organization-scale benchmark: demo member accounts (the organization adds 2; the demo allows at most 999)")
 	flag.IntVar(&o.org.eventsPerHour, "org-events-per-hour", orgDefault.eventsPerHour, "organization-scale benchmark: demo EventsPerHour per account")
@@ -141,8 +160,13 @@ func main() {
 	if o.size.days == 0 {
 		o.size.days = base.days
 	}
+	var err error
+	if o.shapes, err = parseShapes(*shapeList, o.size, *quick); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, o, strings.TrimSpace("go run ./bench "+strings.Join(os.Args[1:], " ")), os.Stdout, os.Stderr)
+	err = run(ctx, o, strings.TrimSpace("go run ./bench "+strings.Join(os.Args[1:], " ")), os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -188,7 +212,7 @@ func prepare(ctx context.Context, dir string, s size, stderr io.Writer) (*datase
 		}
 		fmt.Fprintf(stderr, "generating %s (once; cached in %s)\n", s.name(), dir)
 		start := time.Now()
-		if _, err := demo.Generate(ctx, tmp, demo.Config{MemberAccounts: s.members, EventsPerHour: s.eventsPerHour, Days: s.days}); err != nil {
+		if _, err := demo.Generate(ctx, tmp, s.demoConfig()); err != nil {
 			return nil, fmt.Errorf("generate: %w", err)
 		}
 		if err := os.RemoveAll(dir); err != nil {
@@ -326,11 +350,19 @@ func run(ctx context.Context, o options, cmdline string, stdout, stderr io.Write
 			return err
 		}
 		// A failed check of the comparison (outputs differ, RSS over the limit) does not keep
-		// the incremental part from running: both verdicts are reported.
-		cmpErr = compare(ctx, o, root, work, permlakeBin, baselineBin, cmdline, stdout, stderr)
-		if ctx.Err() != nil {
-			return cmpErr
+		// the other shapes or the incremental part from running: every verdict is reported.
+		var results []shapeResult
+		for _, sh := range o.shapes {
+			r, err := compare(ctx, o, sh, root, work, permlakeBin, baselineBin, cmdline, stdout, stderr)
+			cmpErr = errors.Join(cmpErr, err)
+			if ctx.Err() != nil {
+				return cmpErr
+			}
+			if r.ds != nil {
+				results = append(results, r)
+			}
 		}
+		printShapes(stdout, results)
 		if o.rssScale > 1 {
 			cmpErr = errors.Join(cmpErr, memoryScale(ctx, o, root, work, permlakeBin, cmdline, stdout, stderr))
 			if ctx.Err() != nil {
@@ -373,22 +405,25 @@ func goBuild(ctx context.Context, root, out, pkg string, stderr io.Writer) error
 	return nil
 }
 
-// compare is the side-by-side benchmark of permlake's ingest and DuckDB's COPY.
-func compare(ctx context.Context, o options, root, work, permlakeBin, baselineBin, cmdline string, stdout, stderr io.Writer) error {
-	var err error
-	if o.cache == "" {
-		if o.cache, err = defaultCache(o.size.name()); err != nil {
-			return err
+// compare is the side-by-side benchmark of permlake's ingest and DuckDB's COPY on one shape.
+// The result has a dataset once the comparison ran, also when its checks failed.
+func compare(ctx context.Context, o options, sh shape, root, work, permlakeBin, baselineBin, cmdline string, stdout, stderr io.Writer) (shapeResult, error) {
+	res := shapeResult{shape: sh}
+	cache := o.cache
+	if sh.name != "demo" || cache == "" { // -cache is the demo shape's
+		var err error
+		if cache, err = defaultCache(sh.size.name()); err != nil {
+			return res, err
 		}
 	}
-	ds, err := prepare(ctx, o.cache, o.size, stderr)
+	ds, err := prepare(ctx, cache, sh.size, stderr)
 	if err != nil {
-		return err
+		return res, err
 	}
 	cfgPath := filepath.Join(work, "permlake.yaml")
 	permlakeLake, duckdbOut := filepath.Join(work, "permlake-lake"), filepath.Join(work, "duckdb-out")
 	if err := writeConfig(cfgPath, ds, permlakeLake, filepath.Join(work, "warehouse.duckdb"), o.concurrency); err != nil {
-		return err
+		return res, err
 	}
 	from, to := ds.Org.WindowStart, ds.Org.WindowEnd.Add(-time.Hour)
 	permlakeCmd := func() *exec.Cmd {
@@ -404,8 +439,8 @@ func compare(ctx context.Context, o options, root, work, permlakeBin, baselineBi
 		return exec.CommandContext(ctx, baselineBin, args...)
 	}
 	load := loadAvg()
-	fmt.Fprintf(stdout, "dataset %s: %d records (re-deliveries included) in %d files, %.1f MB gzipped, %.1f MB JSON, %d accounts, %s → %s\n",
-		o.size.name(), ds.Org.Events, ds.Files, mb(ds.GzipBytes), mb(ds.JSONBytes), len(ds.Org.Accounts), ds.Org.WindowStart.Format(time.RFC3339), ds.Org.WindowEnd.Format(time.RFC3339))
+	fmt.Fprintf(stdout, "shape %s, dataset %s (%s): %s (re-deliveries included), %s → %s\n",
+		sh.name, sh.size.name(), sh.size.shapeText(), ds.figures(), ds.Org.WindowStart.Format(time.RFC3339), ds.Org.WindowEnd.Format(time.RFC3339))
 	fmt.Fprintf(stdout, "permlake: %s\nduckdb:   %s\n", strings.Join(permlakeCmd().Args, " "), strings.Join(duckdbCmd().Args, " "))
 
 	// Alternate, swapping which side goes first each repetition, so that neither always runs
@@ -418,24 +453,24 @@ func compare(ctx context.Context, o options, root, work, permlakeBin, baselineBi
 		}
 		for _, side := range order {
 			if err := ctx.Err(); err != nil {
-				return err
+				return res, err
 			}
 			var cmd *exec.Cmd
 			switch side {
 			case "permlake":
 				if err := os.RemoveAll(permlakeLake); err != nil {
-					return err
+					return res, err
 				}
 				cmd = permlakeCmd()
 			case "duckdb":
 				if err := os.RemoveAll(duckdbOut); err != nil {
-					return err
+					return res, err
 				}
 				cmd = duckdbCmd()
 			}
 			m, err := measure(cmd, side, rep)
 			if err != nil {
-				return err
+				return res, err
 			}
 			ms = append(ms, m)
 			fmt.Fprintf(stdout, "rep %d %-8s %7.2fs  %8.0f events/s  %6.1f MB/s gz  %6.1f MB/s JSON  peak RSS %6.0f MiB  cpu %.1fs user %.1fs sys (%.0f events/CPU-s)\n",
@@ -448,28 +483,29 @@ func compare(ctx context.Context, o options, root, work, permlakeBin, baselineBi
 
 	chk, err := compareOutputs(ctx, filepath.Join(permlakeLake, "aws_cloudtrail_events"), duckdbOut)
 	if err != nil {
-		return fmt.Errorf("compare outputs: %w", err)
+		return res, fmt.Errorf("compare outputs: %w", err)
 	}
 	fmt.Fprint(stdout, chk.text())
+	res.ds, res.sum, res.same = ds, sum, chk.ok()
 
 	var rssErr error
 	if o.checkRSS > 0 {
 		if peak := sum.peakRSS["permlake"]; mib(peak) > float64(o.checkRSS) {
-			rssErr = fmt.Errorf("permlake's peak RSS %.0f MiB exceeds -check-rss %d MiB", mib(peak), o.checkRSS)
+			rssErr = fmt.Errorf("shape %s: permlake's peak RSS %.0f MiB exceeds -check-rss %d MiB", sh.name, mib(peak), o.checkRSS)
 		} else {
 			fmt.Fprintf(stdout, "check-rss: permlake's peak RSS %.0f MiB ≤ %d MiB: ok\n", mib(peak), o.checkRSS)
 		}
 	}
-	if err := appendResults(root, o, resultsMarkdown(cmdline, o, ds, ms, sum, chk, load, rssErr), stdout); err != nil {
-		return err
+	if err := appendResults(root, o, resultsMarkdown(cmdline, o, sh, ds, ms, sum, chk, load, rssErr), stdout); err != nil {
+		return res, err
 	}
 	if o.keep {
 		fmt.Fprintf(stdout, "outputs kept in %s\n", work)
 	}
 	if !chk.ok() {
-		return errors.New("the two outputs differ (see above)")
+		return res, fmt.Errorf("shape %s: the two outputs differ (see above)", sh.name)
 	}
-	return rssErr
+	return res, rssErr
 }
 
 // writeConfig writes permlake's config: the trail bucket only (no IAM snapshots, no Azure), every

@@ -74,17 +74,17 @@ func loadAvg() string {
 	return strings.Join(f[:3], " ")
 }
 
-func resultsMarkdown(cmdline string, o options, ds *dataset, ms []measurement, s summary, c check, loadBefore string, rssErr error) string {
+func resultsMarkdown(cmdline string, o options, sh shape, ds *dataset, ms []measurement, s summary, c check, loadBefore string, rssErr error) string {
 	m := describeMachine()
 	var b strings.Builder
 	fmt.Fprintf(&b, "\n## %s — %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"), ds.Dir[strings.LastIndex(ds.Dir, "/")+1:])
 	fmt.Fprintf(&b, "Command: `%s` (from the module root)\n\n", cmdline)
 	fmt.Fprintf(&b, "- Machine: %s.\n", m.text())
 	fmt.Fprintf(&b, "- Load average %s before, %s after.\n", loadBefore, loadAvg())
-	fmt.Fprintf(&b, "- Dataset: demo generator, %d member accounts (+ management and log archive = %d accounts), EventsPerHour %d, %d day(s) (%s to %s): "+
-		"%d CloudTrail records (re-deliveries included) in %d log files, %.1f MB gzipped, %.1f MB JSON.\n",
-		o.size.members, len(ds.Org.Accounts), o.size.eventsPerHour, o.size.days, ds.Org.WindowStart.Format(time.RFC3339), ds.Org.WindowEnd.Format(time.RFC3339),
-		ds.Org.Events, ds.Files, mb(ds.GzipBytes), mb(ds.JSONBytes))
+	fmt.Fprintf(&b, "- Dataset (shape %s): demo generator, %d member accounts (+ management and log archive = %d accounts), EventsPerHour %d, %d day(s) (%s to %s), %s: "+
+		"%d CloudTrail records (re-deliveries included) in %d log files (%.0f records per file), %.1f MB gzipped, %.1f MB JSON (%.0f bytes per record).\n",
+		sh.name, sh.size.members, len(ds.Org.Accounts), sh.size.eventsPerHour, sh.size.days, ds.Org.WindowStart.Format(time.RFC3339), ds.Org.WindowEnd.Format(time.RFC3339),
+		sh.size.shapeText(), ds.Org.Events, ds.Files, float64(ds.Org.Events)/float64(max(ds.Files, 1)), mb(ds.GzipBytes), mb(ds.JSONBytes), float64(ds.JSONBytes)/float64(max(ds.Org.Events, 1)))
 	fmt.Fprintf(&b, "- permlake: `permlake run --no-models` (child process, concurrency %d) into a fresh local lake; DuckDB: bench/baseline (child process, read_json → COPY … PARTITION_BY (account_id, date, hour), zstd, preserve_insertion_order=false, threads %s).\n",
 		o.concurrency, threadsText(o.threads))
 	fmt.Fprintf(&b, "- permlake's Go memory limit: %s.\n", memoryLimitText())

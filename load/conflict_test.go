@@ -2,6 +2,7 @@ package load
 
 import (
 	"context"
+	"fmt"
 	"hash/fnv"
 	"strings"
 	"testing"
@@ -110,5 +111,61 @@ func TestConflictingDuplicates(t *testing.T) {
 				t.Errorf("a = %q, want the first-committed %q", names["a"], tc.kept)
 			}
 		})
+	}
+}
+
+// TestConflictingDuplicatesDeepInOldFile: duplicates of rows spread over many pages of a
+// committed partition are compared with the right old row (MergeWriter reads single old rows
+// by their position), including the first and the last.
+func TestConflictingDuplicatesDeepInOldFile(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	key := func(e *schemas.CloudTrailEvent) string { return e.EventID }
+	content := func(e *schemas.CloudTrailEvent) uint64 {
+		h := fnv.New64a()
+		h.Write([]byte(e.EventID + "\x00" + e.EventName + "\x00" + *e.RequestParameters))
+		return h.Sum64()
+	}
+	payload := strings.Repeat(`{"bucketName":"app-data","key":"orders/part-0001.parquet"}`, 20)
+	ev := func(i int, name string) schemas.CloudTrailEvent {
+		p := fmt.Sprintf("%s%d", payload, i)
+		return schemas.CloudTrailEvent{EventID: fmt.Sprintf("e%05d", i), EventName: name, EventTime: hour, RecipientAccountID: "012345678901",
+			IAMActions: []string{}, RequestParameters: &p, RunID: "r0"}
+	}
+	p := Partition{ID: "012345678901", Hour: hour}
+	l := openLake(t, t.TempDir())
+	const n = 5000 // ~6 MB of payload: many pages of the payload column
+	w := NewPartitionedWriter(ctx, l, schemas.CloudTrailEvents, key, 0)
+	for i := range n {
+		if err := w.Add(p, ev(i, "PutObject")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	w = NewPartitionedWriter(ctx, l, schemas.CloudTrailEvents, key, 0)
+	w.SetContent(content)
+	// Same content at 0, 2500 and n-1; different at 1, 3333 and n-2; in no particular order.
+	for _, e := range []schemas.CloudTrailEvent{ev(2500, "PutObject"), ev(3333, "DeleteObject"), ev(n-1, "PutObject"),
+		ev(1, "GetObject"), ev(0, "PutObject"), ev(n-2, "CopyObject"), ev(n, "PutObject")} {
+		if err := w.Add(p, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	added, err := w.Flush()
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, ex := w.TakeConflicts()
+	var got []string
+	for _, c := range ex {
+		got = append(got, c.Key)
+	}
+	if added != 1 || nc != 3 || strings.Join(got, ",") != fmt.Sprintf("e03333,e00001,e%05d", n-2) {
+		t.Errorf("added %d, conflicts %d %v; want 1 added, 3 conflicts e03333,e00001,e%05d", added, nc, got, n-2)
+	}
+	if _, err := w.Commit(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/parquet-go/parquet-go"
@@ -34,7 +35,8 @@ type MergeWriter[T any] struct {
 	// content hashes what a row says (see SetContent); nil: duplicates are not compared.
 	content    func(*T) uint64
 	onConflict func(key string)
-	oldSums    bool // the old rows' content hashes are in keys
+	oldIndex   map[string]int64          // each old key's row in old, made when a new row first duplicates one
+	oldReader  *parquet.GenericReader[T] // reads single old rows for their content hashes
 	conflicts  int
 	old        *os.File // previous content, downloaded; nil when the partition is new
 	read       version  // what old is: the commit's precondition
@@ -103,11 +105,12 @@ func (w *MergeWriter[T]) Write(rows []T) (int, error) {
 		}
 		if prev, ok := w.keys[k]; ok {
 			if w.content != nil {
-				if prev == 0 && !w.oldSums {
-					if err := w.loadOldSums(); err != nil {
+				if prev == 0 { // an old row's: its hash is read when first needed
+					old, err := w.oldSum(k)
+					if err != nil {
 						return 0, w.fail(fmt.Errorf("read %s: %w", w.part.dataKey(w.table.Name), err))
 					}
-					prev = w.keys[k]
+					w.keys[k], prev = old, old
 				}
 				if prev != 0 && prev != sum {
 					w.conflicts++
@@ -151,21 +154,44 @@ func (w *MergeWriter[T]) SetContent(content func(*T) uint64, onConflict func(key
 	w.content, w.onConflict = content, onConflict
 }
 
-// loadOldSums reads the previous rows once and records their content hashes.
-func (w *MergeWriter[T]) loadOldSums() error {
-	w.oldSums = true
-	if w.old == nil {
-		return nil
-	}
-	return eachBatch(w.old, func(rows []T) error {
-		for i := range rows {
-			k := w.key(&rows[i])
-			if v, ok := w.keys[k]; ok && v == 0 {
-				w.keys[k] = w.content(&rows[i]) | 1
-			}
+// oldSum is the content hash of the previous row with key k, read on its own: only the pages
+// holding that row are decoded. Reading every old row for its hash when the first duplicate of
+// one came was ~1/9 of the ingest's CPU on the busy-accounts shape (large payloads,
+// bench/results.md), where nearly every partition is reopened for late or re-delivered records
+// and a handful of them duplicate an old row.
+func (w *MergeWriter[T]) oldSum(k string) (uint64, error) {
+	if w.oldReader == nil {
+		pf, err := openParquet(w.old)
+		if err != nil {
+			return 0, err
 		}
-		return nil
-	})
+		w.oldIndex = make(map[string]int64, w.before)
+		var i int64
+		if err := columnStrings(pf, w.table.DedupeKey[0], func(key string) {
+			if _, dup := w.oldIndex[key]; !dup { // the first row of a key is the one kept
+				w.oldIndex[key] = i
+			}
+			i++
+		}); err != nil {
+			return 0, err
+		}
+		w.oldReader = parquet.NewGenericReader[T](pf)
+	}
+	i, ok := w.oldIndex[k]
+	if !ok {
+		return 0, fmt.Errorf("key %q is in the partition's key set but not in its rows", k)
+	}
+	if err := w.oldReader.SeekToRow(i); err != nil {
+		return 0, err
+	}
+	var row [1]T
+	if n, err := w.oldReader.Read(row[:]); n != 1 {
+		if err == nil || errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return 0, err
+	}
+	return w.content(&row[0]) | 1, nil
 }
 
 // fail makes err sticky and discards the new object.
@@ -258,6 +284,10 @@ func (w *MergeWriter[T]) Abort() error {
 
 // closeOld drops the downloaded previous object (unlinked, so closing frees it).
 func (w *MergeWriter[T]) closeOld() {
+	if w.oldReader != nil {
+		_ = w.oldReader.Close()
+		w.oldReader = nil
+	}
 	if w.old != nil {
 		_ = w.old.Close()
 		w.old = nil

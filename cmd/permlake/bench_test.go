@@ -22,9 +22,21 @@ import (
 //
 // Throughput side by side with DuckDB is `make bench` (bench/), not this benchmark.
 func BenchmarkIngest(b *testing.B) {
+	benchmarkIngest(b, demo.Config{MemberAccounts: 2, EventsPerHour: 2000, Days: 1})
+}
+
+// BenchmarkIngestBusy is BenchmarkIngest on the busy-accounts shape of `make bench` (issue 18):
+// one region, a file every 10 minutes (~500 records per file), large nested payloads (~1.5 KB
+// per record), ~190k records.
+func BenchmarkIngestBusy(b *testing.B) {
+	benchmarkIngest(b, demo.Config{MemberAccounts: 2, EventsPerHour: 2000, Days: 1, Payloads: demo.PayloadsLarge,
+		DeliveryMinutes: 10, Regions: []string{"us-east-1"}})
+}
+
+func benchmarkIngest(b *testing.B, gen demo.Config) {
 	dir := b.TempDir()
 	src := filepath.Join(dir, "src")
-	org, err := demo.Generate(context.Background(), src, demo.Config{MemberAccounts: 2, EventsPerHour: 2000, Days: 1})
+	org, err := demo.Generate(context.Background(), src, gen)
 	if err != nil {
 		b.Fatal(err)
 	}

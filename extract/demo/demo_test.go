@@ -182,6 +182,8 @@ type generated struct {
 	tree    map[string][]byte
 	records []ctRecord
 	truth   GroundTruth
+	// large: generated with PayloadsLarge, whose calls also launch instances successfully
+	large bool
 }
 
 var (
@@ -694,7 +696,7 @@ func checkTruth(t *testing.T, g generated) {
 			t.Errorf("%s credited to account %s", p.PrincipalARN, p.AccountID)
 		}
 		for _, a := range p.UsedActions {
-			if a == "sts:GetCallerIdentity" || strings.HasPrefix(a, "signin:") || a == "iam:CreateUser" || a == "ec2:RunInstances" {
+			if a == "sts:GetCallerIdentity" || strings.HasPrefix(a, "signin:") || a == "iam:CreateUser" || (a == "ec2:RunInstances" && !g.large) {
 				t.Errorf("%s: %s must not be used (no permission needed, or only failed)", p.PrincipalARN, a)
 			}
 		}

@@ -144,7 +144,11 @@ func Generate(ctx context.Context, dir string, cfg Config) (*Org, error) {
 		WindowStart: cfg.End.Add(-time.Duration(cfg.Days) * 24 * time.Hour), WindowEnd: cfg.End}
 	for i := range accts {
 		g.iams = append(g.iams, buildIAM(accts, i))
-		g.profs = append(g.profs, profiles(g.iams[i]))
+		ps := profiles(g.iams[i])
+		if cfg.Payloads == PayloadsLarge {
+			ps = busyProfiles(ps)
+		}
+		g.profs = append(g.profs, ps)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create demo directory: %w", err)
@@ -408,6 +412,9 @@ func (g *generator) record(recipient string, who actor, k call, at time.Time) *r
 		r.ErrorMessage = msg
 		g.stats["failed_calls"]++
 	}
+	if g.cfg.Payloads == PayloadsLarge {
+		largePayload(g.rng, r, k, recipient, region, who)
+	}
 	if k.source == "signin.amazonaws.com" {
 		r.EventType, r.ReadOnly, r.RequestID = "AwsConsoleSignIn", false, ""
 		r.UserIdentity.AccessKeyID, r.UserIdentity.SessionContext = "", nil
@@ -469,11 +476,12 @@ func (g *generator) credit(who actor, k call, r *record, n int) {
 }
 
 // deliver puts r into the file CloudTrail publishes for its account and region at the first
-// 5-minute mark at or after t: never before the event happened.
+// delivery mark (every DeliveryMinutes, 5 by default) at or after t: never before the event happened.
 func (g *generator) deliver(acct string, r *record, t time.Time) {
-	slot := t.Truncate(5 * time.Minute)
+	every := time.Duration(g.cfg.DeliveryMinutes) * time.Minute
+	slot := t.Truncate(every)
 	if slot.Before(t) {
-		slot = slot.Add(5 * time.Minute)
+		slot = slot.Add(every)
 	}
 	k := slotKey{acct: acct, region: r.AWSRegion, slot: slot}
 	g.pending[k] = append(g.pending[k], r)

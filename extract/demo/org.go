@@ -28,6 +28,13 @@ type Config struct {
 	MemberAccounts int       // member accounts, plus a management and a log-archive account; default 3, at least 2
 	EventsPerHour  int       // average background calls per account and hour (busier in working hours); default 25
 	Regions        []string  // regions of regional calls; default us-east-1, eu-west-1 (global calls are us-east-1)
+	// Payloads is the payload profile: PayloadsSmall (the default) or PayloadsLarge (busy
+	// accounts: large nested requestParameters and responseElements, S3 data events).
+	Payloads string
+	// DeliveryMinutes is how often CloudTrail publishes a file per account and region: it
+	// decides, with EventsPerHour and Regions, how many records a file holds. Default 5
+	// (FORMATS.md §1.4); it must divide 60.
+	DeliveryMinutes int
 }
 
 // WithDefaults returns c with unset fields filled and End truncated to its UTC hour.
@@ -51,6 +58,12 @@ func (c Config) WithDefaults() Config {
 	if len(c.Regions) == 0 {
 		c.Regions = []string{"us-east-1", "eu-west-1"}
 	}
+	if c.Payloads == "" {
+		c.Payloads = PayloadsSmall
+	}
+	if c.DeliveryMinutes <= 0 {
+		c.DeliveryMinutes = 5
+	}
 	return c
 }
 
@@ -60,6 +73,12 @@ func (c Config) validate() error {
 	}
 	if c.MemberAccounts > 999 {
 		return fmt.Errorf("demo supports at most 999 member accounts, got %d", c.MemberAccounts)
+	}
+	if c.Payloads != PayloadsSmall && c.Payloads != PayloadsLarge {
+		return fmt.Errorf("demo payloads must be %q or %q, got %q", PayloadsSmall, PayloadsLarge, c.Payloads)
+	}
+	if 60%c.DeliveryMinutes != 0 {
+		return fmt.Errorf("demo delivery minutes must divide 60, got %d", c.DeliveryMinutes)
 	}
 	for _, r := range c.Regions {
 		if r == "" || len(r) > 32 {
