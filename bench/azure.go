@@ -578,7 +578,8 @@ func azureCompare(ctx context.Context, o options, root, work, permlakeBin, cmdli
 		fmt.Fprintf(&b, "| %d | %s | %.2f | %.0f | %.1f | %.0f | %.1f | %.1f | %.0f |\n", m.rep, m.side, m.wall.Seconds(), eps(m), mb(ds.Bytes)/m.wall.Seconds(),
 			mib(m.maxRSS), m.user.Seconds(), m.sys.Seconds(), float64(ds.Records)/(m.user+m.sys).Seconds())
 	}
-	fmt.Fprintf(&b, "\nMedians: %s. **Median paired ratio permlake/DuckDB: %.2f** (target ≥ 2.0, permlake ≤ 400 MiB).\n\n", strings.Replace(summary, "; median paired ratio", ". Median paired ratio", 1), ratio)
+	fmt.Fprintf(&b, "\nMedians: permlake %.0f events/s, peak RSS %.0f MiB; DuckDB %.0f events/s, peak RSS %.0f MiB. **Median paired ratio permlake/DuckDB: %.2f** (target ≥ 2.0, permlake ≤ 400 MiB).\n\n",
+		medEPS["permlake"], mib(peak["permlake"]), medEPS["duckdb"], mib(peak["duckdb"]), ratio)
 	fmt.Fprintf(&b, "Outputs of the last repetition, read back with DuckDB: %s", strings.ReplaceAll(azureCheckText(chk), "\n", "\n\n"))
 	if o.checkRSS > 0 {
 		verdict := "ok"
