@@ -100,7 +100,7 @@ $(VULNDB_DIR)/index/db.json:
 # `permlake serve` over Flight SQL vs `permlake sql --format csv` (`-flight-only`).
 # Appends the results to bench/results.md. `go run ./bench -quick` tries the comparison on a small set.
 bench: tools
-	PERMLAKE_MINIO=$(GOBIN)/minio PERMLAKE_MOTO=$(MOTO) $(GO) run ./bench -check-rss 512 -incremental -orgscale -queue-requests -flight
+	PERMLAKE_MINIO=$(GOBIN)/minio PERMLAKE_MOTO=$(MOTO) $(GO) run ./bench -check-rss 512 -incremental -orgscale -queue-requests -flight -azure
 
 vet:
 	$(GO) vet $(PKGS)
