@@ -97,12 +97,14 @@ $(VULNDB_DIR)/index/db.json:
 # of 200 accounts in 4 regions makes, listing the trail bucket vs reading its notification queue
 # (counted through proxies in front of MinIO and moto; `-queue-requests-only`). Long: tens of
 # minutes at least. Last, rows/s of `select * from permission_usage` on the default demo streamed by
-# `permlake serve` over Flight SQL vs `permlake sql --format csv` (`-flight-only`).
+# `permlake serve` over Flight SQL vs `permlake sql --format csv` (`-flight-only`). Then Azure
+# Activity Log ingest (480k records in PT1H.json blobs, 8 subscriptions × 24 hours) vs DuckDB's
+# read_json → COPY … PARTITION_BY on the same blobs (`-azure-only`; bench/azure.go).
 # The comparison runs on two shapes of trail, the demo's and busy accounts' (`-shapes demo,busy`,
 # bench/shapes.go), and prints each shape's figures and ratio.
 # Appends the results to bench/results.md. `go run ./bench -quick` tries the comparison on a small set.
 bench: tools
-	PERMLAKE_MINIO=$(GOBIN)/minio PERMLAKE_MOTO=$(MOTO) $(GO) run ./bench -check-rss 512 -incremental -orgscale -queue-requests -flight
+	PERMLAKE_MINIO=$(GOBIN)/minio PERMLAKE_MOTO=$(MOTO) $(GO) run ./bench -check-rss 512 -incremental -orgscale -queue-requests -flight -azure
 
 vet:
 	$(GO) vet $(PKGS)

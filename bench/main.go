@@ -99,6 +99,7 @@ type options struct {
 	org                orgOptions
 
 	shapes []shape // the comparison's datasets (shapes.go)
+	azure              azureOptions // -azure, -azure-only (azure.go)
 }
 
 func main() {
@@ -141,11 +142,13 @@ func main() {
 	flag.StringVar(&o.org.shardMemoryLimit, "org-shard-memory-limit", orgDefault.shardMemoryLimit, "organization-scale benchmark: models_memory_limit of the shard processes")
 	flag.IntVar(&o.org.shardBatch, "org-shard-batch", orgDefault.shardBatch, "organization-scale benchmark: models_batch_accounts of the shard processes")
 	flag.StringVar(&o.org.cache, "org-cache", "", "organization-scale benchmark: cache of its source and lake (default $XDG_CACHE_HOME/permlake/bench-org-m<members>-e<events>)")
+	o.azure.flags()
 	flag.Parse()
 	// An -…-only flag runs only the parts named by such flags; without one, the comparison and
 	// the parts asked for.
-	if o.incrementalOnly || o.orgscaleOnly || o.queueRequestsOnly || o.flightOnly {
+	if o.incrementalOnly || o.orgscaleOnly || o.queueRequestsOnly || o.flightOnly || o.azure.only {
 		o.incremental, o.orgscale, o.queueRequests, o.flight = o.incrementalOnly, o.orgscaleOnly, o.queueRequestsOnly, o.flightOnly
+		o.azure.run = o.azure.only
 	}
 	base := fullSize
 	if *quick {
@@ -345,7 +348,7 @@ func run(ctx context.Context, o options, cmdline string, stdout, stderr io.Write
 		return err
 	}
 	var cmpErr error
-	if !o.incrementalOnly && !o.orgscaleOnly && !o.queueRequestsOnly && !o.flightOnly {
+	if !o.incrementalOnly && !o.orgscaleOnly && !o.queueRequestsOnly && !o.flightOnly && !o.azure.only {
 		if err := goBuild(ctx, root, baselineBin, "./bench/baseline", stderr); err != nil {
 			return err
 		}
@@ -390,6 +393,12 @@ func run(ctx context.Context, o options, cmdline string, stdout, stderr io.Write
 	}
 	if o.flight {
 		cmpErr = errors.Join(cmpErr, flightThroughput(ctx, o, root, permlakeBin, cmdline, stdout, stderr))
+		if ctx.Err() != nil {
+			return cmpErr
+		}
+	}
+	if o.azure.run {
+		cmpErr = errors.Join(cmpErr, azureCompare(ctx, o, root, work, permlakeBin, cmdline, stdout, stderr))
 	}
 	return cmpErr
 }

@@ -72,64 +72,29 @@ var (
 // blob, FORMATS.md §4.1–4.2) into a row. A record without time or operationName is an error
 // naming the field and the record; so is a time that does not parse. Everything else is
 // optional: a field of an unexpected shape leaves its column NULL, and identity and properties
-// are kept whole as JSON text.
+// are kept whole as JSON text. A reader that has decoded the record already passes its fields to
+// AzureActivityRecord instead, which gives the same row and the same error.
 func AzureActivity(line []byte, meta RecordMeta) (schemas.AzureActivityEvent, error) {
 	text := azTrimRecord(line)
-	sum := sha256.Sum256(text) // before decoding: the key is of the text as read
 	var r azActivityRecord
 	if err := json.Unmarshal(text, &r); err != nil {
 		return schemas.AzureActivityEvent{}, fmt.Errorf("activity record %s: %w", meta.name(), err)
 	}
-	if r.Time == nil || *r.Time == "" {
-		return schemas.AzureActivityEvent{}, fmt.Errorf("activity record %s: no time", meta.name())
+	f := AzureActivityFields{
+		Text: text, ResourceID: string(r.ResourceID), OperationName: string(r.OperationName), Category: string(r.Category),
+		ResultType: string(r.ResultType), ResultSignature: string(r.ResultSignature), CallerIPAddress: string(r.CallerIPAddress),
+		CorrelationID: string(r.CorrelationID), Level: string(r.Level), TenantID: string(r.TenantID),
+		Identity: r.Identity, Properties: r.Properties,
 	}
-	if r.OperationName == "" {
-		return schemas.AzureActivityEvent{}, fmt.Errorf("activity record %s: no operationName", meta.name())
+	if r.Time != nil {
+		f.Time = string(*r.Time)
 	}
-	at, err := azParseTime(string(*r.Time))
-	if err != nil {
-		return schemas.AzureActivityEvent{}, fmt.Errorf("activity record %s: time: %w", meta.name(), err)
-	}
-	resID, op := string(r.ResourceID), string(r.OperationName)
-	ev := schemas.AzureActivityEvent{
-		RecordKey:       hex.EncodeToString(sum[:]),
-		EventTime:       at,
-		ResourceID:      resID,
-		ResourceIDLC:    strings.ToLower(resID),
-		OperationName:   op,
-		ResultType:      opt(string(r.ResultType)),
-		ResultSignature: opt(string(r.ResultSignature)),
-		CallerIPAddress: opt(string(r.CallerIPAddress)),
-		CorrelationID:   opt(string(r.CorrelationID)),
-		Level:           opt(string(r.Level)),
-		Identity:        optJSON(r.Identity),
-		Properties:      optJSON(r.Properties),
-		RunID:           meta.RunID,
-		SourceKey:       meta.SourceKey,
-		SourceLine:      meta.Line,
-	}
-	// Only a completed operation is a use: the Administrative category writes a Start (or
-	// Accept) record and then a Succeeded/Failed one with the same correlationId (§4.3).
-	// "Success" is the spelling of the storage-schema sample, "Succeeded" of the REST schema.
-	rt := string(r.ResultType)
-	ev.IsSuccess = strings.EqualFold(rt, "Succeeded") || strings.EqualFold(rt, "Success")
-	ev.ResourceGroup, ev.ResourceProvider = azResourceParts(resID)
-	if ev.ResourceProvider == nil {
-		ev.ResourceProvider = azProviderOfOperation(op)
-	}
-
-	// properties.eventCategory carries the REST category (Administrative, Policy, …). The
-	// top-level category of storage records may instead say "Write" (the schema sample), which
-	// FORMATS.md §4.2 maps to Administrative: the kind of operation, not a category.
 	var props struct {
 		EventCategory azText `json:"eventCategory"`
 	}
-	if p := bytes.TrimSpace(r.Properties); len(p) > 0 && p[0] == '{' && json.Unmarshal(p, &props) == nil && props.EventCategory != "" {
-		ev.Category = opt(string(props.EventCategory))
-	} else {
-		ev.Category = opt(azCategory(string(r.Category)))
+	if p := bytes.TrimSpace(r.Properties); len(p) > 0 && p[0] == '{' && json.Unmarshal(p, &props) == nil {
+		f.EventCategory = string(props.EventCategory)
 	}
-
 	var id azIdentity
 	if raw := bytes.TrimSpace(r.Identity); len(raw) > 0 && raw[0] == '{' {
 		// A malformed identity leaves the caller columns NULL; the JSON text is still kept.
@@ -137,36 +102,124 @@ func AzureActivity(line []byte, meta RecordMeta) (schemas.AzureActivityEvent, er
 			id = azIdentity{}
 		}
 	}
-	var evidencePrincipal string
 	if a := id.Authorization; a != nil {
-		if azValidAction(string(a.Action)) {
-			ev.Action = opt(strings.ToLower(string(a.Action)))
-		}
-		ev.AuthorizationScope = opt(string(a.Scope))
+		f.Action, f.Scope = string(a.Action), string(a.Scope)
 		if e := a.Evidence; e != nil {
-			// The evidence's GUIDs are written without hyphens in the sample record, and may be
-			// full ARM IDs (…/roleAssignments/<guid>): take the last segment, then normalise (§4.2).
-			ev.RoleAssignmentID = azOptGUID(azLastSegment(string(e.RoleAssignmentID)))
-			ev.RoleDefinitionID = azOptGUID(azLastSegment(string(e.RoleDefinitionID)))
-			ev.PrincipalType = opt(string(e.PrincipalType))
-			evidencePrincipal = string(e.PrincipalID)
+			f.RoleAssignmentID, f.RoleDefinitionID = string(e.RoleAssignmentID), string(e.RoleDefinitionID)
+			f.EvidencePrincipalID, f.PrincipalType = string(e.PrincipalID), string(e.PrincipalType)
 		}
 	}
+	f.ObjectID = azClaim(id.Claims, azClaimObjectID)
+	f.TenantClaim = azClaim(id.Claims, azClaimTenantID)
+	f.Caller = azClaim(id.Claims, azClaimCaller)
+	f.AppID = azClaim(id.Claims, azClaimAppID)
+	return AzureActivityRecord(f, meta)
+}
+
+// AzureActivityFields is one Activity Log record already decoded, in the storage schema's terms
+// (FORMATS.md §4.2): what AzureActivityRecord needs to shape its row without reading the JSON
+// again. Strings are the values as written ("" when absent, null or not a scalar; a {value,
+// localizedValue} object gives its value; numbers and booleans their text).
+type AzureActivityFields struct {
+	Text []byte // the record's JSON text as read: the record key hashes it (white space and a BOM around it ignored)
+	Time string // "time" as written; "" when absent, null or empty
+
+	ResourceID, OperationName, Category                         string
+	ResultType, ResultSignature, CallerIPAddress, CorrelationID string
+	Level, TenantID                                             string // TenantID: the top-level tenantId
+
+	Identity   json.RawMessage // "identity" as JSON text, nil when absent
+	Properties json.RawMessage // "properties" as JSON text, nil when absent
+	// EventCategory is properties.eventCategory when properties is an object of the expected
+	// shape, else "".
+	EventCategory string
+
+	// identity.authorization, when identity is an object of the expected shape; all "" otherwise.
+	Action, Scope                                                          string
+	RoleAssignmentID, RoleDefinitionID, EvidencePrincipalID, PrincipalType string // its evidence, as written
+	// Claims (identity.claims), each the first of its keys present with a non-empty value:
+	// ObjectID objectidentifier URI or oid; TenantClaim tenantid URI or tid; Caller the upn URI,
+	// upn or name; AppID appid or azp.
+	ObjectID, TenantClaim, Caller, AppID string
+}
+
+// AzureActivityRecord is AzureActivity for a record its reader has decoded already: the same
+// row, and the same error for a record without time or operationName or with a time that does
+// not parse.
+func AzureActivityRecord(f AzureActivityFields, meta RecordMeta) (schemas.AzureActivityEvent, error) {
+	if f.Time == "" {
+		return schemas.AzureActivityEvent{}, fmt.Errorf("activity record %s: no time", meta.name())
+	}
+	if f.OperationName == "" {
+		return schemas.AzureActivityEvent{}, fmt.Errorf("activity record %s: no operationName", meta.name())
+	}
+	at, err := azParseTime(f.Time)
+	if err != nil {
+		return schemas.AzureActivityEvent{}, fmt.Errorf("activity record %s: time: %w", meta.name(), err)
+	}
+	sum := sha256.Sum256(azTrimRecord(f.Text)) // the key is of the text as read
+	resID, op := f.ResourceID, f.OperationName
+	lc := strings.ToLower(resID)
+	ev := schemas.AzureActivityEvent{
+		RecordKey:       hex.EncodeToString(sum[:]),
+		EventTime:       at,
+		ResourceID:      resID,
+		ResourceIDLC:    lc,
+		OperationName:   op,
+		ResultType:      opt(f.ResultType),
+		ResultSignature: opt(f.ResultSignature),
+		CallerIPAddress: opt(f.CallerIPAddress),
+		CorrelationID:   opt(f.CorrelationID),
+		Level:           opt(f.Level),
+		Identity:        optJSON(f.Identity),
+		Properties:      optJSON(f.Properties),
+		RunID:           meta.RunID,
+		SourceKey:       meta.SourceKey,
+		SourceLine:      meta.Line,
+	}
+	// Only a completed operation is a use: the Administrative category writes a Start (or
+	// Accept) record and then a Succeeded/Failed one with the same correlationId (§4.3).
+	// "Success" is the spelling of the storage-schema sample, "Succeeded" of the REST schema.
+	rt := f.ResultType
+	ev.IsSuccess = strings.EqualFold(rt, "Succeeded") || strings.EqualFold(rt, "Success")
+	ev.ResourceGroup, ev.ResourceProvider = azResourcePartsLower(lc)
+	if ev.ResourceProvider == nil {
+		ev.ResourceProvider = azProviderOfOperation(op)
+	}
+
+	// properties.eventCategory carries the REST category (Administrative, Policy, …). The
+	// top-level category of storage records may instead say "Write" (the schema sample), which
+	// FORMATS.md §4.2 maps to Administrative: the kind of operation, not a category.
+	if f.EventCategory != "" {
+		ev.Category = opt(f.EventCategory)
+	} else {
+		ev.Category = opt(azCategory(f.Category))
+	}
+
+	if azValidAction(f.Action) {
+		ev.Action = opt(strings.ToLower(f.Action))
+	}
+	ev.AuthorizationScope = opt(f.Scope)
+	// The evidence's GUIDs are written without hyphens in the sample record, and may be full
+	// ARM IDs (…/roleAssignments/<guid>): take the last segment, then normalise (§4.2).
+	ev.RoleAssignmentID = azOptGUID(azLastSegment(f.RoleAssignmentID))
+	ev.RoleDefinitionID = azOptGUID(azLastSegment(f.RoleDefinitionID))
+	ev.PrincipalType = opt(f.PrincipalType)
 	if ev.Action == nil && azIsWriteLike(op) && azValidAction(op) {
 		// Records without an authorization block (some service-initiated ones) still name the
 		// permission in operationName; reads are never logged and never inferred (§4.3).
 		ev.Action = opt(strings.ToLower(op))
 	}
-	ev.PrincipalID = azOptGUID(azClaim(id.Claims, azClaimObjectID))
+	ev.PrincipalID = azOptGUID(f.ObjectID)
 	if ev.PrincipalID == nil {
-		ev.PrincipalID = azOptGUID(evidencePrincipal)
+		ev.PrincipalID = azOptGUID(f.EvidencePrincipalID)
 	}
-	ev.TenantID = azOptGUID(azClaim(id.Claims, azClaimTenantID))
+	ev.TenantID = azOptGUID(f.TenantClaim)
 	if ev.TenantID == nil {
-		ev.TenantID = azOptGUID(string(r.TenantID))
+		ev.TenantID = azOptGUID(f.TenantID)
 	}
-	ev.Caller = opt(azClaim(id.Claims, azClaimCaller))
-	ev.AppID = azOptGUID(azClaim(id.Claims, azClaimAppID))
+	ev.Caller = opt(f.Caller)
+	ev.AppID = azOptGUID(f.AppID)
 	return ev, nil
 }
 
@@ -191,15 +244,42 @@ func SubscriptionOf(resourceID string) (string, bool) {
 // case. For an extension resource (…/providers/A/x/y/providers/B/z/w) the last namespace is the
 // resource's own.
 func azResourceParts(resourceID string) (group, provider *string) {
-	segs := strings.Split(strings.ToLower(resourceID), "/")
-	if len(segs) >= 5 && segs[0] == "" && segs[1] == "subscriptions" && segs[3] == "resourcegroups" && segs[4] != "" {
-		group = opt(segs[4])
+	return azResourcePartsLower(strings.ToLower(resourceID))
+}
+
+// azResourcePartsLower is azResourceParts of an ID already in lower case. It walks the segments
+// in place: splitting the ID cost an allocation of every segment for two of them.
+func azResourcePartsLower(lc string) (group, provider *string) {
+	// /subscriptions/<sub>/resourcegroups/<rg>[/…]: segments 1 to 4.
+	if rest, ok := strings.CutPrefix(lc, "/subscriptions/"); ok {
+		if _, rest, ok = strings.Cut(rest, "/"); ok {
+			if rest, ok = strings.CutPrefix(rest, "resourcegroups/"); ok {
+				if rg, _, _ := strings.Cut(rest, "/"); rg != "" {
+					group = opt(rg)
+				}
+			}
+		}
 	}
-	for i := len(segs) - 2; i >= 1; i-- {
-		if segs[i] == "providers" && segs[i+1] != "" {
-			provider = opt(segs[i+1])
+	// The last "providers" segment (not the first nor the last segment) followed by a
+	// non-empty one.
+	end := len(lc)
+	for end > 0 {
+		i := strings.LastIndexByte(lc[:end], '/')
+		if i < 0 {
 			break
 		}
+		// lc[i+1:end] is a segment; it is segment 0 only when i < 0 (handled above).
+		if lc[i+1:end] == "providers" && i+1 > 0 && end < len(lc) {
+			next := lc[end+1:]
+			if j := strings.IndexByte(next, '/'); j >= 0 {
+				next = next[:j]
+			}
+			if next != "" {
+				provider = opt(next)
+				break
+			}
+		}
+		end = i
 	}
 	return group, provider
 }
@@ -327,38 +407,36 @@ func azOptTime(s string) (*time.Time, error) {
 // the 32-digit form without hyphens (authorization evidence, §4.2) and braces.
 func azGUID(s string) (string, bool) {
 	s = strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(s), "{"), "}")
-	var hexDigits [32]byte
+	var out [36]byte
 	n := 0
 	switch len(s) {
-	case 32:
-		copy(hexDigits[:], s)
-		n = 32
-	case 36:
-		for i := 0; i < len(s); i++ {
-			if i == 8 || i == 13 || i == 18 || i == 23 {
-				if s[i] != '-' {
-					return "", false
-				}
-				continue
-			}
-			hexDigits[n] = s[i]
-			n++
-		}
+	case 32, 36:
 	default:
 		return "", false
 	}
-	for i := range hexDigits {
-		c := hexDigits[i]
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if len(s) == 36 && (i == 8 || i == 13 || i == 18 || i == 23) {
+			if c != '-' {
+				return "", false
+			}
+			continue
+		}
 		switch {
 		case c >= '0' && c <= '9', c >= 'a' && c <= 'f':
 		case c >= 'A' && c <= 'F':
-			hexDigits[i] = c + ('a' - 'A')
+			c += 'a' - 'A'
 		default:
 			return "", false
 		}
+		if n == 8 || n == 13 || n == 18 || n == 23 {
+			out[n] = '-'
+			n++
+		}
+		out[n] = c
+		n++
 	}
-	h := string(hexDigits[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32], true
+	return string(out[:]), true
 }
 
 // azOptGUID is azGUID for an optional column: nil when s is empty or not a GUID (the raw JSON
@@ -393,6 +471,10 @@ func (t *azText) UnmarshalJSON(b []byte) error {
 	case len(b) == 0 || bytes.Equal(b, []byte("null")) || b[0] == '[':
 		*t = ""
 	case b[0] == '"':
+		if s, ok := azPlainString(b); ok {
+			*t = azText(s)
+			return nil
+		}
 		var s string
 		if err := json.Unmarshal(b, &s); err != nil {
 			return err
@@ -410,6 +492,23 @@ func (t *azText) UnmarshalJSON(b []byte) error {
 		*t = azText(b)
 	}
 	return nil
+}
+
+// azPlainString returns the text of a JSON string literal that needs no decoding: printable
+// ASCII between its quotes, no escape. Anything else is left to the JSON decoder (ok false),
+// which knows the rules for escapes and other bytes; a nested json.Unmarshal per field cost more
+// than the scan of the whole record.
+func azPlainString(b []byte) (s string, ok bool) {
+	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
+		return "", false
+	}
+	in := b[1 : len(b)-1]
+	for _, c := range in {
+		if c < 0x20 || c >= 0x80 || c == '"' || c == '\\' {
+			return "", false
+		}
+	}
+	return string(in), true
 }
 
 // azSignInCategories maps a sign-in category, lower case, to its spelling in the

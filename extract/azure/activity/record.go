@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -22,6 +23,7 @@ type Record struct {
 	Index     int    // position inside a {"records":[…]} wrapper, 0 for a plain line
 
 	Time              time.Time // "time", UTC
+	TimeText          string    // "time" as written: a consumer with its own rules for timestamps reads this
 	ResourceID        string    // "resourceId" as written (casing varies between records)
 	ResourceIDLower   string    // ResourceID in lower case, for case-insensitive joins
 	SubscriptionID    string    // lower case, from a /subscriptions/<id>/ resourceId; "" otherwise
@@ -38,6 +40,7 @@ type Record struct {
 	Location          string
 	TenantID          string
 	Identity          Identity
+	IdentityJSON      json.RawMessage // "identity" as raw JSON text, nil when absent
 	Properties        json.RawMessage // "properties" as raw JSON text, nil when absent
 	SignIn            *SignIn         // decoded properties of a sign-in record; nil for other categories
 	Raw               []byte          // the record's JSON text exactly as read
@@ -47,16 +50,17 @@ type Record struct {
 // checked and the assignment that allowed it) and the token's claims (§4.2). Sign-in records carry
 // a plain display name instead, kept in Name.
 type Identity struct {
-	Action   string    // identity.authorization.action: the permission exercised
-	Scope    string    // identity.authorization.scope
-	Evidence *Evidence // identity.authorization.evidence, nil when absent
-	ObjectID string    // claims objectidentifier / oid
-	TenantID string    // claims tenantid / tid
-	AppID    string    // claims appid / azp
-	AppIDACR string    // claims appidacr: 0 public client, 1 secret, 2 certificate
-	UPN      string    // claims upn
-	Name     string    // claims name, or the string "identity" of a sign-in record
-	IDType   string    // claims idtyp ("app", "user") when present
+	Action    string    // identity.authorization.action: the permission exercised
+	Scope     string    // identity.authorization.scope
+	Evidence  *Evidence // identity.authorization.evidence, nil when absent
+	ObjectID  string    // claims objectidentifier / oid
+	TenantID  string    // claims tenantid / tid
+	AppID     string    // claims appid / azp
+	AppIDACR  string    // claims appidacr: 0 public client, 1 secret, 2 certificate
+	UPN       string    // claims upn
+	Name      string    // claims name, or the string "identity" of a sign-in record
+	NameClaim string    // the short "name" claim alone (Name falls back to the name claim URI)
+	IDType    string    // claims idtyp ("app", "user") when present
 }
 
 // Evidence names the role assignment that allowed an action. The sample shows the GUIDs without
@@ -152,13 +156,117 @@ type wire struct {
 	Records           json.RawMessage `json:"records"`
 }
 
+// wireIdentity reads scalars as flexString like the envelope does, so that a number or a
+// {value} object where a string was expected costs neither the identity nor its claims.
 type wireIdentity struct {
 	Authorization *struct {
-		Action   string    `json:"action"`
-		Scope    string    `json:"scope"`
-		Evidence *Evidence `json:"evidence"`
+		Action   flexString    `json:"action"`
+		Scope    flexString    `json:"scope"`
+		Evidence *wireEvidence `json:"evidence"`
 	} `json:"authorization"`
-	Claims map[string]json.RawMessage `json:"claims"`
+	Claims json.RawMessage `json:"claims"` // read by decodeClaims
+}
+
+// wireClaims are the claims Identity reads, by their exact keys (FORMATS.md §4.2).
+type wireClaims struct {
+	ObjectIDURI flexString `json:"http://schemas.microsoft.com/identity/claims/objectidentifier"`
+	OID         flexString `json:"oid"`
+	TenantIDURI flexString `json:"http://schemas.microsoft.com/identity/claims/tenantid"`
+	TID         flexString `json:"tid"`
+	UPNURI      flexString `json:"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn"`
+	UPN         flexString `json:"upn"`
+	Name        flexString `json:"name"`
+	NameURI     flexString `json:"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name"`
+	AppID       flexString `json:"appid"`
+	AZP         flexString `json:"azp"`
+	AppIDACR    flexString `json:"appidacr"`
+	AZPACR      flexString `json:"azpacr"`
+	IDType      flexString `json:"idtyp"`
+}
+
+// claimKeys are wireClaims' keys, quoted as they appear in JSON text.
+var claimKeys = func() [][]byte {
+	var out [][]byte
+	t := reflect.TypeFor[wireClaims]()
+	for i := range t.NumField() {
+		out = append(out, []byte(`"`+t.Field(i).Tag.Get("json")+`"`))
+	}
+	return out
+}()
+
+// decodeClaims reads identity.claims: a JSON object of claim values (strings mostly), or null.
+// Claims are matched by their exact keys, as a map[string]… would match them; the decoder matches
+// a struct's keys case-insensitively, so the struct (which skips the other dozen claims without
+// building a map: a map of raw values read one by one cost a quarter of the Activity Log's
+// ingest) is used only when no key of the text can match a claim but by case. ok is false when
+// claims is neither an object nor null: the identity is then malformed.
+func decodeClaims(raw []byte) (c wireClaims, ok bool) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		return c, true
+	}
+	if raw[0] != '{' {
+		return c, false
+	}
+	if exactClaimKeys(raw) {
+		return c, json.Unmarshal(raw, &c) == nil
+	}
+	var m map[string]flexString
+	if json.Unmarshal(raw, &m) != nil {
+		return c, false
+	}
+	v := reflect.ValueOf(&c).Elem()
+	for i, k := range claimKeys {
+		v.Field(i).SetString(string(m[string(k[1:len(k)-1])]))
+	}
+	return c, true
+}
+
+// exactClaimKeys reports whether raw, a claims object, can be decoded into wireClaims with the
+// same result as into a map: printable ASCII with no escapes (which could spell a key otherwise),
+// and no string in it that equals a claim key but by case. A value that happens to spell a key so
+// only makes it take the slower map. One pass over the text: counting each key's occurrences in
+// it and in a lower-cased copy cost ten times the struct's decode.
+func exactClaimKeys(raw []byte) bool {
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		if c == '\\' || c >= 0x80 {
+			return false
+		}
+		if c != '"' {
+			continue
+		}
+		j := bytes.IndexByte(raw[i+1:], '"')
+		if j < 0 {
+			return false
+		}
+		tok := raw[i+1 : i+1+j]
+		upper := false
+		for _, d := range tok {
+			if d == '\\' || d >= 0x80 {
+				return false
+			}
+			upper = upper || 'A' <= d && d <= 'Z'
+		}
+		if upper {
+			for _, k := range claimKeys {
+				if k = k[1 : len(k)-1]; len(k) == len(tok) && bytes.EqualFold(k, tok) {
+					return false
+				}
+			}
+		}
+		i += j + 1
+	}
+	return true
+}
+
+type wireEvidence struct {
+	Role                flexString `json:"role"`
+	RoleAssignmentScope flexString `json:"roleAssignmentScope"`
+	RoleAssignmentID    flexString `json:"roleAssignmentId"`
+	RoleDefinitionID    flexString `json:"roleDefinitionId"`
+	PrincipalID         flexString `json:"principalId"`
+	PrincipalType       flexString `json:"principalType"`
 }
 
 // wireProperties is the union of the property fields read from Activity Log and sign-in records;
@@ -190,16 +298,8 @@ type wireProperties struct {
 	} `json:"status"`
 }
 
-// Claim keys: full claim URIs in Activity Log exports, short names in newer tokens (§4.2).
-var (
-	claimObjectID = []string{"http://schemas.microsoft.com/identity/claims/objectidentifier", "oid"}
-	claimTenantID = []string{"http://schemas.microsoft.com/identity/claims/tenantid", "tid"}
-	claimUPN      = []string{"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn", "upn"}
-	claimName     = []string{"name", "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name"}
-	claimAppID    = []string{"appid", "azp"}
-	claimAppIDACR = []string{"appidacr", "azpacr"}
-	claimIDType   = []string{"idtyp"}
-)
+// Claims are read by their keys in wireClaims: full claim URIs in Activity Log exports, short
+// names in newer tokens (§4.2); the first key of each pair with a value wins.
 
 // ParseLine decodes one line of an export blob: a record, or a {"records":[…]} wrapper (older
 // exports and Event Hubs, FORMATS.md §4.1) whose elements each become a Record. A UTF-8 BOM and
@@ -278,6 +378,7 @@ func (w *wire) record(raw []byte) (Record, error) {
 	}
 	r := Record{
 		Time:              t,
+		TimeText:          *w.Time,
 		ResourceID:        string(w.ResourceID),
 		ResourceIDLower:   strings.ToLower(string(w.ResourceID)),
 		OperationName:     string(w.OperationName),
@@ -294,16 +395,30 @@ func (w *wire) record(raw []byte) (Record, error) {
 		Raw:               bytes.Clone(raw),
 	}
 	r.SubscriptionID = subscriptionOf(r.ResourceIDLower)
+	if id := bytes.TrimSpace(w.Identity); len(id) > 0 {
+		r.IdentityJSON = id
+	}
 	r.Identity = decodeIdentity(w.Identity)
 	if p := bytes.TrimSpace(w.Properties); len(p) > 0 && !bytes.Equal(p, []byte("null")) {
 		r.Properties = bytes.Clone(p)
 		// properties are kept raw whatever they hold; only an object is read further, and a
 		// property of an unexpected type must not cost the record.
-		var wp wireProperties
-		if p[0] == '{' && json.Unmarshal(p, &wp) == nil {
-			r.EventCategory = string(wp.EventCategory)
-			if signInCategories[strings.ToLower(r.Category)] {
-				r.SignIn = wp.signIn()
+		if p[0] == '{' {
+			var wp wireProperties
+			if json.Unmarshal(p, &wp) == nil {
+				r.EventCategory = string(wp.EventCategory)
+				if signInCategories[strings.ToLower(r.Category)] {
+					r.SignIn = wp.signIn()
+				}
+			} else {
+				// A sign-in property of an unexpected type (isInteractive, status) must not
+				// cost the category either: read it alone (rare, malformed records only).
+				var ec struct {
+					EventCategory flexString `json:"eventCategory"`
+				}
+				if json.Unmarshal(p, &ec) == nil {
+					r.EventCategory = string(ec.EventCategory)
+				}
 			}
 		}
 	}
@@ -361,27 +476,34 @@ func decodeIdentity(raw json.RawMessage) Identity {
 	if raw[0] != '{' || json.Unmarshal(raw, &wi) != nil {
 		return id
 	}
-	if a := wi.Authorization; a != nil {
-		id.Action, id.Scope, id.Evidence = a.Action, a.Scope, a.Evidence
+	claims, ok := decodeClaims(wi.Claims)
+	if !ok {
+		return id
 	}
-	claim := func(keys []string) string {
-		for _, k := range keys {
-			if v, ok := wi.Claims[k]; ok {
-				var s flexString
-				if json.Unmarshal(v, &s) == nil && s != "" {
-					return string(s)
-				}
+	if a := wi.Authorization; a != nil {
+		id.Action, id.Scope = string(a.Action), string(a.Scope)
+		if e := a.Evidence; e != nil {
+			id.Evidence = &Evidence{Role: string(e.Role), RoleAssignmentScope: string(e.RoleAssignmentScope), RoleAssignmentID: string(e.RoleAssignmentID),
+				RoleDefinitionID: string(e.RoleDefinitionID), PrincipalID: string(e.PrincipalID), PrincipalType: string(e.PrincipalType)}
+		}
+	}
+	first := func(vs ...flexString) string {
+		for _, v := range vs {
+			if v != "" {
+				return string(v)
 			}
 		}
 		return ""
 	}
-	id.ObjectID = claim(claimObjectID)
-	id.TenantID = claim(claimTenantID)
-	id.UPN = claim(claimUPN)
-	id.Name = claim(claimName)
-	id.AppID = claim(claimAppID)
-	id.AppIDACR = claim(claimAppIDACR)
-	id.IDType = claim(claimIDType)
+	c := &claims
+	id.ObjectID = first(c.ObjectIDURI, c.OID)
+	id.TenantID = first(c.TenantIDURI, c.TID)
+	id.UPN = first(c.UPNURI, c.UPN)
+	id.Name = first(c.Name, c.NameURI)
+	id.NameClaim = string(c.Name)
+	id.AppID = first(c.AppID, c.AZP)
+	id.AppIDACR = first(c.AppIDACR, c.AZPACR)
+	id.IDType = string(c.IDType)
 	return id
 }
 
@@ -417,6 +539,10 @@ func (f *flexString) UnmarshalJSON(b []byte) error {
 	case len(b) == 0 || bytes.Equal(b, []byte("null")):
 		*f = ""
 	case b[0] == '"':
+		if s, ok := plainString(b); ok {
+			*f = flexString(s)
+			return nil
+		}
 		var s string
 		if err := json.Unmarshal(b, &s); err != nil {
 			return err
@@ -436,6 +562,23 @@ func (f *flexString) UnmarshalJSON(b []byte) error {
 		*f = flexString(b) // number or boolean, as written
 	}
 	return nil
+}
+
+// plainString returns the text of a JSON string literal that needs no decoding: printable ASCII
+// between its quotes, no escape. Anything else (escapes, other bytes) is left to a JSON decoder,
+// which knows their rules; ok is false then. Most strings of an export are plain, and a nested
+// json.Unmarshal per field costs more than the whole record's scan.
+func plainString(b []byte) (s string, ok bool) {
+	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
+		return "", false
+	}
+	in := b[1 : len(b)-1]
+	for _, c := range in {
+		if c < 0x20 || c >= 0x80 || c == '"' || c == '\\' {
+			return "", false
+		}
+	}
+	return string(in), true
 }
 
 // flexInt decodes a JSON number or a numeric string; anything else (null, "", text) is absent.
