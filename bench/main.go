@@ -98,8 +98,8 @@ type options struct {
 	flight, flightOnly bool
 	org                orgOptions
 
-	shapes []shape // the comparison's datasets (shapes.go)
-	azure              azureOptions // -azure, -azure-only (azure.go)
+	shapes []shape      // the comparison's datasets (shapes.go)
+	azure  azureOptions // -azure, -azure-only (azure.go)
 }
 
 func main() {
