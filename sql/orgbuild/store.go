@@ -52,8 +52,9 @@ type partition struct {
 	Rows   int64  `json:"rows"`
 	Bytes  int64  `json:"bytes"`
 	SHA256 string `json:"sha256"`
-	// Digest digests the rows and the table's columns (rowsDigest): a build whose rows for the
-	// partition have the same digest leaves its object as it is instead of writing it again.
+	// Digest digests the rows (their count and the sum of their hashes) and the names and types
+	// of their columns (columnsDigest): a build whose rows for the partition have the same digest
+	// leaves its object as it is instead of writing it again (publish).
 	Digest string `json:"digest,omitempty"`
 }
 
