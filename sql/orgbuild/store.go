@@ -220,7 +220,9 @@ func publish(ctx context.Context, s *runner.Session, opts Options, batch map[Uni
 		if err != nil {
 			return fmt.Errorf("mart %s: %w", src.mart, err)
 		}
-		rows, err := conn.QueryContext(ctx, "select cloud, account_id, part, count(*), cast(sum(hash(t)) as varchar) from ("+w.rowsOf+") as t group by all")
+		// Idle rows are not digested: they are kept by idle fingerprint (idlePartitions), and
+		// hashing them, the bulk of a full build's rows, cost more than writing them.
+		rows, err := conn.QueryContext(ctx, "select cloud, account_id, part, count(*), coalesce(cast(sum(hash(t)) filter (where part <> 'idle') as varchar), '') from ("+w.rowsOf+") as t group by all")
 		if err != nil {
 			return fmt.Errorf("mart %s: %w", src.mart, err)
 		}
@@ -232,13 +234,17 @@ func publish(ctx context.Context, s *runner.Session, opts Options, batch map[Uni
 				return err
 			}
 			p := "cloud=" + cloud + "/account_id=" + id + "/part=" + part
-			w.counts[p], w.digests[p] = n, schema+":"+strconv.FormatInt(n, 10)+":"+sum
+			w.counts[p] = n
+			if part != "idle" {
+				w.digests[p] = schema + ":" + strconv.FormatInt(n, 10) + ":" + sum
+			}
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		for p, d := range w.digests {
+		for p := range w.counts {
+			d := w.digests[p]
 			cloud, id, part := partitionKeys(p)
 			if err := validPartitionID(cloud, id); err != nil {
 				return fmt.Errorf("mart %s: %w", src.mart, err)
@@ -250,7 +256,7 @@ func publish(ctx context.Context, s *runner.Session, opts Options, batch map[Uni
 			if _, ok := reused[u]; ok && part == "idle" {
 				return fmt.Errorf("mart %s: account %s has idle rows computed although kept", src.mart, id)
 			}
-			if old, ok := records[u].partition(src.mart, path.Join("marts", src.mart, "cloud="+cloud, "account_id="+id, part+".parquet")); ok && old.Digest == d && !records[u].Publishing {
+			if old, ok := records[u].partition(src.mart, path.Join("marts", src.mart, "cloud="+cloud, "account_id="+id, part+".parquet")); ok && d != "" && old.Digest == d && !records[u].Publishing {
 				w.unchanged[p] = old
 				continue
 			}
@@ -287,7 +293,10 @@ func publish(ctx context.Context, s *runner.Session, opts Options, batch map[Uni
 					return err
 				}
 			}
-			q := "select * from (" + w.rowsOf + ") semi join orgbuild_parts using (cloud, account_id, part)"
+			q := w.rowsOf
+			if len(w.unchanged) > 0 {
+				q = "select * from (" + w.rowsOf + ") semi join orgbuild_parts using (cloud, account_id, part)"
+			}
 			if err := copyPartitioned(ctx, conn, q, dir, "cloud, account_id, part", len(w.changed)); err != nil {
 				return fmt.Errorf("export mart %s: %w", src.mart, err)
 			}
