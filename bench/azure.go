@@ -601,69 +601,12 @@ func azureCompare(ctx context.Context, o options, root, work, permlakeBin, cmdli
 // the row count and a checksum of the records' (correlationId, resultType), which the generator
 // makes unique (an operation's Start and end records share the correlationId).
 func compareAzureOutputs(ctx context.Context, permlakeDir, duckdbDir string) (check, error) {
-	db, err := sql.Open("duckdb", "")
-	if err != nil {
-		return check{}, err
-	}
-	defer db.Close()
-	read := func(dir string) (map[string]partStat, error) {
-		q := `SELECT subscription_id || '/' || "date" || '/' || "hour", count(*), count(DISTINCT (correlation_id, result_type)),
+	q := `SELECT subscription_id || '/' || "date" || '/' || "hour", count(*), count(DISTINCT (correlation_id, result_type)),
 		       CAST(bit_xor(hash(correlation_id, result_type)) AS VARCHAR)
 		FROM read_parquet(?, hive_partitioning = true,
 		                  hive_types = {'subscription_id': 'VARCHAR', 'date': 'VARCHAR', 'hour': 'VARCHAR'})
 		GROUP BY ALL`
-		rows, err := db.QueryContext(ctx, q, filepath.Join(dir, "*", "*", "*", "*.parquet"))
-		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", dir, err)
-		}
-		defer rows.Close()
-		out := map[string]partStat{}
-		for rows.Next() {
-			var k string
-			var p partStat
-			if err := rows.Scan(&k, &p.rows, &p.distinct, &p.sum); err != nil {
-				return nil, err
-			}
-			out[k] = p
-		}
-		return out, rows.Err()
-	}
-	pl, err := read(permlakeDir)
-	if err != nil {
-		return check{}, err
-	}
-	dd, err := read(duckdbDir)
-	if err != nil {
-		return check{}, err
-	}
-	var c check
-	keys := map[string]bool{}
-	for k, p := range pl {
-		keys[k] = true
-		c.permlakeRows += p.rows
-		c.permlakeDistinct += p.distinct
-	}
-	for k, p := range dd {
-		keys[k] = true
-		c.duckdbRows += p.rows
-		c.duckdbDistinct += p.distinct
-	}
-	sorted := make([]string, 0, len(keys))
-	for k := range keys {
-		sorted = append(sorted, k)
-	}
-	slices.Sort(sorted)
-	c.partitions = len(sorted)
-	for _, k := range sorted {
-		x, y := pl[k], dd[k]
-		if x.rows != y.rows || x.distinct != y.distinct || x.sum != y.sum {
-			c.differ++
-			if len(c.differing) < 5 {
-				c.differing = append(c.differing, fmt.Sprintf("%s: permlake %d rows, duckdb %d", k, x.rows, y.rows))
-			}
-		}
-	}
-	return c, nil
+	return comparePartitions(ctx, q, true, permlakeDir, duckdbDir)
 }
 
 // azureCheckText says how the two outputs compare.
