@@ -30,15 +30,23 @@ type queueBatch struct {
 	files map[string][]aws.LogFile // by account: the files to read, each key once
 
 	mu      sync.Mutex
-	handles map[string]string // message ID → its latest receipt handle (a message received again has a new one)
-	pending []queuedMessage   // received, waiting for their accounts' commits
-	later   []aws.Message     // naming files delivered after the run's window: handed back
-	bad     []aws.Message     // malformed or naming what is not the trail's: left to the redrive policy
-	ignored []aws.Message     // test events, digests, other accounts: deleted
-	stop    func()            // stops keepHidden
+	leases  map[string]lease // by message ID: every message received, until settle
+	renewal time.Duration    // how long the last round of renewals took
+	pending []queuedMessage  // received, waiting for their accounts' commits
+	later   []aws.Message    // naming files delivered after the run's window: handed back
+	bad     []aws.Message    // malformed or naming what is not the trail's: left to the redrive policy
+	ignored []aws.Message    // test events, digests, other accounts: deleted
+	stop    func()           // stops keepHidden
 
-	// Counts for the run's log.
-	Received, Malformed, Ignored, Deleted, Deferred int
+	// Counts for the run's log. Received counts each message once; Again counts the receives
+	// of a message already held (its visibility lapsed before it was renewed).
+	Received, Again, Malformed, Ignored, Deleted, Deferred int
+}
+
+// lease is how a received message is held hidden.
+type lease struct {
+	handle string    // its latest receipt handle (a message received again has a new one)
+	until  time.Time // hidden until at least then: the start of the call that hid it, plus its timeout
 }
 
 // queuedMessage is a received message and the accounts whose log files it names.
@@ -53,25 +61,31 @@ type queuedMessage struct {
 // only those are deleted. Messages are kept hidden from the first receive until settle (call it
 // even on error): a drain longer than the visibility timeout must not receive them again.
 func drainQueue(ctx context.Context, q *aws.Queue, trail *aws.Trail, accounts map[string]bool, w window, qc QueueConfig, log *slog.Logger) (*queueBatch, error) {
-	b := &queueBatch{q: q, log: log, files: map[string][]aws.LogFile{}, handles: map[string]string{}}
+	b := &queueBatch{q: q, log: log, files: map[string][]aws.LogFile{}, leases: map[string]lease{}}
 	b.stop = b.keepHidden(ctx)
 	seen := map[string]bool{}
 	deadline := time.Now().Add(qc.MaxDuration)
 	for b.Received < qc.MaxMessages && time.Now().Before(deadline) {
-		msgs, err := q.Receive(ctx, qc.MaxMessages-b.Received)
+		b.mu.Lock()
+		hide := b.hideFor()
+		b.mu.Unlock()
+		start := time.Now()
+		msgs, err := q.Receive(ctx, qc.MaxMessages-b.Received, hide)
 		if err != nil {
 			return b, err
 		}
 		if len(msgs) == 0 {
 			break
 		}
-		b.Received += len(msgs)
 		b.mu.Lock()
 		for _, m := range msgs {
-			if _, again := b.handles[m.ID]; !again {
+			if _, again := b.leases[m.ID]; again {
+				b.Again++
+			} else {
+				b.Received++
 				b.sort(m, trail, accounts, w, seen)
 			}
-			b.handles[m.ID] = m.Handle
+			b.leases[m.ID] = lease{handle: m.Handle, until: start.Add(hide)}
 		}
 		b.mu.Unlock()
 	}
@@ -158,14 +172,22 @@ func (b *queueBatch) settler(ctx context.Context) (settle func([]accountResult))
 	}
 }
 
-// keepHidden extends the visibility of the messages still held every third of their timeout,
-// until stop: a long batch must not let them reappear to another reader midway.
+// keepHidden renews the visibility of the messages held, until stop: a long batch must not let
+// them reappear to another reader midway. Every message received is held until settle, the
+// malformed ones too (they reappear once this run is done, one receive more towards the redrive
+// policy, not one per visibility timeout of a long drain).
+//
+// Each tick (a third of the visibility timeout) renews only the messages that would reappear
+// before the next round of renewals is done, those due soonest first. Renewing every message
+// every tick would take more calls than a tick lasts once a batch holds tens of thousands of
+// messages (ten per call), and a message renewed too late is received again: a drain that
+// receives again what it holds can go on until its max_duration.
 func (b *queueBatch) keepHidden(ctx context.Context) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		t := time.NewTicker(max(b.q.Visibility/3, 100*time.Millisecond))
+		t := time.NewTicker(b.tick())
 		defer t.Stop()
 		for {
 			select {
@@ -174,9 +196,23 @@ func (b *queueBatch) keepHidden(ctx context.Context) (stop func()) {
 			case <-t.C:
 			}
 			b.mu.Lock()
-			held := b.held()
+			hide := b.hideFor()
+			due := b.due(time.Now().Add(b.lead()))
 			b.mu.Unlock()
-			if err := b.q.SetVisibility(ctx, held, b.q.Visibility); err != nil && ctx.Err() == nil {
+			start := time.Now()
+			err := b.q.SetVisibility(ctx, due, hide)
+			b.mu.Lock()
+			b.renewal = time.Since(start)
+			if err == nil {
+				for _, m := range due {
+					if l := b.leases[m.ID]; l.handle == m.Handle { // not received again meanwhile
+						b.leases[m.ID] = lease{handle: m.Handle, until: start.Add(hide)}
+					}
+				}
+			}
+			b.mu.Unlock()
+			if err != nil && ctx.Err() == nil {
+				// Not recorded as renewed: they are due again at the next tick.
 				b.log.Warn("queue messages' visibility not extended: another reader may receive them (the ledger reads each file once)", "error", err)
 			}
 		}
@@ -187,21 +223,38 @@ func (b *queueBatch) keepHidden(ctx context.Context) (stop func()) {
 	}
 }
 
-// held is every message this run received: hidden until settle, the malformed ones too (they
-// reappear after their timeout once this run is done, one receive more towards the redrive
-// policy, not one per visibility timeout of a long drain). Called with b.mu held.
-func (b *queueBatch) held() []aws.Message {
-	out := append(append(append([]aws.Message(nil), b.later...), b.ignored...), b.bad...)
-	for _, m := range b.pending {
-		out = append(out, m.Message)
+// tick is how often keepHidden looks for messages due.
+func (b *queueBatch) tick() time.Duration { return max(b.q.Visibility/3, 100*time.Millisecond) }
+
+// lead is how far ahead a round of renewals looks: a message it leaves must stay hidden until
+// the next round has renewed it, a tick and at most two rounds as long as the last one later.
+// Called with b.mu held.
+func (b *queueBatch) lead() time.Duration { return b.tick() + 2*b.renewal + time.Second }
+
+// hideFor is the visibility timeout asked for on receive and renewal: the configured one, or
+// twice the lead when renewals take longer than that allows (so that each message is renewed
+// at most every other round), within SQS's 12 hours. Called with b.mu held.
+func (b *queueBatch) hideFor() time.Duration {
+	return min(max(b.q.Visibility, 2*b.lead()), 12*time.Hour)
+}
+
+// due is the messages held that would reappear before deadline, soonest first, with their
+// latest receipt handles. Called with b.mu held.
+func (b *queueBatch) due(deadline time.Time) []aws.Message {
+	var out []aws.Message
+	for id, l := range b.leases {
+		if l.until.Before(deadline) {
+			out = append(out, aws.Message{ID: id, Handle: l.handle})
+		}
 	}
-	return b.current(out)
+	slices.SortFunc(out, func(x, y aws.Message) int { return b.leases[x.ID].until.Compare(b.leases[y.ID].until) })
+	return out
 }
 
 // current gives msgs their latest receipt handles. Called with b.mu held.
 func (b *queueBatch) current(msgs []aws.Message) []aws.Message {
 	for i := range msgs {
-		msgs[i].Handle = b.handles[msgs[i].ID]
+		msgs[i].Handle = b.leases[msgs[i].ID].handle
 	}
 	return msgs
 }
@@ -233,7 +286,7 @@ func (b *queueBatch) settle(ctx context.Context, done map[string]bool) {
 	if err := b.q.SetVisibility(ctx, b.current(b.later), 0); err != nil {
 		b.log.Warn("queue messages for later hours not handed back: they reappear after their visibility timeout", "error", err)
 	}
-	b.log.Info("queue settled", "received", b.Received, "deleted", b.Deleted, "ignored", b.Ignored,
+	b.log.Info("queue settled", "received", b.Received, "received_again", b.Again, "deleted", b.Deleted, "ignored", b.Ignored,
 		"later_hours", b.Deferred, "malformed", b.Malformed, "left_for_retry", len(b.pending)+b.Ignored-b.Deleted)
 }
 

@@ -192,6 +192,26 @@ func (f *queueFixture) deliveredFrom(t time.Time) int {
 	return n
 }
 
+// awaitVisible waits until n messages of the queue are visible: those of a killed run reappear
+// once the visibility timeout it last asked for has passed (a minute at most here).
+func (f *queueFixture) awaitVisible(t *testing.T, queueURL string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		got, err := f.sqs.Visible(context.Background(), queueURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d messages of the queue visible after a minute, want %d", got, n)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
 // queueDepth is how many messages the queue holds, visible or not.
 func (f *queueFixture) queueDepth(t *testing.T, queueURL string) int {
 	t.Helper()
@@ -347,7 +367,7 @@ func TestQueueSIGKILLAtEachStep(t *testing.T) {
 			if n := f.queueDepth(t, queueURL); n != len(f.logs) {
 				t.Fatalf("killed at %s: the queue holds %d messages, want all %d", at, n, len(f.logs))
 			}
-			time.Sleep(visibility + time.Second) // the killed run's messages reappear
+			f.awaitVisible(t, queueURL, len(f.logs)) // the killed run's messages reappear
 			if c := runChild(t, f.env, args(cfg)...); c.code != exitOK {
 				t.Fatalf("rerun after the kill: exit %d\n%s", c.code, c.stderr)
 			}

@@ -33,9 +33,9 @@ type SQSAPI interface {
 type Queue struct {
 	Client SQSAPI
 	URL    string
-	// Visibility is the visibility timeout asked for on receive and on every extension: how long
-	// a message stays hidden from other readers while this one works, and how soon it reappears
-	// if this reader dies.
+	// Visibility is the visibility timeout the reader asks for on receive and on every
+	// extension, at least: how long a message stays hidden from other readers while this one
+	// works, and how soon it reappears if this reader dies.
 	Visibility time.Duration
 	// Wait is the long-poll wait of each receive (at most 20 s). A receive that waited and got
 	// nothing means the queue is drained.
@@ -71,12 +71,12 @@ func ValidateQueueURL(raw string) (region string, err error) {
 }
 
 // Receive takes up to n messages (at most 10, SQS's limit for one call) in one call, hiding
-// them for q.Visibility.
-func (q *Queue) Receive(ctx context.Context, n int) ([]Message, error) {
+// them for hide.
+func (q *Queue) Receive(ctx context.Context, n int, hide time.Duration) ([]Message, error) {
 	out, err := q.Client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 		QueueUrl:                    &q.URL,
 		MaxNumberOfMessages:         int32(min(max(n, 1), 10)),
-		VisibilityTimeout:           seconds(q.Visibility),
+		VisibilityTimeout:           seconds(hide),
 		WaitTimeSeconds:             seconds(min(q.Wait, 20*time.Second)),
 		MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameApproximateReceiveCount},
 	})

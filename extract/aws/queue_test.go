@@ -89,7 +89,7 @@ func TestQueueOnMoto(t *testing.T) {
 	}
 	var got []Message
 	for {
-		msgs, err := q.Receive(ctx, 25)
+		msgs, err := q.Receive(ctx, 25, q.Visibility)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -108,7 +108,7 @@ func TestQueueOnMoto(t *testing.T) {
 	if err := q.SetVisibility(ctx, got[:2], 0); err != nil {
 		t.Fatal(err)
 	}
-	again, err := q.Receive(ctx, 10)
+	again, err := q.Receive(ctx, 10, q.Visibility)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +146,7 @@ func TestQueueOnMoto(t *testing.T) {
 		if _, err := srv.SNS().Publish(ctx, &sns.PublishInput{TopicArn: topic.TopicArn, Message: sdkaws.String(body)}); err != nil {
 			t.Fatal(err)
 		}
-		msgs, err := q.Receive(ctx, 10)
+		msgs, err := q.Receive(ctx, 10, q.Visibility)
 		if err != nil || len(msgs) != 1 {
 			t.Fatalf("raw %s: received %d messages, %v", raw, len(msgs), err)
 		}

@@ -83,8 +83,17 @@ func (s *SQS) SNS() *sns.Client {
 
 // Depth is how many messages the queue holds, visible or not.
 func (s *SQS) Depth(ctx context.Context, queueURL string) (int, error) {
-	out, err := s.Client().GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: &queueURL, AttributeNames: []sqstypes.QueueAttributeName{
-		sqstypes.QueueAttributeNameApproximateNumberOfMessages, sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible}})
+	return s.count(ctx, queueURL, sqstypes.QueueAttributeNameApproximateNumberOfMessages, sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible)
+}
+
+// Visible is how many messages the queue holds that a receive can take now.
+func (s *SQS) Visible(ctx context.Context, queueURL string) (int, error) {
+	return s.count(ctx, queueURL, sqstypes.QueueAttributeNameApproximateNumberOfMessages)
+}
+
+// count sums the queue's count attributes names.
+func (s *SQS) count(ctx context.Context, queueURL string, names ...sqstypes.QueueAttributeName) (int, error) {
+	out, err := s.Client().GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: &queueURL, AttributeNames: names})
 	if err != nil {
 		return 0, err
 	}
