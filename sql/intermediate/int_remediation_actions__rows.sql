@@ -95,19 +95,38 @@ routes as (
     select 'azure', * from azure_routes
 ),
 
+-- What each route removes: the grants whose labels (or statements) all go with it. An inner join
+-- with the list test as a filter, then every route again: a left join whose condition is more than
+-- equalities runs as a nested loop over every route and grant of the batch (7 s against 0.2 s for
+-- 1,000 accounts).
+matched as (
+    select
+        r.cloud, r.account_id, r.principal_arn, r.principal_type, r.step_kind, r.target, r.target_label, r.has_deny,
+        sum(g.used) as removes_used,
+        sum(g.unused) as removes_unused,
+        sum(g.unknown) as removes_unknown,
+        sum(g.unused_high_risk) as removes_high_risk,
+        bool_or(g.is_conditional) as is_conditional
+    from routes as r
+    inner join grants as g on g.cloud = r.cloud and g.account_id = r.account_id and g.principal_arn = r.principal_arn
+    where len(r.keys) > 0
+        and case when r.key_kind = 'label' then list_has_all(r.keys, g.granted_by) else list_has_all(r.keys, g.granting_statements) end
+    group by all
+),
+
 removals as (
     select
         r.cloud, r.account_id, r.principal_arn, r.principal_type, r.step_kind, r.target, r.target_label, r.has_deny,
-        coalesce(sum(g.used), 0) as removes_used,
-        coalesce(sum(g.unused), 0) as removes_unused,
-        coalesce(sum(g.unknown), 0) as removes_unknown,
-        coalesce(sum(g.unused_high_risk), 0) as removes_high_risk,
-        coalesce(bool_or(g.is_conditional), false) as is_conditional
-    from routes as r
-    left join grants as g on g.cloud = r.cloud and g.account_id = r.account_id and g.principal_arn = r.principal_arn
-        and len(r.keys) > 0
-        and case when r.key_kind = 'label' then list_has_all(r.keys, g.granted_by) else list_has_all(r.keys, g.granting_statements) end
-    group by all
+        coalesce(m.removes_used, 0) as removes_used,
+        coalesce(m.removes_unused, 0) as removes_unused,
+        coalesce(m.removes_unknown, 0) as removes_unknown,
+        coalesce(m.removes_high_risk, 0) as removes_high_risk,
+        coalesce(m.is_conditional, false) as is_conditional
+    from (select distinct cloud, account_id, principal_arn, principal_type, step_kind, target, target_label, has_deny from routes) as r
+    left join matched as m on m.cloud = r.cloud and m.account_id = r.account_id and m.principal_arn = r.principal_arn
+        and m.principal_type is not distinct from r.principal_type and m.step_kind = r.step_kind
+        and m.target is not distinct from r.target and m.target_label is not distinct from r.target_label
+        and m.has_deny = r.has_deny
 ),
 
 -- An inline statement is offered only where its policy cannot go whole (the policy was used).

@@ -58,9 +58,16 @@ named_edges as (
 ),
 
 reach as (
+    -- (The account's edges and the '*' ones apart: a join on an OR runs as a nested loop over
+    -- every identity and edge of the organization.)
     select e.cloud, e.account_id, e.principal_arn, r.role_account_id
     from exposure as e
-    inner join trust_edges as r on r.role_account_id <> e.account_id and (r.trusted_account = e.account_id or r.trusted_account = '*')
+    inner join trust_edges as r on r.trusted_account = e.account_id and r.role_account_id <> e.account_id
+    where e.cloud = 'aws' and e.can_assume_roles
+    union
+    select e.cloud, e.account_id, e.principal_arn, r.role_account_id
+    from exposure as e
+    inner join (select * from trust_edges where trusted_account = '*') as r on r.role_account_id <> e.account_id
     where e.cloud = 'aws' and e.can_assume_roles
     union
     select e.cloud, e.account_id, e.principal_arn, n.role_account_id
