@@ -91,7 +91,10 @@ func RunMinIO(dataDir, logPath string) (_ *MinIO, stop func(), _ error) {
 		"--console-address", fmt.Sprintf("127.0.0.1:%d", console), dataDir)
 	cmd.Env = append(os.Environ(), "MINIO_ROOT_USER="+m.AccessKey, "MINIO_ROOT_PASSWORD="+m.SecretKey,
 		"MINIO_BROWSER=off", "MINIO_UPDATE=off")
-	stop, err = startServer(cmd, logPath, m.Endpoint+"/minio/health/live", "minio")
+	// The cluster check answers 200 only once the object layer is up: the liveness check answers
+	// as soon as the server listens, and a request then can get 503 XMinioServerNotInitialized
+	// (seen in CI under load, CreateBucket failing after the SDK's three attempts).
+	stop, err = startServer(cmd, logPath, m.Endpoint+"/minio/health/cluster", "minio")
 	return m, stop, err
 }
 
