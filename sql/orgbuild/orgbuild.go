@@ -220,9 +220,6 @@ type Options struct {
 	// failBatch, when set (by tests), is asked after a batch's models are built and before
 	// anything of it is cached or published; an error it returns is the batch's.
 	failBatch func(units []Unit) error
-	// copyMinPartitions, when set (by tests), is how few partitions a connection of a parallel
-	// export may write (copyPartitioned; default minPartitionsPerCopy).
-	copyMinPartitions int
 	// failPublish, when set (by tests), is asked after a batch's objects are uploaded and before
 	// its records are written: an error stands for a build killed there.
 	failPublish func() error
@@ -370,7 +367,7 @@ func BuildAccounts(ctx context.Context, db *sql.DB, opts Options) (*Result, erro
 	}
 	sort.SliceStable(work, func(i, j int) bool { return kind(work[i]) < kind(work[j]) })
 
-	b := &batcher{db: db, s: s, opts: opts, universes: universes, records: records, log: log}
+	b := &batcher{s: s, opts: opts, universes: universes, records: records, log: log}
 	var testErr error
 	for start := 0; start < len(work); {
 		// A batch: AWS accounts of the same cache state, up to BatchSize; Azure alone.
@@ -409,7 +406,6 @@ type todo struct {
 
 // batcher builds batches of units in one session.
 type batcher struct {
-	db        *sql.DB // the session's database: more connections for parallel exports
 	s         *runner.Session
 	opts      Options
 	universes map[string][]string // the organization's action universes, provided to every batch
@@ -590,7 +586,7 @@ func (b *batcher) build(ctx context.Context, batch []todo, res *Result, testErr 
 		f.idle = idle[u]
 		fps[u] = f
 	}
-	if err := publish(ctx, b.db, s, opts, fps, reused, records); err != nil {
+	if err := publish(ctx, s, opts, fps, reused, records); err != nil {
 		return false, err
 	}
 	runner.ReleaseMemory() // the Parquet writers' buffers
@@ -748,7 +744,7 @@ func filesByAccount(ctx context.Context, conn *sql.Conn, query, tmp string, dsts
 	if err := cacheUnits(ctx, conn, dsts); err != nil {
 		return err
 	}
-	if err := copyPartitioned(ctx, exporter{conn: conn}, query, tmp, "account_id", len(dsts), -1); err != nil {
+	if err := copyPartitioned(ctx, conn, query, tmp, "account_id", len(dsts)); err != nil {
 		return err
 	}
 	for u, dst := range dsts {

@@ -29,9 +29,6 @@ func TestFullBuildMatchesMonolithic(t *testing.T) {
 	e := newEnv(t)
 	ref, want := e.referenceDB(testNow)
 	o := e.opts(testNow)
-	// The marts' partitions few enough to be exported over two connections, as hundreds of
-	// accounts' are: what follows holds that path to the monolithic build's rows.
-	o.copyMinPartitions = 1
 	res := e.buildAccounts(o)
 	if got := sortedUnits(res.Built); !slices.Equal(got, allUnits()) || res.Units != len(allUnits()) || res.Cached != 0 || len(res.Skipped) != 0 {
 		t.Fatalf("built %v (units %d, cached %d, skipped %v), want every unit %v built, none cached", got, res.Units, res.Cached, res.Skipped, allUnits())
