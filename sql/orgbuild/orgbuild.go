@@ -33,7 +33,7 @@
 // # Layout in the lake
 //
 //	marts/<mart>/cloud=<aws|azure>/account_id=<id>/data.parquet   one object per partition
-//	marts/permission_usage/cloud=…/account_id=…/{idle,active}.parquet   (and unused_high_risk)
+//	marts/permission_usage/cloud=…/account_id=…/{idle,active}.parquet   (and unused_high_risk, service_usage)
 //	marts/_idle/int_permission_usage__counts/cloud=…/account_id=…/idle.parquet   (and __grants)
 //	marts/_units/<aws-account-id|azure>.json                      the unit's record (commit point)
 //	marts/_manifest.json                                          written by Finalize
@@ -98,6 +98,11 @@ var martSources = func() []martSource {
 			src = martSource{mart: m, table: "int_permission_usage__rows", split: "case when uses = 0 and attempts = 0 then 'idle' else 'active' end", keepable: true}
 		case "unused_high_risk":
 			src = martSource{mart: m, table: "int_unused_high_risk__rows", split: "case when attempts = 0 then 'idle' else 'active' end", keepable: true}
+		case "service_usage":
+			// Most of an account's services are never used in the window: their rows change only
+			// with its grants or its trail's coverage, and are left as they are from hour to hour
+			// (publish digests them) while the used services' rows are written again.
+			src.split = "case when used_actions = 0 then 'idle' else 'active' end"
 		case "remediation_actions":
 			// Without the evidence window, which moves every hour: the steps' object is left
 			// as it is while they are the same (publish).

@@ -236,6 +236,9 @@ func TestIncrementalBuilds(t *testing.T) {
 		{"marts/inactive_identities/cloud=aws/account_id=" + a + "/data.parquet", true},
 		{"marts/permission_usage/cloud=aws/account_id=" + a + "/active.parquet", false},
 		{"marts/evidence_windows/cloud=aws/account_id=" + a + "/data.parquet", false},
+		// The services none of whose actions was used are the same; ec2's last use moved.
+		{"marts/service_usage/cloud=aws/account_id=" + a + "/idle.parquet", true},
+		{"marts/service_usage/cloud=aws/account_id=" + a + "/active.parquet", false},
 	} {
 		b, ok1 := stored[c.key]
 		n, ok2 := after[c.key]

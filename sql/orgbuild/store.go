@@ -220,9 +220,14 @@ func publish(ctx context.Context, s *runner.Session, opts Options, batch map[Uni
 		if err != nil {
 			return fmt.Errorf("mart %s: %w", src.mart, err)
 		}
-		// Idle rows are not digested: they are kept by idle fingerprint (idlePartitions), and
-		// hashing them, the bulk of a full build's rows, cost more than writing them.
-		rows, err := conn.QueryContext(ctx, "select cloud, account_id, part, count(*), coalesce(cast(sum(hash(t)) filter (where part <> 'idle') as varchar), '') from ("+w.rowsOf+") as t group by all")
+		// A keepable source's idle rows are not digested: they are kept by idle fingerprint
+		// (idlePartitions), and hashing them, the bulk of a full build's rows, cost more than
+		// writing them. Other sources' objects are all digested.
+		digested := "true"
+		if src.keepable {
+			digested = "part <> 'idle'"
+		}
+		rows, err := conn.QueryContext(ctx, "select cloud, account_id, part, count(*), coalesce(cast(sum(hash(t)) filter (where "+digested+") as varchar), '') from ("+w.rowsOf+") as t group by all")
 		if err != nil {
 			return fmt.Errorf("mart %s: %w", src.mart, err)
 		}
@@ -235,7 +240,7 @@ func publish(ctx context.Context, s *runner.Session, opts Options, batch map[Uni
 			}
 			p := "cloud=" + cloud + "/account_id=" + id + "/part=" + part
 			w.counts[p] = n
-			if part != "idle" {
+			if sum != "" {
 				w.digests[p] = schema + ":" + strconv.FormatInt(n, 10) + ":" + sum
 			}
 		}
@@ -253,7 +258,7 @@ func publish(ctx context.Context, s *runner.Session, opts Options, batch map[Uni
 			if next[u] == nil {
 				return fmt.Errorf("mart %s: partition %s outside the batch", src.mart, p)
 			}
-			if _, ok := reused[u]; ok && part == "idle" {
+			if _, ok := reused[u]; ok && src.keepable && part == "idle" {
 				return fmt.Errorf("mart %s: account %s has idle rows computed although kept", src.mart, id)
 			}
 			if old, ok := records[u].partition(src.mart, path.Join("marts", src.mart, "cloud="+cloud, "account_id="+id, part+".parquet")); ok && d != "" && old.Digest == d && !records[u].Publishing {
