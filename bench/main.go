@@ -138,7 +138,7 @@ func main() {
 	flag.IntVar(&o.org.members, "org-members", orgDefault.members, "organization-scale benchmark: demo member accounts (the organization adds 2; the demo allows at most 999)")
 	flag.IntVar(&o.org.eventsPerHour, "org-events-per-hour", orgDefault.eventsPerHour, "organization-scale benchmark: demo EventsPerHour per account")
 	flag.IntVar(&o.org.hours, "org-hours", orgDefault.hours, "organization-scale benchmark: hourly repetitions")
-	flag.IntVar(&o.org.shards, "org-shards", orgDefault.shards, "organization-scale benchmark: shard processes of the split build")
+	flag.IntVar(&o.org.shards, "org-shards", orgDefault.shards, "organization-scale benchmark: shard processes of the split build (0: no split build; the later steps start from the full build's state)")
 	flag.StringVar(&o.org.memoryLimit, "org-memory-limit", orgDefault.memoryLimit, "organization-scale benchmark: models_memory_limit of its config")
 	flag.StringVar(&o.org.shardMemoryLimit, "org-shard-memory-limit", orgDefault.shardMemoryLimit, "organization-scale benchmark: models_memory_limit of the shard processes")
 	flag.IntVar(&o.org.shardBatch, "org-shard-batch", orgDefault.shardBatch, "organization-scale benchmark: models_batch_accounts of the shard processes")

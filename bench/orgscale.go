@@ -123,6 +123,9 @@ func orgscale(ctx context.Context, o options, root, bin, cmdline string, stdout,
 	if oo.hours < 1 || oo.hours > incrNewHours {
 		return fmt.Errorf("-org-hours must be 1…%d, got %d", incrNewHours, oo.hours)
 	}
+	if oo.shards < 0 {
+		return fmt.Errorf("-org-shards must be 0 (no split build) or more, got %d", oo.shards)
+	}
 	base := oo.cache
 	if base == "" {
 		var err error
@@ -226,32 +229,35 @@ func orgscale(ctx context.Context, o options, root, bin, cmdline string, stdout,
 		return err
 	}
 
-	// 2. The same from empty state, over shards one after another, then the final step.
-	if cfg, err = fresh(); err != nil {
-		return err
-	}
-	// The shards' own config: the same lake and warehouse, less memory and smaller batches.
-	slc := lc
-	slc.iamDir = filepath.Join(work, "iam-source")
-	slc.memoryLimit, slc.batchAccounts, slc.name = oo.shardMemoryLimit, oo.shardBatch, "permlake-shard.yaml"
-	shardCfg, err := writeIncrConfig(work, src, slc)
-	if err != nil {
-		return err
-	}
-	for i := 1; i <= oo.shards; i++ {
-		shard := fmt.Sprintf("%d/%d", i, oo.shards)
-		fmt.Fprintf(stderr, "shard %s\n", shard)
-		m, err := step(models(shardCfg, "--shard", shard, "--now", now), "shard "+shard, 1)
+	// 2. The same from empty state, over shards one after another, then the final step (with
+	// -org-shards 0, none: the next steps start from the full build's state).
+	if oo.shards > 0 {
+		if cfg, err = fresh(); err != nil {
+			return err
+		}
+		// The shards' own config: the same lake and warehouse, less memory and smaller batches.
+		slc := lc
+		slc.iamDir = filepath.Join(work, "iam-source")
+		slc.memoryLimit, slc.batchAccounts, slc.name = oo.shardMemoryLimit, oo.shardBatch, "permlake-shard.yaml"
+		shardCfg, err := writeIncrConfig(work, src, slc)
 		if err != nil {
 			return err
 		}
-		r.shards = append(r.shards, m)
-		fmt.Fprintf(stdout, "shard %s: %s\n", shard, modelsText(m))
+		for i := 1; i <= oo.shards; i++ {
+			shard := fmt.Sprintf("%d/%d", i, oo.shards)
+			fmt.Fprintf(stderr, "shard %s\n", shard)
+			m, err := step(models(shardCfg, "--shard", shard, "--now", now), "shard "+shard, 1)
+			if err != nil {
+				return err
+			}
+			r.shards = append(r.shards, m)
+			fmt.Fprintf(stdout, "shard %s: %s\n", shard, modelsText(m))
+		}
+		if r.finalize, err = step(models(cfg, "--finalize", "--now", now), "finalize", 1); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "finalize: %s\n", stepText(r.finalize))
 	}
-	if r.finalize, err = step(models(cfg, "--finalize", "--now", now), "finalize", 1); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "finalize: %s\n", stepText(r.finalize))
 
 	// 3. Nothing new.
 	if r.nothing, err = step(models(cfg, "--now", now), "nothing new", 1); err != nil {
@@ -527,7 +533,9 @@ func orgMarkdown(cmdline string, o options, src *incrSource, r *orgRun, loadBefo
 	for i, m := range r.shards {
 		row(fmt.Sprintf("2. shard %d/%d, empty state", i+1, len(r.shards)), fmt.Sprintf("models --shard %d/%d --now %s", i+1, len(r.shards), now), m)
 	}
-	row("2. final step", "models --finalize --now "+now, r.finalize)
+	if len(r.shards) > 0 {
+		row("2. final step", "models --finalize --now "+now, r.finalize)
+	}
 	row("3. nothing new", "models --now "+now, r.nothing)
 	for _, h := range r.hourly {
 		row(fmt.Sprintf("4. hourly ingest (%d objects, %d rows; not in the model time)", h.objects, h.rows), "run --hour "+h.hour.Format(hourLayout)+" --no-models", h.ingest)
@@ -538,8 +546,13 @@ func orgMarkdown(cmdline string, o options, src *incrSource, r *orgRun, loadBefo
 	for _, m := range r.shards {
 		shardSum += m.wall
 	}
-	fmt.Fprintf(&b, "\nShards one after another plus the final step: %.2fs wall in all. Mart rows after the full build: %s. Each hourly repetition adds an inline policy (`%s…`) to one role of %.0f %% of the accounts (at least one; chosen by the hour) in a copy of the IAM exports, so their entitlement snapshots change.\n\n",
-		(shardSum + r.finalize.wall).Seconds(), strings.Join(marts, ", "), strings.TrimSuffix(benchPolicyName(incrH0), incrH0.Format("2006010215")), orgChangeFraction*100)
+	if len(r.shards) > 0 {
+		fmt.Fprintf(&b, "\nShards one after another plus the final step: %.2fs wall in all.", (shardSum + r.finalize.wall).Seconds())
+	} else {
+		b.WriteString("\nNo split build (-org-shards 0): the next steps start from the full build's state.")
+	}
+	fmt.Fprintf(&b, " Mart rows after the full build: %s. Each hourly repetition adds an inline policy (`%s…`) to one role of %.0f %% of the accounts (at least one; chosen by the hour) in a copy of the IAM exports, so their entitlement snapshots change.\n\n",
+		strings.Join(marts, ", "), strings.TrimSuffix(benchPolicyName(incrH0), incrH0.Format("2006010215")), orgChangeFraction*100)
 	b.WriteString(targetTable(r.targets, true))
 	fmt.Fprintf(&b, "\nThe organization-scale part took %s.\n", total.Round(time.Second))
 	return b.String()

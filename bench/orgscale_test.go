@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -131,5 +132,37 @@ time=2026-12-05T07:15:00Z level=INFO msg="warehouse built" path=w.duckdb`
 	}
 	if got := unitsBuilt("msg=\"warehouse built\""); got != "" {
 		t.Errorf("no per-account step: got %q", got)
+	}
+}
+
+// TestOrgMarkdownWithoutShards: with -org-shards 0 the results name no shard and no final step,
+// and say the later steps started from the full build's state; with shards, each is a row.
+func TestOrgMarkdownWithoutShards(t *testing.T) {
+	m := measurement{wall: 3 * time.Second, maxRSS: 100 << 20}
+	for _, shards := range []int{0, 2} {
+		o := options{org: orgDefault}
+		o.org.shards = shards
+		r := &orgRun{accounts: 1000, lake: new(lakeBuild), full: m, nothing: m, demoNothing: m,
+			hourly: []orgHour{{hour: incrH0.Add(time.Hour), models: m, ingest: m}}}
+		for range shards {
+			r.shards = append(r.shards, m)
+		}
+		r.finalize = m
+		r.targets = r.verdicts()
+		md := orgMarkdown("bench -orgscale-only", o, &incrSource{}, r, "0.00", time.Minute)
+		for _, c := range []struct {
+			text string
+			want bool
+		}{
+			{"| 2. final step |", shards > 0},
+			{"| 2. shard 2/2, empty state |", shards > 0},
+			{"shard 1/2, peak RSS", shards > 0},
+			{"No split build (-org-shards 0)", shards == 0},
+			{"| 4. hourly models (0 accounts' IAM exports changed) |", true},
+		} {
+			if got := strings.Contains(md, c.text); got != c.want {
+				t.Errorf("shards %d: %q in the results: %v, want %v\n%s", shards, c.text, got, c.want, md)
+			}
+		}
 	}
 }
