@@ -384,8 +384,20 @@ func (e *env) buildAccounts(o Options) *Result {
 func (e *env) finalize(o Options) map[string]string {
 	e.t.Helper()
 	db := newDB(e.t)
-	if _, err := Finalize(context.Background(), db, o); err != nil {
+	res, err := Finalize(context.Background(), db, o)
+	if err != nil {
 		e.t.Fatalf("Finalize: %v", err)
+	}
+	// The per-account marts' rows are taken from their records, not counted: they must be the
+	// warehouse's.
+	for _, m := range res.Models {
+		var n int64
+		if err := db.QueryRow("select count(*) from " + m.Name).Scan(&n); err != nil {
+			e.t.Fatal(err)
+		}
+		if n != m.Rows {
+			e.t.Errorf("Finalize reports %d rows of %s, the warehouse holds %d", m.Rows, m.Name, n)
+		}
 	}
 	return martDigests(e.t, db)
 }

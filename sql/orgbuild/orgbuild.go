@@ -225,6 +225,9 @@ type Options struct {
 	// failBatch, when set (by tests), is asked after a batch's models are built and before
 	// anything of it is cached or published; an error it returns is the batch's.
 	failBatch func(units []Unit) error
+	// eachMax, when set (by tests), replaces eachPartitionMax (-1: every mart and grants cache
+	// in one partitioned COPY).
+	eachMax int
 	// failPublish, when set (by tests), is asked after a batch's objects are uploaded and before
 	// its records are written: an error stands for a build killed there.
 	failPublish func() error
@@ -565,7 +568,7 @@ func (b *batcher) build(ctx context.Context, batch []todo, res *Result, testErr 
 		}
 	}
 	began := time.Now()
-	if err := cacheActiveGrants(ctx, s.Conn(), opts.CacheDir, missing); err != nil {
+	if err := cacheActiveGrants(ctx, s.Conn(), opts.CacheDir, missing, opts.each()); err != nil {
 		return true, err
 	}
 	log.Debug("called grants cached", "units", len(missing), "duration", time.Since(began).String())
@@ -582,7 +585,7 @@ func (b *batcher) build(ctx context.Context, batch []todo, res *Result, testErr 
 		}
 	}
 	began = time.Now()
-	if err := cacheAccountGrants(ctx, s.Conn(), opts.CacheDir, expanded); err != nil {
+	if err := cacheAccountGrants(ctx, s.Conn(), opts.CacheDir, expanded, opts.each()); err != nil {
 		return true, err
 	}
 	log.Debug("grants cached", "units", len(expanded), "duration", time.Since(began).String())
@@ -611,9 +614,19 @@ func (b *batcher) build(ctx context.Context, batch []todo, res *Result, testErr 
 	return false, nil
 }
 
+// each is the most partitions written one COPY each (eachPartitionMax unless a test set eachMax).
+func (o Options) each() int {
+	if o.eachMax != 0 {
+		return o.eachMax
+	}
+	return eachPartitionMax
+}
+
 // keptBatchFactor is how many times BatchSize the batches of units that keep their idle rows
-// hold.
-const keptBatchFactor = 20
+// hold: at the default 25, 1,000 accounts, so that an hourly build of the bench organization
+// computes its active rows in one batch instead of two (each batch reads its accounts' sources
+// and builds ~30 models: ~3 s of fixed cost).
+const keptBatchFactor = 40
 
 // keepingIdle tells which of units (AWS accounts with cached grants, and their fingerprints)
 // will keep their idle rows: their idle fingerprint, from what the session's activity says they
@@ -714,7 +727,7 @@ func activeGrantsPath(dir string, u Unit, fp string) string {
 // of the keys it called (int_actions__used, uses or attempts) from the session into the cache,
 // replacing the account's older files: one statement for all, then a file per account (an empty
 // one when it called nothing).
-func cacheActiveGrants(ctx context.Context, conn *sql.Conn, dir string, units map[Unit]string) error {
+func cacheActiveGrants(ctx context.Context, conn *sql.Conn, dir string, units map[Unit]string, each int) error {
 	if len(units) == 0 {
 		return nil
 	}
@@ -728,7 +741,7 @@ func cacheActiveGrants(ctx context.Context, conn *sql.Conn, dir string, units ma
 			select account_id, principal_arn, action_lc from int_actions__used
 			where (uses > 0 or attempts > 0) and account_id in (select account_id from orgbuild_cache_units)
 		) as a on a.account_id = g.account_id and a.principal_arn = g.principal_arn and a.action_lc = lower(g.action)`
-	if err := filesByAccount(ctx, conn, rows, filepath.Join(dir, "grants-active", "batch.tmp"), dsts); err != nil {
+	if err := filesByAccount(ctx, conn, rows, filepath.Join(dir, "grants-active", "batch.tmp"), dsts, each); err != nil {
 		return fmt.Errorf("cache the called grants: %w", err)
 	}
 	return nil
@@ -737,9 +750,10 @@ func cacheActiveGrants(ctx context.Context, conn *sql.Conn, dir string, units ma
 // filesByAccount writes the rows of query (constant SQL that may read the accounts of dsts from
 // the temporary table orgbuild_cache_units) to a file per AWS account of dsts (account → cache
 // path; without the account_id column), through one partitioned COPY into the directory tmp
-// (copyPartitioned), straight from the query: an empty file for an account without rows; each
-// file replaces the older ones of its directory (replaceCached).
-func filesByAccount(ctx context.Context, conn *sql.Conn, query, tmp string, dsts map[Unit]string) error {
+// (copyPartitioned), straight from the query, or, for at most each accounts, a COPY per account
+// (copyOne): an empty file for an account without rows; each file replaces the older ones of its
+// directory (replaceCached).
+func filesByAccount(ctx context.Context, conn *sql.Conn, query, tmp string, dsts map[Unit]string, each int) error {
 	if err := os.RemoveAll(tmp); err != nil {
 		return err
 	}
@@ -748,6 +762,20 @@ func filesByAccount(ctx context.Context, conn *sql.Conn, query, tmp string, dsts
 	}
 	if err := cacheUnits(ctx, conn, dsts); err != nil {
 		return err
+	}
+	if len(dsts) <= each {
+		for u, dst := range dsts {
+			if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+				return err
+			}
+			if err := copyOne(ctx, conn, query, []string{"account_id"}, []any{string(u)}, dst+".tmp"); err != nil {
+				return fmt.Errorf("%s: %w", u, err)
+			}
+			if err := replaceCached(dst); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	if err := copyPartitioned(ctx, conn, query, tmp, "account_id", len(dsts)); err != nil {
 		return err
@@ -842,7 +870,7 @@ func cacheGrants(ctx context.Context, conn *sql.Conn, dir string, u Unit, g stri
 // cacheAccountGrants writes the grant models' rows of AWS accounts (→ grants fingerprint) from
 // the session into the cache, as cacheGrants does for one unit, in one statement per model for
 // all: a file per account (an empty one when the account has no row).
-func cacheAccountGrants(ctx context.Context, conn *sql.Conn, dir string, units map[Unit]string) error {
+func cacheAccountGrants(ctx context.Context, conn *sql.Conn, dir string, units map[Unit]string, each int) error {
 	if len(units) == 0 {
 		return nil
 	}
@@ -853,7 +881,7 @@ func cacheAccountGrants(ctx context.Context, conn *sql.Conn, dir string, units m
 		}
 		// Constant SQL: the accounts are in orgbuild_cache_units (cacheUnits binds them).
 		rows := "select * from " + m + " where account_id in (select account_id from orgbuild_cache_units)"
-		if err := filesByAccount(ctx, conn, rows, filepath.Join(dir, "grants", m, "batch.tmp"), dsts); err != nil {
+		if err := filesByAccount(ctx, conn, rows, filepath.Join(dir, "grants", m, "batch.tmp"), dsts, each); err != nil {
 			return fmt.Errorf("cache the %s rows: %w", m, err)
 		}
 	}

@@ -582,6 +582,10 @@ type Plan struct {
 	// Untested are models built without their data tests: views over rows tested where they
 	// were built (the warehouse's view of the per-account marts).
 	Untested []string
+	// Rows are the row counts of models the caller knows (the warehouse's per-account marts,
+	// from their objects' records): not counted again, as counting a view over the lake's
+	// files reads them all.
+	Rows map[string]int64
 	// Progress hears this build's models and data tests (see Options.Progress); nil: nothing.
 	// A session's caller sets it on the builds it reports (not on its preparatory ones).
 	Progress func(Event)
@@ -677,9 +681,11 @@ func (s *Session) Build(ctx context.Context, p Plan) (*Result, error) {
 			}
 			built = append(built, m)
 		}
-		var n int64
-		if err := conn.QueryRowContext(ctx, "select count(*) from "+m.Name).Scan(&n); err != nil {
-			return failed(err)
+		n, known := p.Rows[m.Name]
+		if !known {
+			if err := conn.QueryRowContext(ctx, "select count(*) from "+m.Name).Scan(&n); err != nil {
+				return failed(err)
+			}
 		}
 		res.Models = append(res.Models, ModelResult{Name: m.Name, Rows: n, Duration: time.Since(start)})
 		ReleaseMemory() // what the model's query freed, before the next one runs
