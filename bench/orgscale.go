@@ -48,7 +48,10 @@ type orgOptions struct {
 	// ~55 MiB, jemalloc's dirty pages 70-120 MiB, the C heap ~40 MiB), so the limit sets the peak:
 	// shard 1 of 4 (which also aggregates the rollups) peaked at 579 MiB in 440 s with 300MB and
 	// 453-456 MiB in 369-425 s with 150MB, without a batch split; 100MB does not fit one account's
-	// int_grants__resolved (measured by hand, 2026-12-07).
+	// int_grants__resolved (measured by hand, 2026-12-07). Batches of 2: a batch's largest
+	// models (~230,000 grant rows instead of ~460,000) then stay further under the limit; shard
+	// 1 of 4 by hand: 378 MiB over its first 36 accounts, against 403-444 MiB over the first 44-80
+	// with batches of 4 (the same binary, one COPY per partition in both; 2026-12-07).
 	shardMemoryLimit string
 	shardBatch       int
 	cache            string
@@ -57,7 +60,7 @@ type orgOptions struct {
 // orgDefault: 998 members, i.e. 1,000 accounts with the management and log-archive accounts
 // (the demo generator allows at most 999 members), at a small EventsPerHour: the cost under
 // test is the model build, not ingest.
-var orgDefault = orgOptions{members: 998, eventsPerHour: 4, hours: 3, shards: 4, memoryLimit: "3GB", shardMemoryLimit: "150MB", shardBatch: 4}
+var orgDefault = orgOptions{members: 998, eventsPerHour: 4, hours: 3, shards: 4, memoryLimit: "3GB", shardMemoryLimit: "150MB", shardBatch: 2}
 
 // orgChangeFraction is the share of accounts whose IAM exports change every hour.
 const orgChangeFraction = 0.01
