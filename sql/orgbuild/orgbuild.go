@@ -623,10 +623,10 @@ func (o Options) each() int {
 }
 
 // keptBatchFactor is how many times BatchSize the batches of units that keep their idle rows
-// hold: at the default 25, 1,000 accounts, so that an hourly build of the bench organization
-// computes its active rows in one batch instead of two (each batch reads its accounts' sources
-// and builds ~30 models: ~3 s of fixed cost).
-const keptBatchFactor = 40
+// hold. 40 (the bench organization's ~990 kept units in one batch instead of two) was no faster:
+// the one batch took 33.2 s where the two had taken 30.4 s, and the hourly build's peak RSS rose
+// from 1,031-1,060 to 1,071-1,239 MiB (bench/results.md, 2026-12-07).
+const keptBatchFactor = 20
 
 // keepingIdle tells which of units (AWS accounts with cached grants, and their fingerprints)
 // will keep their idle rows: their idle fingerprint, from what the session's activity says they
