@@ -48,10 +48,12 @@ type orgOptions struct {
 	// ~55 MiB, jemalloc's dirty pages 70-120 MiB, the C heap ~40 MiB), so the limit sets the peak:
 	// shard 1 of 4 (which also aggregates the rollups) peaked at 579 MiB in 440 s with 300MB and
 	// 453-456 MiB in 369-425 s with 150MB, without a batch split; 100MB does not fit one account's
-	// int_grants__resolved (measured by hand, 2026-12-07). Batches of 2: a batch's largest
-	// models (~230,000 grant rows instead of ~460,000) then stay further under the limit; shard
-	// 1 of 4 by hand: 378 MiB over its first 36 accounts, against 403-444 MiB over the first 44-80
-	// with batches of 4 (the same binary, one COPY per partition in both; 2026-12-07).
+	// int_grants__resolved (measured by hand, 2026-12-07). Batches of 2 halve a batch's largest
+	// models (~230,000 grant rows instead of ~460,000): shard 1 of 4 by hand peaked at 378 MiB
+	// over its first 36 accounts, against 403-444 MiB over the first 44-80 with batches of 4 (the
+	// same binary, one COPY per partition in both), and the bench's shard 1/4 at 408 MiB. Shard
+	// 2/4's denser accounts need more than 150MB two at a time in int_permission_usage__rows: the
+	// batcher builds them one at a time (bench/results.md, 2026-12-07).
 	shardMemoryLimit string
 	shardBatch       int
 	cache            string
