@@ -48,12 +48,13 @@ type orgOptions struct {
 	// ~55 MiB, jemalloc's dirty pages 70-120 MiB, the C heap ~40 MiB), so the limit sets the peak:
 	// shard 1 of 4 (which also aggregates the rollups) peaked at 579 MiB in 440 s with 300MB and
 	// 453-456 MiB in 369-425 s with 150MB, without a batch split; 100MB does not fit one account's
-	// int_grants__resolved (measured by hand, 2026-12-07). Batches of 2 halve a batch's largest
-	// models (~230,000 grant rows instead of ~460,000): shard 1 of 4 by hand peaked at 378 MiB
-	// over its first 36 accounts, against 403-444 MiB over the first 44-80 with batches of 4 (the
-	// same binary, one COPY per partition in both), and the bench's shard 1/4 at 408 MiB. Shard
-	// 2/4's denser accounts need more than 150MB two at a time in int_permission_usage__rows: the
-	// batcher builds them one at a time (bench/results.md, 2026-12-07).
+	// int_grants__resolved (measured by hand, 2026-12-07). Shard 2/4's denser accounts then ran
+	// out of 150MB two at a time in int_permission_usage__rows (bench/results.md, 2026-12-07):
+	// a few accounts' grants, under the batch filters' estimates, looked smaller than the action
+	// universe and were a hash join's build side. Without the filters for a batch of every key
+	// (runner.materialize), by hand on 40 of those accounts (--full-refresh): batches of 4 fit
+	// 125MB (models peak 381 MiB sampled, 400 MiB max RSS, 83 s) as well as 150MB (403, 424,
+	// 70 s); batches of 2 at 150MB peaked as high (399, 418, 111 s); 100MB does not fit one account.
 	shardMemoryLimit string
 	shardBatch       int
 	cache            string
@@ -62,7 +63,7 @@ type orgOptions struct {
 // orgDefault: 998 members, i.e. 1,000 accounts with the management and log-archive accounts
 // (the demo generator allows at most 999 members), at a small EventsPerHour: the cost under
 // test is the model build, not ingest.
-var orgDefault = orgOptions{members: 998, eventsPerHour: 4, hours: 3, shards: 4, memoryLimit: "3GB", shardMemoryLimit: "150MB", shardBatch: 2}
+var orgDefault = orgOptions{members: 998, eventsPerHour: 4, hours: 3, shards: 4, memoryLimit: "3GB", shardMemoryLimit: "125MB", shardBatch: 4}
 
 // orgChangeFraction is the share of accounts whose IAM exports change every hour.
 const orgChangeFraction = 0.01
