@@ -55,6 +55,9 @@ type orgOptions struct {
 	// (runner.materialize), by hand on 40 of those accounts (--full-refresh): batches of 4 fit
 	// 125MB (models peak 381 MiB sampled, 400 MiB max RSS, 83 s) as well as 150MB (403, 424,
 	// 70 s); batches of 2 at 150MB peaked as high (399, 418, 111 s); 100MB does not fit one account.
+	// The bench with 125MB and batches of 4 (bench/results.md, 2026-12-08): shards at 411-453 MiB,
+	// above a third of the full build's 1,150 MiB; shard 4/4 by hand on a copy of its lake, the two
+	// settings side by side: 399 MiB (125MB, 4) against 418 MiB (150MB, 2), so 125MB and 4 stay.
 	shardMemoryLimit string
 	shardBatch       int
 	cache            string
