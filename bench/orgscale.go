@@ -41,23 +41,11 @@ type orgOptions struct {
 	shards                 int    // shard processes of the split build
 	memoryLimit            string // models_memory_limit
 	// shardMemoryLimit and shardBatch are the shard processes' models_memory_limit and
-	// models_batch_accounts: shards run where there is less memory. Batches of 8 ran out of
-	// DuckDB 1.5's 1GB in int_grants__resolved at 1,000 accounts (bench/results.md); 4 fit.
-	// 150MB: with the C heap trimmed (runner.ReleaseMemory) and the partitioned COPYs' smaller
-	// row groups, what is left above DuckDB's limit is fixed (the binary ~80 MiB, the Go heap
-	// ~55 MiB, jemalloc's dirty pages 70-120 MiB, the C heap ~40 MiB), so the limit sets the peak:
-	// shard 1 of 4 (which also aggregates the rollups) peaked at 579 MiB in 440 s with 300MB and
-	// 453-456 MiB in 369-425 s with 150MB, without a batch split; 100MB does not fit one account's
-	// int_grants__resolved (measured by hand, 2026-12-07). Shard 2/4's denser accounts then ran
-	// out of 150MB two at a time in int_permission_usage__rows (bench/results.md, 2026-12-07):
-	// a few accounts' grants, under the batch filters' estimates, looked smaller than the action
-	// universe and were a hash join's build side. Without the filters for a batch of every key
-	// (runner.materialize), by hand on 40 of those accounts (--full-refresh): batches of 4 fit
-	// 125MB (models peak 381 MiB sampled, 400 MiB max RSS, 83 s) as well as 150MB (403, 424,
-	// 70 s); batches of 2 at 150MB peaked as high (399, 418, 111 s); 100MB does not fit one account.
-	// The bench with 125MB and batches of 4 (bench/results.md, 2026-12-08): shards at 411-453 MiB,
-	// above a third of the full build's 1,150 MiB; shard 4/4 by hand on a copy of its lake, the two
-	// settings side by side: 399 MiB (125MB, 4) against 418 MiB (150MB, 2), so 125MB and 4 stay.
+	// models_batch_accounts: shards run where there is less memory, and a process peaks a fixed
+	// ~250-330 MiB above its DuckDB limit (the binary, the Go heap, the allocators), so the limit
+	// sets the peak. 100MB does not fit one dense account; batches of 8 ran out of 1GB. 125MB with
+	// batches of 4 peaked lowest of the settings tried: shard 4/4 by hand, side by side, 399 MiB
+	// against 418 MiB for 150MB with batches of 2 (the measurements: bench/results.md).
 	shardMemoryLimit string
 	shardBatch       int
 	cache            string
